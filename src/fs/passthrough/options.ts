@@ -1,0 +1,151 @@
+// The passthrough filesystem's configuration: every option of the reference,
+// validated with messages that name the option and the accepted form.
+
+import { IdMap } from './idmap.js';
+import { OptionError } from './option-error.js';
+
+export type CachePolicy = 'never' | 'metadata' | 'auto' | 'always';
+
+export interface PassthroughOptions {
+  /** The host directory to serve. */
+  source: string;
+  /** TTL of lookup replies for non-directories, seconds (default 5). */
+  entryTimeout?: number;
+  /** TTL of attributes, seconds (default 5). */
+  attrTimeout?: number;
+  /** The same for directories (default: entryTimeout / attrTimeout). */
+  dirEntryTimeout?: number;
+  dirAttrTimeout?: number;
+  /** Page-cache policy (default auto); 'none' means 'never'. */
+  cache?: CachePolicy | 'none';
+  /** Kernel writeback cache (default off). */
+  writeback?: boolean;
+  /** Zero-message opens (needs cache=always). */
+  noOpen?: boolean;
+  noOpendir?: boolean;
+  /** readdir returns an empty listing. */
+  noReaddir?: boolean;
+  /** Refuse every change of a file's size with EPERM. */
+  sealSize?: boolean;
+  /** Extended attributes (default on); off answers ENOSYS. */
+  xattr?: boolean;
+  /** Negotiate HANDLE_KILLPRIV_V2: the filesystem clears suid/sgid/caps. */
+  killprivV2?: boolean;
+  /** Derive inode numbers from the host's. */
+  useHostIno?: boolean;
+  /** Keep O_DIRECT in open flags (default on). */
+  allowDirectIo?: boolean;
+  /** Accepted for compatibility with the reference; see docs/passthrough.md. */
+  useMmap?: boolean;
+  maxMmapSize?: number;
+  /** "H:C:N[:H:C:N...]" host id, client id, length. */
+  uidmapping?: string;
+  gidmapping?: string;
+  /** Kernel FUSE passthrough for file data (default on where the kernel and privileges allow). */
+  passthrough?: boolean;
+  /** The mount has default_permissions: the kernel checks modes itself. */
+  defaultPermissions?: boolean;
+}
+
+export interface ResolvedOptions {
+  source: string;
+  entryTimeout: number;
+  attrTimeout: number;
+  dirEntryTimeout: number;
+  dirAttrTimeout: number;
+  cache: CachePolicy;
+  writeback: boolean;
+  noOpen: boolean;
+  noOpendir: boolean;
+  noReaddir: boolean;
+  sealSize: boolean;
+  xattr: boolean;
+  killprivV2: boolean;
+  useHostIno: boolean;
+  allowDirectIo: boolean;
+  useMmap: boolean;
+  maxMmapSize: number;
+  uidMap: IdMap;
+  gidMap: IdMap;
+  passthrough: boolean;
+  defaultPermissions: boolean;
+  /** Conflicts resolved the reference's way, to be shown to the user. */
+  warnings: string[];
+}
+
+export { OptionError };
+
+const KNOWN = new Set<keyof PassthroughOptions>([
+  'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'cache', 'writeback', 'noOpen',
+  'noOpendir', 'noReaddir', 'sealSize', 'xattr', 'killprivV2', 'useHostIno', 'allowDirectIo', 'useMmap',
+  'maxMmapSize', 'uidmapping', 'gidmapping', 'passthrough', 'defaultPermissions',
+]);
+
+function timeout(name: string, v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new OptionError(`${name}: expected a number of seconds >= 0, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bool(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new OptionError(`${name}: expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Validates and completes the options; throws OptionError naming the option at fault. */
+export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOptions {
+  if (o === null || typeof o !== 'object') throw new OptionError('options: expected an object with at least { source }');
+  for (const k of Object.keys(o)) {
+    if (!KNOWN.has(k as keyof PassthroughOptions)) throw new OptionError(`unknown option '${k}'`);
+  }
+  if (typeof o.source !== 'string' || o.source === '') throw new OptionError('source: expected the path of a directory');
+  const warnings: string[] = [];
+  const entryTimeout = timeout('entryTimeout', o.entryTimeout, 5);
+  const attrTimeout = timeout('attrTimeout', o.attrTimeout, 5);
+  let cache = o.cache ?? 'auto';
+  if (cache === 'none') cache = 'never';
+  if (!['never', 'metadata', 'auto', 'always'].includes(cache)) {
+    throw new OptionError(`cache: expected never, metadata, auto or always, got ${JSON.stringify(o.cache)}`);
+  }
+  let writeback = bool('writeback', o.writeback, false);
+  if (writeback && cache === 'never') {
+    warnings.push('writeback conflicts with cache=never: writeback turned off');
+    writeback = false;
+  }
+  let noOpen = bool('noOpen', o.noOpen, false);
+  if (noOpen && cache !== 'always') {
+    warnings.push('no_open only works with cache=always: no_open turned off');
+    noOpen = false;
+  }
+  const maxMmapSize = o.maxMmapSize ?? 1 << 30;
+  if (typeof maxMmapSize !== 'number' || !Number.isInteger(maxMmapSize) || maxMmapSize <= 0) {
+    throw new OptionError(`maxMmapSize: expected a positive number of bytes, got ${JSON.stringify(o.maxMmapSize)}`);
+  }
+  return {
+    source: o.source,
+    entryTimeout,
+    attrTimeout,
+    dirEntryTimeout: timeout('dirEntryTimeout', o.dirEntryTimeout, entryTimeout),
+    dirAttrTimeout: timeout('dirAttrTimeout', o.dirAttrTimeout, attrTimeout),
+    cache: cache as CachePolicy,
+    writeback,
+    noOpen,
+    noOpendir: bool('noOpendir', o.noOpendir, false),
+    noReaddir: bool('noReaddir', o.noReaddir, false),
+    sealSize: bool('sealSize', o.sealSize, false),
+    xattr: bool('xattr', o.xattr, true),
+    killprivV2: bool('killprivV2', o.killprivV2, false),
+    useHostIno: bool('useHostIno', o.useHostIno, false),
+    allowDirectIo: bool('allowDirectIo', o.allowDirectIo, true),
+    useMmap: bool('useMmap', o.useMmap, false),
+    maxMmapSize,
+    uidMap: IdMap.parse('uidmapping', o.uidmapping),
+    gidMap: IdMap.parse('gidmapping', o.gidmapping),
+    passthrough: bool('passthrough', o.passthrough, true),
+    defaultPermissions: bool('defaultPermissions', o.defaultPermissions, false),
+    warnings,
+  };
+}

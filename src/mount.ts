@@ -1,0 +1,119 @@
+// The library's entry point for serving a filesystem: mount the kernel side,
+// start the session thread with the filesystem module, hand back a handle.
+
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mountKernel, unmountKernel, MountError } from './session/mount.js';
+import type { KernelMountOptions, UnmountOptions } from './session/mount.js';
+import type { SessionLimits } from './session/connection.js';
+import type { WorkerInput, WorkerMessage } from './session/worker.js';
+
+/**
+ * Where the session thread finds the filesystem: a module (path or URL) and
+ * the name of an export that is either a class (constructed with `args`) or a
+ * factory function (called with `args`, may be async). `args` must be
+ * structured-cloneable: they cross to the session thread.
+ */
+export interface FilesystemSource {
+  module: string | URL;
+  exportName?: string;
+  args?: unknown[];
+}
+
+export interface MountOptions extends KernelMountOptions, SessionLimits {
+  /** One log line per request and reply, on stderr. */
+  debug?: boolean;
+}
+
+export interface MountHandle {
+  readonly mountpoint: string;
+  /** Protocol minor and INIT capabilities agreed with the kernel. */
+  readonly minor: number;
+  readonly agreed: readonly string[];
+  readonly maxWrite: number;
+  /** Settles when the session ends (after unmount); rejects if it failed. */
+  readonly closed: Promise<void>;
+  /** Unmounts and waits for the session to end. */
+  unmount(options?: UnmountOptions): Promise<void>;
+}
+
+const here = import.meta.url;
+const ext = here.endsWith('.ts') ? '.ts' : '.js';
+
+function startWorker(input: WorkerInput): Worker {
+  const url = new URL(`./session/worker${ext}`, here);
+  if (ext === '.js') return new Worker(url, { workerData: input });
+  // Running from TypeScript sources (tests): Node 20 does not apply --import
+  // hooks to workers, so the session thread registers tsx itself.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(boot, { eval: true, workerData: input });
+}
+
+function moduleUrl(m: string | URL): string {
+  if (m instanceof URL) return m.href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(m)) return m;
+  return pathToFileURL(m).href;
+}
+
+/** Mounts `source`'s filesystem on `mountpoint`; resolves once INIT is answered (the mount is live). */
+export async function mount(mountpoint: string, source: FilesystemSource, options: MountOptions = {}): Promise<MountHandle> {
+  const km = mountKernel(mountpoint, options);
+  const input: WorkerInput = {
+    fd: km.fd,
+    module: moduleUrl(source.module),
+    exportName: source.exportName ?? 'default',
+    args: source.args ?? [],
+    session: { debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead },
+  };
+  const worker = startWorker(input);
+  let failure: Error | undefined;
+  let resolveClosed!: () => void;
+  let rejectClosed!: (e: Error) => void;
+  const closed = new Promise<void>((res, rej) => {
+    resolveClosed = res;
+    rejectClosed = rej;
+  });
+  closed.catch(() => {});
+  const initInfo = await new Promise<{ minor: number; agreed: string[]; maxWrite: number }>((resolve, reject) => {
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'init') resolve(m);
+      else if (m.type === 'error') {
+        failure = new Error(`filesystem session failed: ${m.message}`);
+        reject(failure);
+      }
+    });
+    worker.on('error', (e) => {
+      failure = e;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (failure) rejectClosed(failure);
+      else if (code !== 0) rejectClosed(new Error(`session thread exited with code ${code}`));
+      else resolveClosed();
+      reject(failure ?? new Error('session ended before INIT'));
+    });
+  }).catch((e: Error) => {
+    try {
+      unmountKernel(km.mountpoint, { lazy: true });
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  });
+  return {
+    mountpoint: km.mountpoint,
+    minor: initInfo.minor,
+    agreed: initInfo.agreed,
+    maxWrite: initInfo.maxWrite,
+    closed,
+    async unmount(o?: UnmountOptions): Promise<void> {
+      unmountKernel(km.mountpoint, o);
+      await closed;
+    },
+  };
+}
+
+export { MountError, unmountKernel as unmount };
+export type { UnmountOptions };
+export const builtinModule = (name: string): string => fileURLToPath(new URL(`./fs/${name}${ext}`, here));

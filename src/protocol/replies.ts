@@ -1,0 +1,363 @@
+// Encoding of replies and notifications: typed values in, bytes out. No I/O.
+// Every encoder writes into a caller's buffer at an offset and returns the
+// offset after what it wrote, so a reply is built in place with no copies.
+
+import { SIZEOF } from './kernel.js';
+
+/** Attributes of an inode (fuse_attr). Times are nanoseconds since the epoch. */
+export interface Attr {
+  ino: bigint;
+  size: bigint;
+  blocks: bigint;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  blksize: number;
+  flags?: number;
+}
+
+/** A reply to LOOKUP/MKNOD/MKDIR/SYMLINK/LINK/CREATE (fuse_entry_out). Timeouts in seconds. */
+export interface Entry {
+  nodeid: bigint;
+  generation?: bigint;
+  entryTimeout: number;
+  attrTimeout: number;
+  attr: Attr;
+}
+
+export interface AttrReply {
+  attr: Attr;
+  attrTimeout: number;
+}
+
+export interface OpenReply {
+  fh: bigint;
+  /** FOPEN_* flags */
+  openFlags?: number;
+  /** a backing id from FUSE_DEV_IOC_BACKING_OPEN, with FOPEN_PASSTHROUGH */
+  backingId?: number;
+}
+
+export interface StatfsReply {
+  blocks: bigint;
+  bfree: bigint;
+  bavail: bigint;
+  files: bigint;
+  ffree: bigint;
+  bsize: number;
+  namelen: number;
+  frsize: number;
+}
+
+export interface StatxTime { sec: bigint; nsec: number }
+export interface StatxReply {
+  attrTimeout: number;
+  flags?: number;
+  mask: number;
+  blksize: number;
+  attributes: bigint;
+  nlink: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  ino: bigint;
+  size: bigint;
+  blocks: bigint;
+  attributesMask: bigint;
+  atime: StatxTime;
+  btime: StatxTime;
+  ctime: StatxTime;
+  mtime: StatxTime;
+  rdevMajor: number;
+  rdevMinor: number;
+  devMajor: number;
+  devMinor: number;
+}
+
+export interface InitOut {
+  major: number;
+  minor: number;
+  maxReadahead: number;
+  flags: bigint;
+  maxBackground: number;
+  congestionThreshold: number;
+  maxWrite: number;
+  timeGran: number;
+  maxPages: number;
+  mapAlignment: number;
+  maxStackDepth: number;
+  requestTimeout: number;
+}
+
+const NS = 1_000_000_000n;
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** A timeout in seconds as (seconds, nanoseconds); negative or NaN means 0, huge means forever. */
+export function splitTimeout(seconds: number): [bigint, number] {
+  if (!(seconds > 0)) return [0n, 0];
+  if (seconds >= 2 ** 53) return [MAX_U64, 0];
+  const whole = Math.floor(seconds);
+  return [BigInt(whole), Math.min(999_999_999, Math.round((seconds - whole) * 1e9))];
+}
+
+function writeNsTime(buf: Buffer, secOff: number, nsecOff: number, ns: bigint): void {
+  // Times before 1970 are negative: the kernel reads the seconds as signed.
+  let sec = ns / NS;
+  let nsec = ns % NS;
+  if (nsec < 0n) {
+    nsec += NS;
+    sec -= 1n;
+  }
+  buf.writeBigInt64LE(sec, secOff);
+  buf.writeUInt32LE(Number(nsec), nsecOff);
+}
+
+export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
+  buf.writeBigUInt64LE(a.ino, off);
+  buf.writeBigUInt64LE(a.size, off + 8);
+  buf.writeBigUInt64LE(a.blocks, off + 16);
+  writeNsTime(buf, off + 24, off + 48, a.atimeNs);
+  writeNsTime(buf, off + 32, off + 52, a.mtimeNs);
+  writeNsTime(buf, off + 40, off + 56, a.ctimeNs);
+  buf.writeUInt32LE(a.mode >>> 0, off + 60);
+  buf.writeUInt32LE(a.nlink >>> 0, off + 64);
+  buf.writeUInt32LE(a.uid >>> 0, off + 68);
+  buf.writeUInt32LE(a.gid >>> 0, off + 72);
+  buf.writeUInt32LE(a.rdev >>> 0, off + 76);
+  buf.writeUInt32LE(a.blksize >>> 0, off + 80);
+  buf.writeUInt32LE((a.flags ?? 0) >>> 0, off + 84);
+  return off + SIZEOF.fuse_attr;
+}
+
+export function encodeEntryOut(buf: Buffer, off: number, e: Entry): number {
+  const [es, ens] = splitTimeout(e.entryTimeout);
+  const [as, ans] = splitTimeout(e.attrTimeout);
+  buf.writeBigUInt64LE(e.nodeid, off);
+  buf.writeBigUInt64LE(e.generation ?? 0n, off + 8);
+  buf.writeBigUInt64LE(es, off + 16);
+  buf.writeBigUInt64LE(as, off + 24);
+  buf.writeUInt32LE(ens, off + 32);
+  buf.writeUInt32LE(ans, off + 36);
+  return encodeAttr(buf, off + 40, e.attr);
+}
+
+/** A negative entry: nodeid 0 with a timeout makes the kernel cache "does not exist". */
+export function encodeNegativeEntry(buf: Buffer, off: number, entryTimeout: number): number {
+  buf.fill(0, off, off + SIZEOF.fuse_entry_out);
+  const [es, ens] = splitTimeout(entryTimeout);
+  buf.writeBigUInt64LE(es, off + 16);
+  buf.writeUInt32LE(ens, off + 32);
+  return off + SIZEOF.fuse_entry_out;
+}
+
+export function encodeAttrOut(buf: Buffer, off: number, r: AttrReply): number {
+  const [as, ans] = splitTimeout(r.attrTimeout);
+  buf.writeBigUInt64LE(as, off);
+  buf.writeUInt32LE(ans, off + 8);
+  buf.writeUInt32LE(0, off + 12);
+  return encodeAttr(buf, off + 16, r.attr);
+}
+
+export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
+  buf.writeBigUInt64LE(o.fh, off);
+  buf.writeUInt32LE((o.openFlags ?? 0) >>> 0, off + 8);
+  buf.writeInt32LE(o.backingId ?? 0, off + 12);
+  return off + SIZEOF.fuse_open_out;
+}
+
+export function encodeWriteOut(buf: Buffer, off: number, size: number): number {
+  buf.writeUInt32LE(size >>> 0, off);
+  buf.writeUInt32LE(0, off + 4);
+  return off + 8;
+}
+
+export function encodeU64(buf: Buffer, off: number, v: bigint): number {
+  buf.writeBigUInt64LE(v, off);
+  return off + 8;
+}
+
+export function encodeStatfsOut(buf: Buffer, off: number, s: StatfsReply): number {
+  buf.writeBigUInt64LE(s.blocks, off);
+  buf.writeBigUInt64LE(s.bfree, off + 8);
+  buf.writeBigUInt64LE(s.bavail, off + 16);
+  buf.writeBigUInt64LE(s.files, off + 24);
+  buf.writeBigUInt64LE(s.ffree, off + 32);
+  buf.writeUInt32LE(s.bsize >>> 0, off + 40);
+  buf.writeUInt32LE(s.namelen >>> 0, off + 44);
+  buf.writeUInt32LE(s.frsize >>> 0, off + 48);
+  buf.fill(0, off + 52, off + SIZEOF.fuse_kstatfs);
+  return off + SIZEOF.fuse_kstatfs;
+}
+
+export function encodeGetxattrOut(buf: Buffer, off: number, size: number): number {
+  buf.writeUInt32LE(size >>> 0, off);
+  buf.writeUInt32LE(0, off + 4);
+  return off + 8;
+}
+
+export function encodeLkOut(buf: Buffer, off: number, lk: { start: bigint; end: bigint; type: number; pid: number }): number {
+  buf.writeBigUInt64LE(lk.start, off);
+  buf.writeBigUInt64LE(lk.end, off + 8);
+  buf.writeUInt32LE(lk.type >>> 0, off + 16);
+  buf.writeUInt32LE(lk.pid >>> 0, off + 20);
+  return off + 24;
+}
+
+export function encodeIoctlOut(buf: Buffer, off: number, result: number, flags = 0, inIovs = 0, outIovs = 0): number {
+  buf.writeInt32LE(result, off);
+  buf.writeUInt32LE(flags, off + 4);
+  buf.writeUInt32LE(inIovs, off + 8);
+  buf.writeUInt32LE(outIovs, off + 12);
+  return off + 16;
+}
+
+export function encodePollOut(buf: Buffer, off: number, revents: number): number {
+  buf.writeUInt32LE(revents >>> 0, off);
+  buf.writeUInt32LE(0, off + 4);
+  return off + 8;
+}
+
+function writeSxTime(buf: Buffer, off: number, t: StatxTime): void {
+  buf.writeBigInt64LE(t.sec, off);
+  buf.writeUInt32LE(t.nsec >>> 0, off + 8);
+  buf.writeInt32LE(0, off + 12);
+}
+
+export function encodeStatxOut(buf: Buffer, off: number, s: StatxReply): number {
+  const [as, ans] = splitTimeout(s.attrTimeout);
+  buf.fill(0, off, off + SIZEOF.fuse_statx_out);
+  buf.writeBigUInt64LE(as, off);
+  buf.writeUInt32LE(ans, off + 8);
+  buf.writeUInt32LE((s.flags ?? 0) >>> 0, off + 12);
+  const x = off + 32; // after two spare u64
+  buf.writeUInt32LE(s.mask >>> 0, x);
+  buf.writeUInt32LE(s.blksize >>> 0, x + 4);
+  buf.writeBigUInt64LE(s.attributes, x + 8);
+  buf.writeUInt32LE(s.nlink >>> 0, x + 16);
+  buf.writeUInt32LE(s.uid >>> 0, x + 20);
+  buf.writeUInt32LE(s.gid >>> 0, x + 24);
+  buf.writeUInt16LE(s.mode & 0xffff, x + 28);
+  buf.writeBigUInt64LE(s.ino, x + 32);
+  buf.writeBigUInt64LE(s.size, x + 40);
+  buf.writeBigUInt64LE(s.blocks, x + 48);
+  buf.writeBigUInt64LE(s.attributesMask, x + 56);
+  writeSxTime(buf, x + 64, s.atime);
+  writeSxTime(buf, x + 80, s.btime);
+  writeSxTime(buf, x + 96, s.ctime);
+  writeSxTime(buf, x + 112, s.mtime);
+  buf.writeUInt32LE(s.rdevMajor >>> 0, x + 128);
+  buf.writeUInt32LE(s.rdevMinor >>> 0, x + 132);
+  buf.writeUInt32LE(s.devMajor >>> 0, x + 136);
+  buf.writeUInt32LE(s.devMinor >>> 0, x + 140);
+  return off + SIZEOF.fuse_statx_out;
+}
+
+/**
+ * fuse_init_out, sized for the kernel's minor: before 7.23 the reply is 24
+ * bytes, before 7.36 it is 64 bytes without flags2 meaning; older kernels
+ * reject a longer reply.
+ */
+export function encodeInitOut(buf: Buffer, off: number, o: InitOut, kernelMinor: number): number {
+  const size = kernelMinor < 5 ? 8 : kernelMinor < 23 ? 24 : 64;
+  buf.fill(0, off, off + size);
+  buf.writeUInt32LE(o.major, off);
+  buf.writeUInt32LE(o.minor, off + 4);
+  if (size === 8) return off + size;
+  buf.writeUInt32LE(o.maxReadahead >>> 0, off + 8);
+  buf.writeUInt32LE(Number(o.flags & 0xffffffffn), off + 12);
+  buf.writeUInt16LE(o.maxBackground, off + 16);
+  buf.writeUInt16LE(o.congestionThreshold, off + 18);
+  buf.writeUInt32LE(o.maxWrite >>> 0, off + 20);
+  if (size === 24) return off + size;
+  buf.writeUInt32LE(o.timeGran >>> 0, off + 24);
+  buf.writeUInt16LE(o.maxPages, off + 28);
+  buf.writeUInt16LE(o.mapAlignment, off + 30);
+  buf.writeUInt32LE(Number((o.flags >> 32n) & 0xffffffffn), off + 32);
+  buf.writeUInt32LE(o.maxStackDepth >>> 0, off + 36);
+  buf.writeUInt16LE(o.requestTimeout, off + 40);
+  return off + size;
+}
+
+export function encodeOutHeader(buf: Buffer, off: number, len: number, error: number, unique: bigint): number {
+  buf.writeUInt32LE(len, off);
+  buf.writeInt32LE(error, off + 4);
+  buf.writeBigUInt64LE(unique, off + 8);
+  return off + 16;
+}
+
+/** Size of one fuse_dirent record for a name of this length, padded to 8 bytes. */
+export function direntSize(nameLen: number): number {
+  return (SIZEOF.fuse_dirent + nameLen + 7) & ~7;
+}
+
+export function direntplusSize(nameLen: number): number {
+  return (SIZEOF.fuse_direntplus + nameLen + 7) & ~7;
+}
+
+/** Writes one fuse_dirent; the caller has checked that it fits. */
+export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: bigint, type: number, name: Buffer): number {
+  buf.writeBigUInt64LE(ino, off);
+  buf.writeBigUInt64LE(nextOff, off + 8);
+  buf.writeUInt32LE(name.length, off + 16);
+  buf.writeUInt32LE(type, off + 20);
+  name.copy(buf, off + 24);
+  const end = off + direntSize(name.length);
+  buf.fill(0, off + 24 + name.length, end);
+  return end;
+}
+
+// ---- notifications (unique 0, error = notify code) ----
+
+export function encodeNotifyInvalInode(buf: Buffer, off: number, ino: bigint, offset: bigint, len: bigint): number {
+  buf.writeBigUInt64LE(ino, off);
+  buf.writeBigInt64LE(offset, off + 8);
+  buf.writeBigInt64LE(len, off + 16);
+  return off + 24;
+}
+
+export function encodeNotifyInvalEntry(buf: Buffer, off: number, parent: bigint, name: Buffer, flags: number): number {
+  buf.writeBigUInt64LE(parent, off);
+  buf.writeUInt32LE(name.length, off + 8);
+  buf.writeUInt32LE(flags >>> 0, off + 12);
+  name.copy(buf, off + 16);
+  buf[off + 16 + name.length] = 0;
+  return off + 17 + name.length;
+}
+
+export function encodeNotifyDelete(buf: Buffer, off: number, parent: bigint, child: bigint, name: Buffer): number {
+  buf.writeBigUInt64LE(parent, off);
+  buf.writeBigUInt64LE(child, off + 8);
+  buf.writeUInt32LE(name.length, off + 16);
+  buf.writeUInt32LE(0, off + 20);
+  name.copy(buf, off + 24);
+  buf[off + 24 + name.length] = 0;
+  return off + 25 + name.length;
+}
+
+export function encodeNotifyStore(buf: Buffer, off: number, ino: bigint, offset: bigint, data: Buffer): number {
+  buf.writeBigUInt64LE(ino, off);
+  buf.writeBigUInt64LE(offset, off + 8);
+  buf.writeUInt32LE(data.length, off + 16);
+  buf.writeUInt32LE(0, off + 20);
+  data.copy(buf, off + 24);
+  return off + 24 + data.length;
+}
+
+export function encodeNotifyRetrieve(buf: Buffer, off: number, notifyUnique: bigint, ino: bigint, offset: bigint, size: number): number {
+  buf.writeBigUInt64LE(notifyUnique, off);
+  buf.writeBigUInt64LE(ino, off + 8);
+  buf.writeBigUInt64LE(offset, off + 16);
+  buf.writeUInt32LE(size >>> 0, off + 24);
+  buf.writeUInt32LE(0, off + 28);
+  return off + 32;
+}
+
+export function encodeNotifyPoll(buf: Buffer, off: number, kh: bigint): number {
+  buf.writeBigUInt64LE(kh, off);
+  return off + 8;
+}

@@ -1,0 +1,254 @@
+// Putting a FUSE connection on a directory, and taking it off: mount(2)
+// directly as root, fusermount3 (the setuid helper, fd passed back over a
+// socket) otherwise or when auto_unmount is asked for.
+
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as sys from '../sys/index.js';
+import { errnoName } from './errors.js';
+
+export interface KernelMountOptions {
+  /** Let other users through the mount (root, or user_allow_other in /etc/fuse.conf). */
+  allowOther?: boolean;
+  /** Let root through the mount as well as the mounting user. */
+  allowRoot?: boolean;
+  /** Let the kernel check permissions from the file modes. */
+  defaultPermissions?: boolean;
+  readOnly?: boolean;
+  /** Source name shown in /proc/mounts (default "tsfuse"). */
+  fsname?: string;
+  /** Filesystem type shown as fuse.<subtype> (default "tsfuse"). */
+  subtype?: string;
+  /** Unmount when the daemon dies (through fusermount3, which watches it). */
+  autoUnmount?: boolean;
+  /** Defaults true, as for every FUSE mount: no setuid programs, no device files. */
+  nosuid?: boolean;
+  nodev?: boolean;
+  noexec?: boolean;
+  noatime?: boolean;
+  /** Largest READ the kernel sends (bytes); normally limited by max_write/max_pages. */
+  maxRead?: number;
+  /** Use fusermount3 even as root. */
+  forceFusermount?: boolean;
+}
+
+export class MountError extends Error {
+  constructor(message: string, readonly errno?: number) {
+    super(message);
+    this.name = 'MountError';
+  }
+}
+
+export interface KernelMount {
+  fd: number;
+  mountpoint: string;
+  method: 'mount' | 'fusermount3';
+}
+
+export function findFusermount(): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/bin', '/bin'])) {
+    const p = path.join(dir || '.', 'fusermount3');
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** Checks the mount point and returns its absolute, resolved path. */
+export function checkMountpoint(mountpoint: string): string {
+  if (!path.isAbsolute(mountpoint)) mountpoint = path.resolve(mountpoint);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(mountpoint);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTCONN') {
+      throw new MountError(`mount point ${mountpoint} is a dead FUSE mount (transport endpoint is not connected): run 'tsfuse unmount ${mountpoint}' first`);
+    }
+    throw new MountError(`mount point ${mountpoint} does not exist`);
+  }
+  if (!st.isDirectory()) throw new MountError(`mount point ${mountpoint} is not a directory`);
+  const real = fs.realpathSync(mountpoint);
+  const mounted = findMount(real);
+  if (mounted && mounted.type.startsWith('fuse')) {
+    throw new MountError(`mount point ${real} is already a FUSE mount (${mounted.source}, ${mounted.type})`);
+  }
+  return real;
+}
+
+export interface MountEntry { source: string; target: string; type: string; options: string }
+
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The /proc/self/mounts entry whose target is exactly `target` (the last one, the visible one). */
+export function findMount(target: string): MountEntry | undefined {
+  let found: MountEntry | undefined;
+  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [source, t, type, options] = line.split(' ');
+    if (t !== undefined && unescapeMount(t) === target) found = { source: unescapeMount(source!), target, type: type!, options: options! };
+  }
+  return found;
+}
+
+function optionString(o: KernelMountOptions, extra: string[]): string {
+  const opts = [...extra];
+  if (o.allowOther) opts.push('allow_other');
+  if (o.allowRoot) opts.push('allow_root');
+  if (o.defaultPermissions) opts.push('default_permissions');
+  if (o.maxRead) opts.push(`max_read=${o.maxRead}`);
+  return opts.join(',');
+}
+
+function mountFlags(o: KernelMountOptions): number {
+  let flags = 0;
+  if (o.nosuid ?? true) flags |= sys.MS_NOSUID;
+  if (o.nodev ?? true) flags |= sys.MS_NODEV;
+  if (o.noexec) flags |= sys.MS_NOEXEC;
+  if (o.noatime) flags |= sys.MS_NOATIME;
+  if (o.readOnly) flags |= sys.MS_RDONLY;
+  return flags;
+}
+
+function checkName(what: string, v: string): void {
+  if (/[,\s]/.test(v) || v.length === 0) throw new MountError(`${what} '${v}' must be non-empty, without commas or spaces`);
+}
+
+/** Mounts a new FUSE connection on `mountpoint` and returns its /dev/fuse fd. */
+export function mountKernel(mountpoint: string, o: KernelMountOptions = {}): KernelMount {
+  const target = checkMountpoint(mountpoint);
+  const fsname = o.fsname ?? 'tsfuse';
+  const subtype = o.subtype ?? 'tsfuse';
+  checkName('fsname', fsname);
+  checkName('subtype', subtype);
+  const root = sys.geteuid() === 0;
+  if (root && !o.autoUnmount && !o.forceFusermount) {
+    const fd = sys.open('/dev/fuse', sys.O_RDWR | sys.O_CLOEXEC);
+    if (fd < 0) {
+      throw new MountError(fd === -2 ? '/dev/fuse does not exist: load the fuse module (modprobe fuse)' : `cannot open /dev/fuse: ${errnoName(-fd)}`, -fd);
+    }
+    const st = fs.statSync(target);
+    const data = optionString(o, [`fd=${fd}`, `rootmode=${(st.mode & 0o170000).toString(8)}`, `user_id=${process.getuid!()}`, `group_id=${process.getgid!()}`]);
+    const r = sys.mount(fsname, target, `fuse.${subtype}`, mountFlags(o), data);
+    if (r < 0) {
+      sys.close(fd);
+      throw new MountError(`mount ${target}: ${errnoName(-r)}`, -r);
+    }
+    return { fd, mountpoint: target, method: 'mount' };
+  }
+  return mountWithFusermount(target, o, fsname, subtype);
+}
+
+function mountWithFusermount(target: string, o: KernelMountOptions, fsname: string, subtype: string): KernelMount {
+  const helper = findFusermount();
+  if (!helper) {
+    throw new MountError(
+      sys.geteuid() === 0
+        ? 'auto_unmount needs fusermount3 (Debian package fuse3)'
+        : 'not permitted to mount: run as root, or install fusermount3 (Debian package fuse3)',
+    );
+  }
+  const extra = [`fsname=${fsname}`, `subtype=${subtype}`];
+  if (o.nosuid ?? true) extra.push('nosuid');
+  if (o.nodev ?? true) extra.push('nodev');
+  if (o.noexec) extra.push('noexec');
+  if (o.noatime) extra.push('noatime');
+  extra.push(o.readOnly ? 'ro' : 'rw');
+  if (o.autoUnmount) extra.push('auto_unmount');
+  const opts = optionString(o, extra);
+  const pair = sys.socketpair();
+  if (typeof pair === 'number') throw new MountError(`socketpair: ${errnoName(-pair)}`, -pair);
+  const [ours, theirs] = pair;
+  const args = ['-o', opts, '--', target];
+  const env = { ...process.env, _FUSE_COMMFD: '3' };
+  let stderr = '';
+  try {
+    if (o.autoUnmount) {
+      // fusermount3 stays to unmount when our end of the socket closes.
+      const child = spawn(helper, args, { env, stdio: ['ignore', 'ignore', 'pipe', theirs], detached: true });
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.unref();
+      (child.stderr as unknown as { unref?: () => void })?.unref?.();
+    } else {
+      const r = spawnSync(helper, args, { env, stdio: ['ignore', 'ignore', 'pipe', theirs] });
+      stderr = r.stderr?.toString() ?? '';
+      if (r.status !== 0) throw new MountError(`fusermount3: ${stderr.trim() || `exit status ${r.status}`}`);
+    }
+    sys.close(theirs);
+    const fd = sys.recvFd(ours);
+    if (fd < 0) throw new MountError(`fusermount3 did not pass a /dev/fuse fd: ${stderr.trim() || errnoName(-fd)}`);
+    sys.fcntl(fd, sys.F_SETFD, sys.FD_CLOEXEC);
+    // With auto_unmount the socket must stay open for our lifetime: fusermount3 unmounts when it closes.
+    if (!o.autoUnmount) sys.close(ours);
+    return { fd, mountpoint: target, method: 'fusermount3' };
+  } catch (e) {
+    sys.close(ours);
+    throw e;
+  }
+}
+
+export interface UnmountOptions {
+  /** Detach now, clean up when no longer busy. */
+  lazy?: boolean;
+}
+
+/** Unmounts a FUSE mount (live or dead). Throws MountError with the reason. */
+export function unmountKernel(mountpoint: string, o: UnmountOptions = {}): void {
+  const target = path.resolve(mountpoint);
+  if (sys.geteuid() === 0) {
+    const r = sys.umount2(target, o.lazy ? sys.MNT_DETACH : 0);
+    if (r === 0) return;
+    if (-r === 16 /* EBUSY */) throw new MountError(`${target} is busy${busyHint(target)}; use -z to detach it lazily`, 16);
+    if (-r === 22 /* EINVAL */) throw new MountError(`${target} is not a mount point`, 22);
+    throw new MountError(`umount ${target}: ${errnoName(-r)}`, -r);
+  }
+  const helper = findFusermount();
+  if (!helper) throw new MountError('not permitted to unmount: run as root, or install fusermount3 (Debian package fuse3)');
+  const r = spawnSync(helper, ['-u', ...(o.lazy ? ['-z'] : []), '--', target], { encoding: 'utf8' });
+  if (r.status !== 0) throw new MountError(`fusermount3 -u: ${(r.stderr ?? '').trim()}`);
+}
+
+/** Which processes hold files under `target` (from /proc), for a helpful EBUSY. */
+function busyHint(target: string): string {
+  const holders: string[] = [];
+  try {
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid) || pid === String(process.pid)) continue;
+      let hit = false;
+      try {
+        const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+        if (cwd === target || cwd.startsWith(target + '/')) hit = true;
+        if (!hit) {
+          for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+            const l = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+            if (l === target || l.startsWith(target + '/')) {
+              hit = true;
+              break;
+            }
+          }
+        }
+      } catch {
+        continue;
+      }
+      if (hit) {
+        let comm = '?';
+        try {
+          comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        } catch {
+          /* gone */
+        }
+        holders.push(`${comm} (pid ${pid})`);
+        if (holders.length >= 5) break;
+      }
+    }
+  } catch {
+    return '';
+  }
+  return holders.length ? ` (held by ${holders.join(', ')})` : '';
+}

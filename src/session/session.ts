@@ -1,0 +1,332 @@
+// The session: reads requests from a /dev/fuse fd, dispatches them through
+// the opcode table to the filesystem, writes exactly one reply per request.
+//
+// The loop is synchronous (a blocking read(2) on the calling thread, which is
+// a worker thread, see worker.ts) as long as every handler answers
+// synchronously: no event-loop or thread-pool hop per request. When a handler
+// returns a pending Promise, the loop switches to waiting for the device with
+// an asynchronous poll(2), so that promise can settle while new requests are
+// still served; once nothing is pending it goes back to blocking reads.
+
+import * as sys from '../sys/index.js';
+import { Opcode, SIZEOF } from '../protocol/kernel.js';
+import { ArgReader, decodeInHeader, ProtocolError } from '../protocol/requests.js';
+import type { InHeader, InitIn, InterruptIn, NotifyReplyIn } from '../protocol/requests.js';
+import { encodeInitOut, encodeOutHeader } from '../protocol/replies.js';
+import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
+import type { OpSpec } from '../protocol/opcodes.js';
+import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
+import type { SessionLimits } from './connection.js';
+import { errnoFromThrown, errnoName, Errno } from './errors.js';
+import type { Filesystem, RequestContext } from './filesystem.js';
+import { Notifier } from './notify.js';
+
+export interface SessionOptions extends SessionLimits {
+  /** Log one line per request and reply. */
+  debug?: boolean;
+  /** Where logs go (default: stderr). */
+  log?: (line: string) => void;
+  /** Called once INIT has been answered. */
+  onInit?: (conn: ConnectionInfo) => void;
+}
+
+const HDR = SIZEOF.fuse_out_header;
+const POLLIN = 1;
+
+class Ctx implements RequestContext {
+  private controller: AbortController | undefined;
+  constructor(readonly h: InHeader) {}
+  get unique(): bigint { return this.h.unique; }
+  get nodeid(): bigint { return this.h.nodeid; }
+  get uid(): number { return this.h.uid; }
+  get gid(): number { return this.h.gid; }
+  get pid(): number { return this.h.pid; }
+  get opcode(): number { return this.h.opcode; }
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+  interrupt(): void {
+    this.controller ??= new AbortController();
+    this.controller.abort(Object.assign(new Error('interrupted'), { name: 'AbortError' }));
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+export class Session {
+  readonly notifier: Notifier;
+  conn: ConnectionInfo | undefined;
+  private readonly bufSize: number;
+  private inbuf: Buffer;
+  private outbuf: Buffer;
+  private spare: Buffer[] = [];
+  private readonly pending = new Map<bigint, Ctx>();
+  private minor = 0;
+  private agreed = 0n;
+  private ended = false;
+  private destroyed = false;
+  private readonly log: (line: string) => void;
+  private readonly debug: boolean;
+
+  constructor(readonly fd: number, readonly fs: Filesystem, private readonly opts: SessionOptions = {}) {
+    const maxWrite = opts.maxWrite ?? DEFAULT_MAX_WRITE;
+    this.bufSize = Math.max(maxWrite, 1 << 12) + REQUEST_HEADROOM;
+    this.inbuf = Buffer.allocUnsafe(this.bufSize);
+    this.outbuf = Buffer.allocUnsafe(this.bufSize);
+    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.debug = opts.debug ?? false;
+    this.notifier = new Notifier((msg) => sys.write(this.fd, msg, msg.length));
+    this.notifier.onError = (code, errno) => {
+      if (this.debug) this.log(`notify ${code} failed: ${errnoName(errno)}`);
+    };
+  }
+
+  /** Serves until the filesystem is unmounted. */
+  async run(): Promise<void> {
+    try {
+      while (!this.ended) {
+        if (this.pending.size > 0) {
+          // Let pending handlers settle while waiting for the next request.
+          const r = await sys.pollAsync(this.fd, POLLIN, 500);
+          if (r === 0 || this.ended) continue;
+        }
+        const n = sys.read(this.fd, this.inbuf, this.bufSize);
+        if (n < 0) {
+          const e = -n;
+          // ENOENT: the request was interrupted before we read it.
+          if (e === Errno.EINTR || e === Errno.EAGAIN || e === Errno.ENOENT) continue;
+          if (e === Errno.ENODEV || e === 103 /* ECONNABORTED */) break;
+          throw new Error(`read /dev/fuse: ${errnoName(e)}`);
+        }
+        this.dispatch(this.inbuf, n);
+      }
+    } finally {
+      this.ended = true;
+      this.notifier.close();
+      await this.callDestroy();
+    }
+  }
+
+  /** Stop serving after the current request (the mount stays until unmounted). */
+  stop(): void {
+    this.ended = true;
+  }
+
+  private async callDestroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    try {
+      await this.fs.destroy?.();
+    } catch (e) {
+      this.log(`destroy failed: ${String((e as Error)?.stack ?? e)}`);
+    }
+  }
+
+  /** Handles one request in `buf[0, n)`. Public for tests that feed bytes. */
+  dispatch(buf: Buffer, n: number): void {
+    let h: InHeader;
+    try {
+      h = decodeInHeader(buf, n);
+    } catch (e) {
+      this.log(`malformed request (${n} bytes): ${(e as Error).message}`);
+      if (n >= 16) this.replyError(buf.readBigUInt64LE(8), Errno.EIO, buf.readUInt32LE(4));
+      return;
+    }
+    const spec = OPS[h.opcode];
+    if (spec === undefined) {
+      if (this.debug) this.log(`${h.unique} unknown opcode ${h.opcode}: ENOSYS`);
+      this.replyError(h.unique, Errno.ENOSYS, h.opcode);
+      return;
+    }
+    let args: unknown;
+    try {
+      // Extensions (security context, supplementary groups) follow the arguments.
+      const end = n - h.totalExtlen * 8;
+      if (end < 40) throw new ProtocolError(`extension length ${h.totalExtlen * 8} exceeds the request`);
+      args = spec.decode(new ArgReader(buf, 40, end), this.minor, this.agreed);
+    } catch (e) {
+      this.log(`malformed ${spec.name} request ${h.unique}: ${(e as Error).message}`);
+      if (!spec.noReply) this.replyError(h.unique, Errno.EINVAL, h.opcode);
+      return;
+    }
+    const t0 = this.debug ? process.hrtime.bigint() : 0n;
+    if (this.debug) this.log(`${h.unique} > ${spec.name} ino=${h.nodeid} ${spec.describe ? spec.describe(args as never) : ''} uid=${h.uid} gid=${h.gid} pid=${h.pid}`);
+
+    if (spec.method === null) {
+      this.sessionOp(h, spec, args, t0);
+      return;
+    }
+    if (this.conn === undefined) {
+      this.replyError(h.unique, Errno.EIO, h.opcode);
+      return;
+    }
+    const method = this.fs[spec.method];
+    if (typeof method !== 'function' || spec.call === undefined) {
+      if (!spec.noReply) this.replyError(h.unique, Errno.ENOSYS, h.opcode, t0);
+      return;
+    }
+    const ctx = new Ctx(h);
+    let result: unknown;
+    this.notifier.dispatching = true;
+    try {
+      result = spec.call(this.fs, ctx, args, this.outbuf);
+    } catch (e) {
+      this.notifier.dispatching = false;
+      if (!spec.noReply) this.replyThrown(h, spec, e, t0);
+      else this.log(`${spec.name} failed: ${String((e as Error)?.stack ?? e)}`);
+      this.notifier.flush();
+      return;
+    }
+    this.notifier.dispatching = false;
+    if (isThenable(result)) {
+      this.goAsync(h, spec, args, ctx, result, t0);
+    } else if (!spec.noReply) {
+      this.replyResult(h, spec, args, result, this.outbuf, t0);
+    }
+    this.notifier.flush();
+  }
+
+  /** The handler went asynchronous: it keeps the current buffers, we take fresh ones. */
+  private goAsync(h: InHeader, spec: OpSpec, args: unknown, ctx: Ctx, p: PromiseLike<unknown>, t0: bigint): void {
+    const inbuf = this.inbuf;
+    const outbuf = this.outbuf;
+    this.inbuf = this.spare.pop() ?? Buffer.allocUnsafe(this.bufSize);
+    this.outbuf = this.spare.pop() ?? Buffer.allocUnsafe(this.bufSize);
+    this.pending.set(h.unique, ctx);
+    const done = (): void => {
+      this.pending.delete(h.unique);
+      if (this.spare.length < 8) this.spare.push(inbuf, outbuf);
+      this.notifier.flush();
+    };
+    p.then(
+      (r) => {
+        if (!spec.noReply) this.replyResult(h, spec, args, r, outbuf, t0);
+        done();
+      },
+      (e) => {
+        if (!spec.noReply) this.replyThrown(h, spec, e, t0);
+        else this.log(`${spec.name} failed: ${String((e as Error)?.stack ?? e)}`);
+        done();
+      },
+    );
+  }
+
+  private sessionOp(h: InHeader, spec: OpSpec, args: unknown, t0: bigint): void {
+    switch (h.opcode) {
+      case Opcode.FUSE_INIT:
+        this.init(h, args as InitIn, t0);
+        return;
+      case Opcode.FUSE_INTERRUPT: {
+        // No reply. An interrupt for a request already answered is dropped.
+        const target = this.pending.get((args as InterruptIn).unique);
+        if (target) target.interrupt();
+        return;
+      }
+      case Opcode.FUSE_NOTIFY_REPLY: {
+        const a = args as NotifyReplyIn;
+        this.notifier.retrieved(h.unique, a.data);
+        return;
+      }
+      case Opcode.FUSE_DESTROY:
+        this.ended = true;
+        void this.callDestroy().finally(() => this.replyEmpty(h.unique, t0, spec));
+        return;
+      default:
+        this.replyError(h.unique, Errno.ENOSYS, h.opcode, t0);
+    }
+  }
+
+  private init(h: InHeader, a: InitIn, t0: bigint): void {
+    if (a.major !== 7) {
+      // A newer major: answer with ours and the kernel retries; an older one is unusable.
+      if (a.major > 7) {
+        const body = this.outbuf;
+        body.writeUInt32LE(7, HDR);
+        body.writeUInt32LE(45, HDR + 4);
+        this.send(h.unique, 0, HDR + 8, body, t0, 'INIT');
+      } else {
+        this.log(`kernel FUSE protocol ${a.major}.${a.minor} is too old`);
+        this.replyError(h.unique, 71 /* EPROTO */, h.opcode, t0);
+      }
+      return;
+    }
+    const conn = new ConnectionInfo(a, this.opts);
+    conn.devFd = this.fd;
+    if (this.fs.readdirplus) {
+      conn.request('DO_READDIRPLUS');
+      conn.request('READDIRPLUS_AUTO');
+    }
+    const finish = (): void => {
+      const out = conn.finish();
+      this.conn = conn;
+      this.minor = conn.minor;
+      this.agreed = conn.agreed;
+      const end = encodeInitOut(this.outbuf, HDR, out, a.minor);
+      this.send(h.unique, 0, end, this.outbuf, t0, 'INIT');
+      if (this.debug) this.log(`INIT agreed ${conn.minor}: ${conn.agreedNames().join(' ')} max_write=${out.maxWrite}`);
+      this.opts.onInit?.(conn);
+    };
+    try {
+      const r = this.fs.init?.(conn, this.notifier);
+      if (isThenable(r)) {
+        r.then(finish, (e) => this.replyThrown(h, OPS[Opcode.FUSE_INIT]!, e, t0));
+        return;
+      }
+    } catch (e) {
+      this.replyThrown(h, OPS[Opcode.FUSE_INIT]!, e, t0);
+      return;
+    }
+    finish();
+  }
+
+  private replyResult(h: InHeader, spec: OpSpec, args: unknown, result: unknown, out: Buffer, t0: bigint): void {
+    let end: number = HDR;
+    if (spec.encode) {
+      try {
+        end = spec.encode(out, HDR, result as never, args as never);
+      } catch (e) {
+        if (e instanceof EncodeErrno) {
+          this.replyError(h.unique, e.errno, h.opcode, t0);
+        } else {
+          this.log(`${spec.name}: bad result from the filesystem: ${String((e as Error)?.stack ?? e)}`);
+          this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+        }
+        return;
+      }
+    }
+    this.send(h.unique, 0, end, out, t0, spec.name);
+  }
+
+  private replyThrown(h: InHeader, spec: OpSpec, e: unknown, t0: bigint): void {
+    let errno = errnoFromThrown(e);
+    if (errno === undefined) {
+      this.log(`${spec.name} ino=${h.nodeid}: handler threw without an errno, replying EIO: ${String((e as Error)?.stack ?? e)}`);
+      errno = Errno.EIO;
+    }
+    this.replyError(h.unique, errno, h.opcode, t0);
+  }
+
+  private replyEmpty(unique: bigint, t0: bigint, spec: OpSpec): void {
+    this.send(unique, 0, HDR, Buffer.allocUnsafe(HDR), t0, spec.name);
+  }
+
+  replyError(unique: bigint, errno: number, opcode: number, t0 = 0n): void {
+    // A fresh small buffer: the shared one may belong to a pending handler.
+    const b = Buffer.allocUnsafe(HDR);
+    this.send(unique, -errno, HDR, b, t0, opName(opcode));
+  }
+
+  private send(unique: bigint, error: number, len: number, buf: Buffer, t0: bigint, what: string): void {
+    encodeOutHeader(buf, 0, len, error, unique);
+    const r = sys.write(this.fd, buf, len);
+    if (this.debug) {
+      const us = t0 ? Number(process.hrtime.bigint() - t0) / 1000 : 0;
+      this.log(`${unique} < ${what} ${error ? errnoName(-error) : 'OK'} ${len - HDR} bytes ${us.toFixed(1)}us`);
+    }
+    // ENOENT: the kernel gave up on this request (interrupted); nothing to do.
+    if (r < 0 && -r !== Errno.ENOENT && !this.ended) this.log(`reply to ${what} ${unique} failed: ${errnoName(-r)}`);
+  }
+}

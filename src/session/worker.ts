@@ -1,0 +1,62 @@
+// The body of the session thread: loads the filesystem module, builds the
+// filesystem, serves the connection until it is unmounted. Runs inside a
+// worker_threads Worker so its blocking reads never stall the main thread,
+// which stays free for signals and control.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
+import * as sys from '../sys/index.js';
+import { Session } from './session.js';
+import type { SessionOptions } from './session.js';
+import type { Filesystem } from './filesystem.js';
+
+export interface WorkerInput {
+  fd: number;
+  module: string;
+  exportName: string;
+  args: unknown[];
+  session: Omit<SessionOptions, 'log' | 'onInit'>;
+}
+
+export type WorkerMessage =
+  | { type: 'init'; minor: number; agreed: string[]; maxWrite: number }
+  | { type: 'error'; message: string }
+  | { type: 'ended' };
+
+function isClass(f: unknown): f is new (...a: unknown[]) => Filesystem {
+  return typeof f === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(f));
+}
+
+const input = workerData as WorkerInput;
+const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
+const log = (line: string): void => {
+  try {
+    writeSync(2, line + '\n');
+  } catch {
+    /* stderr closed (daemonized): nothing to do */
+  }
+};
+
+async function main(): Promise<void> {
+  const mod = (await import(input.module)) as Record<string, unknown>;
+  const exp = mod[input.exportName];
+  if (typeof exp !== 'function') throw new Error(`${input.module} has no export '${input.exportName}' that is a class or factory`);
+  const fs = isClass(exp) ? new exp(...input.args) : await (exp as (...a: unknown[]) => Filesystem | Promise<Filesystem>)(...input.args);
+  const session = new Session(input.fd, fs, {
+    ...input.session,
+    log,
+    onInit: (conn) => post({ type: 'init', minor: conn.minor, agreed: conn.agreedNames(), maxWrite: conn.maxWrite }),
+  });
+  await session.run();
+}
+
+main().then(
+  () => {
+    sys.close(input.fd);
+    post({ type: 'ended' });
+  },
+  (e: unknown) => {
+    sys.close(input.fd);
+    post({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  },
+);

@@ -1,0 +1,69 @@
+// Shared test helpers: temporary directories and mounts that are always
+// unmounted, also when a test fails.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { after } from 'node:test';
+import { mount } from '../src/mount.js';
+import type { FilesystemSource, MountHandle, MountOptions } from '../src/mount.js';
+import { unmountKernel } from '../src/session/mount.js';
+
+const toClean: string[] = [];
+const mounted = new Set<MountHandle>();
+
+export function tmpdir(prefix = 'tsfuse-test-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(d, 0o755);
+  toClean.push(d);
+  return d;
+}
+
+export async function mountFs(source: FilesystemSource, options: MountOptions = {}): Promise<MountHandle & { dir: string }> {
+  const dir = tmpdir('tsfuse-mnt-');
+  const h = await mount(dir, source, options);
+  mounted.add(h);
+  return Object.assign(h, { dir });
+}
+
+export async function unmountFs(h: MountHandle): Promise<void> {
+  mounted.delete(h);
+  await h.unmount();
+}
+
+export const memfsModule = new URL('../src/fs/memfs.ts', import.meta.url);
+export const passthroughModule = new URL('../src/fs/passthrough/index.ts', import.meta.url);
+
+export async function mountMemFs(options: Record<string, unknown> = {}, mountOptions: MountOptions = {}) {
+  return mountFs({ module: memfsModule, exportName: 'MemFs', args: [options] }, mountOptions);
+}
+
+export async function mountPassthrough(source: string, options: Record<string, unknown> = {}, mountOptions: MountOptions = {}) {
+  return mountFs({ module: passthroughModule, exportName: 'PassthroughFs', args: [{ source, ...options }] }, mountOptions);
+}
+
+/** Runs a shell command as a child process; returns status, stdout, stderr. */
+export function sh(cmd: string, opts: { uid?: number; gid?: number; cwd?: string; timeout?: number } = {}) {
+  const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: opts.timeout ?? 30000, uid: opts.uid, gid: opts.gid, cwd: opts.cwd });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+after(async () => {
+  for (const h of mounted) {
+    try {
+      await h.unmount({ lazy: true });
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const d of toClean.reverse()) {
+    try {
+      // A mount left by a failed test must not make rm walk into it.
+      if (fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${d} `)) unmountKernel(d, { lazy: true });
+      fs.rmSync(d, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  }
+});
