@@ -26,3 +26,115 @@ test('memfs: files, directories, symlinks, xattrs through the kernel', async () 
     await unmountFs(m);
   }
 });
+
+import { mountFs, tmpdir } from './helpers.js';
+const probeModule = new URL('./fixtures/probe-fs.ts', import.meta.url);
+
+test('errors: an errno from a handler reaches the caller; a plain exception is EIO', async () => {
+  const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' });
+  try {
+    assert.throws(() => fs.statSync(path.join(m.dir, 'errno-EACCES')), { code: 'EACCES' });
+    assert.throws(() => fs.statSync(path.join(m.dir, 'boom')), { code: 'EIO' });
+    assert.throws(() => fs.statSync(path.join(m.dir, 'badresult')), { code: 'EIO' });
+    // The daemon is still serving.
+    assert.equal(fs.readFileSync(path.join(m.dir, 'data'), 'utf8'), 'AAAA');
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+test('notifications: inval_inode, inval_entry, store, retrieve', async () => {
+  const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' });
+  const ctl = (cmd: string) => fs.writeFileSync(path.join(m.dir, 'ctl'), cmd);
+  const data = () => fs.readFileSync(path.join(m.dir, 'data'), 'utf8');
+  const stats = () => fs.readFileSync(path.join(m.dir, 'stats'), 'utf8');
+  try {
+    assert.equal(data(), 'AAAA');
+    // Without a notification the kernel keeps serving its cache.
+    ctl('set BBBB');
+    assert.equal(data(), 'AAAA');
+    ctl('set-inval CCCC');
+    assert.equal(data(), 'CCCC');
+    // store: put bytes into the page cache; reading them needs no READ.
+    const readsBefore = stats();
+    ctl('store DDDD');
+    assert.equal(data(), 'DDDD');
+    assert.equal(stats().split(' ')[0], readsBefore.split(' ')[0]);
+    // retrieve: the kernel answers with what it has cached.
+    ctl('retrieve');
+    let s = '';
+    for (let i = 0; i < 50 && !(s = stats()).includes('DDDD'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(s, /retrieved=DDDD/);
+    // inval_entry: a cached name goes away.
+    ctl('hide');
+    assert.ok(fs.existsSync(path.join(m.dir, 'data')), 'entry still cached without a notification');
+    ctl('hide-inval');
+    assert.ok(!fs.existsSync(path.join(m.dir, 'data')));
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+test('async handlers: a slow read does not stall lookups, and an interrupt ends it with EINTR', async () => {
+  const m = await mountMemFs({ slowReadMs: 10000 });
+  try {
+    fs.writeFileSync(path.join(m.dir, 'slow'), 'x'.repeat(100));
+    fs.writeFileSync(path.join(m.dir, 'other'), 'y');
+    const { spawn } = await import('node:child_process');
+    // A reader that gives up on SIGUSR1 (the handler raises, so Python does not retry).
+    const py = `
+import os, signal, sys, time
+class Stop(Exception): pass
+def h(*a): raise Stop()
+signal.signal(signal.SIGUSR1, h)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print('ready', flush=True)
+t = time.time()
+try:
+    os.read(fd, 4096)
+    print('read-completed')
+except Stop:
+    print('interrupted %.2f' % (time.time() - t))
+`;
+    const child = spawn('python3', ['-c', py, path.join(m.dir, 'slow')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    // While the read is pending, other requests are answered at once.
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) fs.statSync(path.join(m.dir, 'other'));
+    assert.equal(fs.readdirSync(m.dir).length, 2);
+    assert.ok(Date.now() - t0 < 1000, `lookups took ${Date.now() - t0} ms during a slow read`);
+    child.kill('SIGUSR1');
+    const code = await new Promise((r) => child.on('exit', r));
+    assert.equal(code, 0);
+    const mm = /interrupted ([\d.]+)/.exec(out);
+    assert.ok(mm, `reader output: ${out}`);
+    assert.ok(Number(mm![1]) < 5, `interrupted after ${mm![1]} s`);
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+test('async filesystem: every handler answering through a Promise works the same', async () => {
+  const m = await mountMemFs({ async: true });
+  try {
+    for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(m.dir, `f${i}`), `content ${i}`);
+    for (let i = 0; i < 50; i++) assert.equal(fs.readFileSync(path.join(m.dir, `f${i}`), 'utf8'), `content ${i}`);
+    assert.equal(fs.readdirSync(m.dir).length, 50);
+    const r = sh(`cd ${m.dir} && for i in 1 2 3 4; do (cat f1 f2 f3 > /dev/null; ls > /dev/null) & done; wait; echo ok`);
+    assert.equal(r.stdout.trim(), 'ok');
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+test('unmount from outside ends the session; the mount point is free again', async () => {
+  const m = await mountMemFs();
+  const r = sh(`umount ${m.dir}`);
+  assert.equal(r.status, 0, r.stderr);
+  await m.closed;
+  assert.ok(!fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${m.dir} `));
+  void tmpdir;
+});

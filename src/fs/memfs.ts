@@ -54,6 +54,8 @@ export class MemFs implements Filesystem {
   private nodes = new Map<bigint, Node>();
   private nextIno = 2n;
   private readonly timeout: number;
+  /** Reads given up because the kernel interrupted them. */
+  interrupted = 0;
 
   constructor(private readonly options: MemFsOptions = {}) {
     this.timeout = options.timeout ?? 1;
@@ -274,17 +276,27 @@ export class MemFs implements Filesystem {
   open(_ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply {
     const n = this.node(ino);
     if (a.flags & 0o1000 /* O_TRUNC */) this.resize(n, 0);
-    return { fh: 0n };
+    // Slow reads are for interrupt tests: direct I/O keeps each read() one synchronous READ.
+    return { fh: 0n, openFlags: this.options.slowReadMs ? 1 /* FOPEN_DIRECT_IO */ : 0 };
   }
 
-  read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | Promise<number> {
+  read(ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | Promise<number> {
     const n = this.node(ino);
     if (this.options.injectIoErrors && n.name.startsWith('bad')) throw new FuseError(Errno.EIO);
     const off = Number(a.offset);
     const len = Math.max(0, Math.min(a.size, n.size - off));
     if (len > 0) n.data.copy(out, 0, off, off + len);
     const ms = this.options.slowReadMs;
-    return ms ? new Promise((r) => setTimeout(() => r(len), ms)) : len;
+    if (!ms) return len;
+    // A slow read gives up when the kernel interrupts it (the caller got a signal).
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => resolve(len), ms);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        this.interrupted++;
+        reject(new FuseError(Errno.EINTR));
+      }, { once: true });
+    });
   }
 
   write(_ctx: RequestContext, ino: bigint, a: WriteIn): number {

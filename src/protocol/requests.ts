@@ -203,9 +203,10 @@ export const decodeSetattr: Decoder<SetattrIn> = (r) => {
   const fh = r.u64();
   const size = r.u64();
   const lockOwner = r.u64();
-  const atime = r.u64();
-  const mtime = r.u64();
-  const ctime = r.u64();
+  // The kernel stores tv_sec (signed) in these u64 fields: times before 1970 are negative.
+  const atime = r.i64();
+  const mtime = r.i64();
+  const ctime = r.i64();
   const atimensec = r.u32();
   const mtimensec = r.u32();
   const ctimensec = r.u32();
@@ -273,10 +274,11 @@ export const decodeOpen: Decoder<OpenIn> = (r) => {
 
 export const decodeCreate: Decoder<CreateIn> = (r, minor) => {
   if (minor < 12) {
+    // Before 7.12 CREATE sent fuse_open_in {flags, mode}.
     r.need(8, 'fuse_open_in');
     const flags = r.u32();
-    r.skip(4);
-    return { flags, mode: 0o100644, umask: 0, openFlags: 0, name: r.cstr('name') };
+    const mode = r.u32();
+    return { flags, mode, umask: 0, openFlags: 0, name: r.cstr('name') };
   }
   r.need(16, 'fuse_create_in');
   const flags = r.u32();

@@ -67,6 +67,7 @@ export class Session {
   private minor = 0;
   private agreed = 0n;
   private ended = false;
+  private yieldSoon = false;
   private destroyed = false;
   private readonly log: (line: string) => void;
   private readonly debug: boolean;
@@ -102,6 +103,12 @@ export class Session {
           throw new Error(`read /dev/fuse: ${errnoName(e)}`);
         }
         this.dispatch(this.inbuf, n);
+        if (this.yieldSoon) {
+          // A promise was settled outside a handler (a retrieve answered):
+          // let its continuations run before blocking in read again.
+          this.yieldSoon = false;
+          await new Promise((r) => setImmediate(r));
+        }
       }
     } finally {
       this.ended = true;
@@ -228,6 +235,7 @@ export class Session {
       case Opcode.FUSE_NOTIFY_REPLY: {
         const a = args as NotifyReplyIn;
         this.notifier.retrieved(h.unique, a.data);
+        this.yieldSoon = true;
         return;
       }
       case Opcode.FUSE_DESTROY:
