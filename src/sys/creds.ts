@@ -11,21 +11,19 @@
 import * as fs from 'node:fs';
 import { SYS, declare, negErrno } from './libc.js';
 
-const f = declare;
-
-const _setfsuid = f('int setfsuid(uint32_t fsuid)');
-const _setfsgid = f('int setfsgid(uint32_t fsgid)');
-const _syscall1p = f('long syscall(long nr, long a, void *b)');
-const _syscall3 = f('long syscall(long nr, long a, long b, long c)');
-const _getgroups = f('int getgroups(int size, void *list)');
-const _geteuid = f('uint32_t geteuid()');
-const _getuid = f('uint32_t getuid()');
-const _getegid = f('uint32_t getegid()');
-const _getgid = f('uint32_t getgid()');
-const _getpid = f('int getpid()');
-const _gettid = f('long syscall(long nr)');
-const _getrlimit = f('int getrlimit(int resource, void *rlim)');
-const _setrlimit = f('int setrlimit(int resource, const void *rlim)');
+const _setfsuid = declare('int setfsuid(uint32_t fsuid)');
+const _setfsgid = declare('int setfsgid(uint32_t fsgid)');
+const _syscall1p = declare('long syscall(long nr, long a, void *b)');
+const _syscall3 = declare('long syscall(long nr, long a, long b, long c)');
+const _getgroups = declare('int getgroups(int size, void *list)');
+const _geteuid = declare('uint32_t geteuid()');
+const _getuid = declare('uint32_t getuid()');
+const _getegid = declare('uint32_t getegid()');
+const _getgid = declare('uint32_t getgid()');
+const _getpid = declare('int getpid()');
+const _gettid = declare('long syscall(long nr)');
+const _getrlimit = declare('int getrlimit(int resource, void *rlim)');
+const _setrlimit = declare('int setrlimit(int resource, const void *rlim)');
 
 /**
  * setfsuid(2) on the calling thread only. Returns the PREVIOUS fsuid (the

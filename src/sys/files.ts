@@ -5,26 +5,24 @@
 import { SYS, checkRange, cstr, declare, negErrno } from './libc.js';
 import type { CPath } from './libc.js';
 
-const f = declare;
-
-const _mkdirat = f('int mkdirat(int dirfd, const char *path, uint32_t mode)');
-const _mknodat = f('int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)');
-const _symlinkat = f('int symlinkat(const char *target, int newdirfd, const char *linkpath)');
-const _readlinkat = f('long readlinkat(int dirfd, const char *path, void *buf, size_t size)');
-const _unlinkat = f('int unlinkat(int dirfd, const char *path, int flags)');
-const _renameat2 = f('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, uint32_t flags)');
-const _linkat = f('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)');
-const _fchmod = f('int fchmod(int fd, uint32_t mode)');
-const _fchmodat = f('int fchmodat(int dirfd, const char *path, uint32_t mode, int flags)');
-const _fchmodat2 = f('long syscall(long nr, long dirfd, const char *path, long mode, long flags)');
-const _faccessat2 = f('long syscall(long nr, long dirfd, const char *path, long mode, long flags)');
-const _fchownat = f('int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)');
-const _fchown = f('int fchown(int fd, uint32_t uid, uint32_t gid)');
-const _utimensat = f('int utimensat(int dirfd, const char *path, void *times, int flags)');
-const _futimens = f('int futimens(int fd, void *times)');
-const _getdents64 = f('long syscall(long nr, long fd, void *buf, size_t count)');
-const _nameToHandleAt = f('int name_to_handle_at(int dirfd, const char *path, void *handle, void *mount_id, int flags)');
-const _openByHandleAt = f('int open_by_handle_at(int mount_fd, void *handle, int flags)');
+const _mkdirat = declare('int mkdirat(int dirfd, const char *path, uint32_t mode)');
+const _mknodat = declare('int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)');
+const _symlinkat = declare('int symlinkat(const char *target, int newdirfd, const char *linkpath)');
+const _readlinkat = declare('long readlinkat(int dirfd, const char *path, void *buf, size_t size)');
+const _unlinkat = declare('int unlinkat(int dirfd, const char *path, int flags)');
+const _renameat2 = declare('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, uint32_t flags)');
+const _linkat = declare('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)');
+const _fchmod = declare('int fchmod(int fd, uint32_t mode)');
+const _fchmodat = declare('int fchmodat(int dirfd, const char *path, uint32_t mode, int flags)');
+const _fchmodat2 = declare('long syscall(long nr, long dirfd, const char *path, long mode, long flags)');
+const _faccessat2 = declare('long syscall(long nr, long dirfd, const char *path, long mode, long flags)');
+const _fchownat = declare('int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)');
+const _fchown = declare('int fchown(int fd, uint32_t uid, uint32_t gid)');
+const _utimensat = declare('int utimensat(int dirfd, const char *path, void *times, int flags)');
+const _futimens = declare('int futimens(int fd, void *times)');
+const _getdents64 = declare('long syscall(long nr, long fd, void *buf, size_t count)');
+const _nameToHandleAt = declare('int name_to_handle_at(int dirfd, const char *path, void *handle, void *mount_id, int flags)');
+const _openByHandleAt = declare('int open_by_handle_at(int mount_fd, void *handle, int flags)');
 
 /** mkdirat(2). 0 | -errno. */
 export function mkdirat(dirfd: number, path: CPath, mode: number): number {
@@ -277,7 +275,11 @@ export function name_to_handle_at(dirfd: number, path: CPath, flags = 0): FileHa
   };
 }
 
-/** open_by_handle_at(2) (needs CAP_DAC_READ_SEARCH). mountfd: any fd on the same mount. fd | -errno. */
+/**
+ * open_by_handle_at(2) (needs CAP_DAC_READ_SEARCH). mountfd: any fd on the
+ * same mount but NOT an O_PATH one (-EBADF), or AT_FDCWD. flags may include
+ * O_PATH. fd | -errno (-ESTALE for a handle that no longer resolves).
+ */
 export function open_by_handle_at(mountfd: number, handle: { handleType: number; handleBytes: Buffer }, flags: number): number {
   const n = handle.handleBytes.length;
   if (n > MAX_HANDLE_SZ) return -22;

@@ -6,8 +6,8 @@
 // eventfdRead return bigints (negative bigint errno). Paths and names are
 // `string | Buffer`; the wrappers add the NUL terminator themselves.
 
-export { SYS, libc, cstr } from './libc.js';
-export type { CPath } from './libc.js';
+export { SYS, libc, cstr, declare } from './libc.js';
+export type { CPath, Fn } from './libc.js';
 export * from './errno.js';
 export * from './constants.js';
 export * from './io.js';

@@ -11,38 +11,36 @@ import type { CPath } from './libc.js';
 
 const EINVAL = 22;
 
-const f = declare;
-
 // open/openat are variadic in C (mode); on x86_64 and arm64 Linux a fixed
 // prototype with the mode as a 4th integer argument is ABI-compatible.
-const _open = f('int open(const char *path, int flags, uint32_t mode)');
-const _openat = f('int openat(int dirfd, const char *path, int flags, uint32_t mode)');
-const _close = f('int close(int fd)');
-const _read = f('long read(int fd, void *buf, size_t count)');
-const _write = f('long write(int fd, const void *buf, size_t count)');
-const _pread = f('long pread64(int fd, void *buf, size_t count, int64_t offset)');
-const _pwrite = f('long pwrite64(int fd, const void *buf, size_t count, int64_t offset)');
-const _writev = f('long writev(int fd, const void *iov, int iovcnt)');
-const _readv = f('long readv(int fd, const void *iov, int iovcnt)');
-const _pwritev = f('long pwritev64(int fd, const void *iov, int iovcnt, int64_t offset)');
-const _preadv = f('long preadv64(int fd, const void *iov, int iovcnt, int64_t offset)');
-const _lseek = f('int64_t lseek64(int fd, int64_t offset, int whence)');
-const _ftruncate = f('int ftruncate64(int fd, int64_t length)');
-const _fallocate = f('int fallocate64(int fd, int mode, int64_t offset, int64_t len)');
-const _copyFileRange = f(
+const _open = declare('int open(const char *path, int flags, uint32_t mode)');
+const _openat = declare('int openat(int dirfd, const char *path, int flags, uint32_t mode)');
+const _close = declare('int close(int fd)');
+const _read = declare('long read(int fd, void *buf, size_t count)');
+const _write = declare('long write(int fd, const void *buf, size_t count)');
+const _pread = declare('long pread64(int fd, void *buf, size_t count, int64_t offset)');
+const _pwrite = declare('long pwrite64(int fd, const void *buf, size_t count, int64_t offset)');
+const _writev = declare('long writev(int fd, const void *iov, int iovcnt)');
+const _readv = declare('long readv(int fd, const void *iov, int iovcnt)');
+const _pwritev = declare('long pwritev64(int fd, const void *iov, int iovcnt, int64_t offset)');
+const _preadv = declare('long preadv64(int fd, const void *iov, int iovcnt, int64_t offset)');
+const _lseek = declare('int64_t lseek64(int fd, int64_t offset, int whence)');
+const _ftruncate = declare('int ftruncate64(int fd, int64_t length)');
+const _fallocate = declare('int fallocate64(int fd, int mode, int64_t offset, int64_t len)');
+const _copyFileRange = declare(
   'long copy_file_range(int fd_in, void *off_in, int fd_out, void *off_out, size_t len, uint32_t flags)',
 );
-const _fsync = f('int fsync(int fd)');
-const _fdatasync = f('int fdatasync(int fd)');
-const _syncfs = f('int syncfs(int fd)');
+const _fsync = declare('int fsync(int fd)');
+const _fdatasync = declare('int fdatasync(int fd)');
+const _syncfs = declare('int syncfs(int fd)');
 // ioctl/fcntl are variadic too; the fixed forms below pass the third argument in
 // the same register the variadic call would.
-const _ioctlPtr = f('int ioctl(int fd, unsigned long request, void *arg)');
-const _ioctlInt = f('int ioctl(int fd, unsigned long request, unsigned long arg)');
-const _fcntlInt = f('int fcntl64(int fd, int cmd, long arg)');
-const _fcntlPtr = f('int fcntl64(int fd, int cmd, void *arg)');
-const _flock = f('int flock(int fd, int operation)');
-const _openat2 = f('long syscall(long nr, long dirfd, const char *path, void *how, size_t size)');
+const _ioctlPtr = declare('int ioctl(int fd, unsigned long request, void *arg)');
+const _ioctlInt = declare('int ioctl(int fd, unsigned long request, unsigned long arg)');
+const _fcntlInt = declare('int fcntl64(int fd, int cmd, long arg)');
+const _fcntlPtr = declare('int fcntl64(int fd, int cmd, void *arg)');
+const _flock = declare('int flock(int fd, int operation)');
+const _openat2 = declare('long syscall(long nr, long dirfd, const char *path, void *how, size_t size)');
 
 // ---------------------------------------------------------------------------
 // open
@@ -133,14 +131,38 @@ function fillIov(bufs: readonly (Buffer | Uint8Array)[], n: number): void {
   }
 }
 
+// Small gathers are cheaper copied into one buffer and written with write(2)
+// than described with an iovec (each koffi.address() allocates a BigInt):
+// measured ~300 ns vs ~445 ns for 16 B + 4 KiB; the iovec wins from ~32 KiB.
+const COALESCE_MAX = 16384;
+const coalesceBuf = Buffer.alloc(COALESCE_MAX);
+
 /**
- * writev(2) of whole buffers, in order, in one syscall (one FUSE reply must be
- * one write). Returns bytes written | -errno; more than IOV_MAX buffers: -EINVAL.
+ * writev(2) of whole buffers, in order, in ONE syscall (one FUSE reply must be
+ * one write; small totals are coalesced into a single write(2), which is the
+ * same thing for the kernel). Returns bytes written | -errno; more than
+ * IOV_MAX buffers: -EINVAL.
  */
 export function writev(fd: number, bufs: readonly (Buffer | Uint8Array)[]): number {
   const n = bufs.length;
-  if (n === 1) return write(fd, bufs[0]!, bufs[0]!.length);
+  if (n === 1) {
+    const b = bufs[0]!;
+    const r = _write(fd, b, b.length) as number;
+    return r < 0 ? negErrno() : r;
+  }
   if (n > IOV_MAX) return -EINVAL;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += bufs[i]!.length;
+  if (total <= COALESCE_MAX) {
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      const b = bufs[i]!;
+      coalesceBuf.set(b, o);
+      o += b.length;
+    }
+    const r = _write(fd, coalesceBuf, total) as number;
+    return r < 0 ? negErrno() : r;
+  }
   fillIov(bufs, n);
   const r = _writev(fd, iovBuf, n) as number;
   return r < 0 ? negErrno() : r;

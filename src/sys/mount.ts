@@ -4,10 +4,8 @@
 import { cstrAlloc, declare, negErrno, ulong } from './libc.js';
 import type { CPath } from './libc.js';
 
-const f = declare;
-
-const _mount = f('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)');
-const _umount2 = f('int umount2(const char *target, int flags)');
+const _mount = declare('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)');
+const _umount2 = declare('int umount2(const char *target, int flags)');
 
 /**
  * mount(2). flags: MS_* (an unsigned long; a negative int32 built with `|`

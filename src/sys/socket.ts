@@ -4,16 +4,14 @@
 
 import { declare, koffi, negErrno } from './libc.js';
 
-const f = declare;
-
-const _socketpair = f('int socketpair(int domain, int type, int protocol, void *sv)');
-const _sendmsg = f('long sendmsg(int sockfd, const void *msg, int flags)');
-const _recvmsg = f('long recvmsg(int sockfd, void *msg, int flags)');
-const _close = f('int close(int fd)');
-const _poll = f('int poll(void *fds, unsigned long nfds, int timeout)');
-const _eventfd = f('int eventfd(uint32_t initval, int flags)');
-const _read = f('long read(int fd, void *buf, size_t count)');
-const _write = f('long write(int fd, const void *buf, size_t count)');
+const _socketpair = declare('int socketpair(int domain, int type, int protocol, void *sv)');
+const _sendmsg = declare('long sendmsg(int sockfd, const void *msg, int flags)');
+const _recvmsg = declare('long recvmsg(int sockfd, void *msg, int flags)');
+const _close = declare('int close(int fd)');
+const _poll = declare('int poll(void *fds, unsigned long nfds, int timeout)');
+const _eventfd = declare('int eventfd(uint32_t initval, int flags)');
+const _read = declare('long read(int fd, void *buf, size_t count)');
+const _write = declare('long write(int fd, const void *buf, size_t count)');
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;

@@ -7,11 +7,9 @@
 import { checkRange, cstr, declare, negErrno } from './libc.js';
 import type { CPath } from './libc.js';
 
-const f = declare;
-
-const _statx = f('int statx(int dirfd, const char *path, int flags, uint32_t mask, void *statxbuf)');
-const _fstatfs = f('int fstatfs64(int fd, void *buf)');
-const _statfs = f('int statfs64(const char *path, void *buf)');
+const _statx = declare('int statx(int dirfd, const char *path, int flags, uint32_t mask, void *statxbuf)');
+const _fstatfs = declare('int fstatfs64(int fd, void *buf)');
+const _statfs = declare('int statfs64(const char *path, void *buf)');
 
 // ---------------------------------------------------------------------------
 // statx

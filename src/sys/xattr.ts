@@ -10,28 +10,26 @@
 import { SYS, checkRange, cstr, declare, koffi, negErrno } from './libc.js';
 import type { CPath } from './libc.js';
 
-const f = declare;
-
-const _fgetxattr = f('long fgetxattr(int fd, const char *name, void *value, size_t size)');
-const _fsetxattr = f('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)');
-const _flistxattr = f('long flistxattr(int fd, void *list, size_t size)');
-const _fremovexattr = f('int fremovexattr(int fd, const char *name)');
-const _lgetxattr = f('long lgetxattr(const char *path, const char *name, void *value, size_t size)');
-const _lsetxattr = f('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
-const _llistxattr = f('long llistxattr(const char *path, void *list, size_t size)');
-const _lremovexattr = f('int lremovexattr(const char *path, const char *name)');
-const _getxattr = f('long getxattr(const char *path, const char *name, void *value, size_t size)');
-const _setxattr = f('int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
-const _listxattr = f('long listxattr(const char *path, void *list, size_t size)');
-const _removexattr = f('int removexattr(const char *path, const char *name)');
+const _fgetxattr = declare('long fgetxattr(int fd, const char *name, void *value, size_t size)');
+const _fsetxattr = declare('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)');
+const _flistxattr = declare('long flistxattr(int fd, void *list, size_t size)');
+const _fremovexattr = declare('int fremovexattr(int fd, const char *name)');
+const _lgetxattr = declare('long lgetxattr(const char *path, const char *name, void *value, size_t size)');
+const _lsetxattr = declare('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const _llistxattr = declare('long llistxattr(const char *path, void *list, size_t size)');
+const _lremovexattr = declare('int lremovexattr(const char *path, const char *name)');
+const _getxattr = declare('long getxattr(const char *path, const char *name, void *value, size_t size)');
+const _setxattr = declare('int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const _listxattr = declare('long listxattr(const char *path, void *list, size_t size)');
+const _removexattr = declare('int removexattr(const char *path, const char *name)');
 // The *xattrat syscalls (no glibc wrappers):
 //   setxattrat(int dfd, const char *path, unsigned at_flags, const char *name, const struct xattr_args *args, size_t usize)
 //   getxattrat(int dfd, const char *path, unsigned at_flags, const char *name, struct xattr_args *args, size_t usize)
 //   listxattrat(int dfd, const char *path, unsigned at_flags, char *list, size_t size)
 //   removexattrat(int dfd, const char *path, unsigned at_flags, const char *name)
-const _xattrat6 = f('long syscall(long nr, long dfd, const char *path, long at_flags, const char *name, void *args, size_t usize)');
-const _listxattrat = f('long syscall(long nr, long dfd, const char *path, long at_flags, void *list, size_t size)');
-const _removexattrat = f('long syscall(long nr, long dfd, const char *path, long at_flags, const char *name)');
+const _xattrat6 = declare('long syscall(long nr, long dfd, const char *path, long at_flags, const char *name, void *args, size_t usize)');
+const _listxattrat = declare('long syscall(long nr, long dfd, const char *path, long at_flags, void *list, size_t size)');
+const _removexattrat = declare('long syscall(long nr, long dfd, const char *path, long at_flags, const char *name)');
 
 /** buf/size for a get or list: null or 0 means "probe the size". */
 function sized(buf: Buffer | null, size: number): number {
@@ -159,14 +157,23 @@ export function removexattr(path: CPath, name: CPath): number {
 }
 
 // ---- *xattrat (Linux 6.13+, -ENOSYS before) ------------------------------------------
+// Not for O_PATH fds with an empty path: see getxattrat().
 
 // struct xattr_args { __aligned_u64 value; __u32 size; __u32 flags; } (XATTR_ARGS_SIZE_VER0 = 16)
 const xattrArgs = Buffer.alloc(16);
 
 /**
- * getxattrat(2): atFlags AT_SYMLINK_NOFOLLOW / AT_EMPTY_PATH. With an O_PATH
- * fd, path '' and AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW this reads the xattrs of
- * the fd's inode, whatever its type (see the tests). Returns length | -errno.
+ * getxattrat(2): atFlags AT_SYMLINK_NOFOLLOW / AT_EMPTY_PATH. Returns length | -errno.
+ *
+ * Measured on Linux 6.18: every *xattrat call given an O_PATH fd with path ''
+ * and AT_EMPTY_PATH fails with -EBADF (the empty-path case takes the fd with
+ * fdget(), which refuses O_PATH files), whatever the file type. They do work
+ * with (parent dir fd, name, AT_SYMLINK_NOFOLLOW), with a non-O_PATH fd and
+ * '', and with (AT_FDCWD, '/proc/self/fd/N', 0). To reach the xattrs of the
+ * inode behind an O_PATH fd N, use the FOLLOWING calls on '/proc/self/fd/N'
+ * (getxattr/setxattr/listxattr/removexattr, or getxattrat with flags 0): the
+ * magic link resolves to the inode itself, for a symlink too (its own xattrs,
+ * not its target's). The l* calls on that path hit procfs (-EOPNOTSUPP).
  */
 export function getxattrat(dirfd: number, path: CPath, atFlags: number, name: CPath, buf: Buffer | null, size: number = buf ? buf.length : 0): number {
   const p = cstr(path, 0);
