@@ -22,7 +22,7 @@ export interface OpSpec<A = any, T = any> {
   decode: Q.Decoder<A>;
   /** The filesystem method; null when the session itself handles the opcode. */
   method: keyof Filesystem | null;
-  /** FORGET and BATCH_FORGET get no reply. */
+  /** FORGET, BATCH_FORGET, INTERRUPT and NOTIFY_REPLY get no reply (not even when malformed). */
   noReply?: boolean;
   /** Calls the method. `out` is the reply buffer; the body starts at byte 16. */
   call?: (fs: Filesystem, ctx: RequestContext, args: A, out: Buffer) => T | Promise<T>;
@@ -51,7 +51,10 @@ function encodeCreate(buf: Buffer, off: number, c: CreateReply): number {
 }
 
 function encodeData(buf: Buffer, off: number, data: Buffer | number, max: number): number {
-  if (typeof data === 'number') return off + Math.min(data, max);
+  if (typeof data === 'number') {
+    if (!Number.isInteger(data) || data < 0) throw new TypeError(`byte count ${data} is not a non-negative integer`);
+    return off + Math.min(data, max, buf.length - off);
+  }
   if (data.length > max) throw new EncodeErrno(ERANGE);
   if (data.buffer !== buf.buffer || data.byteOffset !== buf.byteOffset + off) data.copy(buf, off);
   return off + data.length;
@@ -219,7 +222,7 @@ const table: OpSpec[] = [
     describe: (a) => `${str(a.name)} flags=${oct(a.flags)} mode=${oct(a.mode)} umask=${oct(a.umask)}`,
   }),
   op<Q.InterruptIn, void>({
-    opcode: Opcode.FUSE_INTERRUPT, name: 'INTERRUPT', decode: Q.decodeInterrupt, method: null,
+    opcode: Opcode.FUSE_INTERRUPT, name: 'INTERRUPT', decode: Q.decodeInterrupt, method: null, noReply: true,
     describe: (a) => `unique=${a.unique}`,
   }),
   op<Q.BmapIn, bigint>({

@@ -178,7 +178,7 @@ function mountWithFusermount(target: string, o: KernelMountOptions, fsname: stri
     } else {
       const r = spawnSync(helper, args, { env, stdio: ['ignore', 'ignore', 'pipe', theirs] });
       stderr = r.stderr?.toString() ?? '';
-      if (r.status !== 0) throw new MountError(`fusermount3: ${stderr.trim() || `exit status ${r.status}`}`);
+      if (r.status !== 0) throw new MountError(`fusermount3: ${stderr.trim() || `exit status ${r.status}`}${fusermountHint(stderr)}`);
     }
     sys.close(theirs);
     const fd = sys.recvFd(ours);
@@ -191,6 +191,16 @@ function mountWithFusermount(target: string, o: KernelMountOptions, fsname: stri
     sys.close(ours);
     throw e;
   }
+}
+
+function fusermountHint(stderr: string): string {
+  if (/failed to open \/dev\/fuse: Permission denied/.test(stderr)) {
+    return ' (/dev/fuse must be readable and writable by users: Debian\'s udev rule makes it mode 0666)';
+  }
+  if (/option allow_other only allowed if 'user_allow_other' is set/.test(stderr)) {
+    return " (add 'user_allow_other' to /etc/fuse.conf, or mount as root)";
+  }
+  return '';
 }
 
 export interface UnmountOptions {

@@ -329,7 +329,14 @@ export class Session {
 
   private send(unique: bigint, error: number, len: number, buf: Buffer, t0: bigint, what: string): void {
     encodeOutHeader(buf, 0, len, error, unique);
-    const r = sys.write(this.fd, buf, len);
+    let r: number;
+    try {
+      r = sys.write(this.fd, buf, len);
+    } catch (e) {
+      // Only a reply longer than its buffer can throw here: a bug, logged, never fatal.
+      this.log(`reply to ${what} ${unique} not sent: ${String(e)}`);
+      return;
+    }
     if (this.debug) {
       const us = t0 ? Number(process.hrtime.bigint() - t0) / 1000 : 0;
       this.log(`${unique} < ${what} ${error ? errnoName(-error) : 'OK'} ${len - HDR} bytes ${us.toFixed(1)}us`);

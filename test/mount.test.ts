@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { tmpdir, mountMemFs, unmountFs } from './helpers.js';
+import { mountKernel, unmountKernel, MountError } from '../src/session/mount.js';
+
+// fusermount3 opens /dev/fuse as the calling user: Debian's udev rule makes it
+// 0666; some machines (this one) leave it 0600. Give it Debian's mode for the
+// non-root tests and put the old one back.
+function withUserFuseDevice<T>(f: () => Promise<T> | T): Promise<T> {
+  const old = fs.statSync('/dev/fuse').mode & 0o777;
+  fs.chmodSync('/dev/fuse', 0o666);
+  return Promise.resolve().then(f).finally(() => fs.chmodSync('/dev/fuse', old));
+}
+
+const repoRoot = new URL('..', import.meta.url).pathname;
+const child = new URL('./fixtures/mount-child.ts', import.meta.url).pathname;
+const mounted = (dir: string) => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('a non-root user mounts and unmounts through fusermount3', () => withUserFuseDevice(() => {
+  const dir = tmpdir();
+  fs.chownSync(dir, 1000, 1000);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', child, dir, 'roundtrip'], {
+    uid: 1000, gid: 1000, encoding: 'utf8', timeout: 30000, cwd: repoRoot, env: { ...process.env, HOME: dir },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ok uid 1000 owner=1000$/m);
+  assert.ok(!mounted(dir));
+}));
+
+// auto_unmount through fusermount3 as root. (For a non-root daemon, Debian's
+// fusermount3 3.14 checks the dead mount with euid 0, gets EACCES instead of
+// ENOTCONN without allow_other, and leaves the mount: docs/mounting.md.)
+test('auto_unmount: the mount goes away when the daemon is killed', async () => {
+  const dir = tmpdir();
+  const p = spawn(process.execPath, ['--import', 'tsx', child, dir, 'hold', 'auto_unmount'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  try {
+    await waitFor(() => out.includes('mounted'), 20000);
+    assert.ok(mounted(dir));
+    assert.match(fs.readFileSync('/proc/self/mounts', 'utf8'), new RegExp(`${dir} fuse.tsfuse`));
+    p.kill('SIGKILL');
+    await waitFor(() => !mounted(dir));
+  } finally {
+    p.kill('SIGKILL');
+    if (mounted(dir)) unmountKernel(dir, { lazy: true });
+  }
+});
+
+test('a killed daemon leaves a dead mount (ENOTCONN) that unmount cleans', async () => {
+  const dir = tmpdir();
+  const p = spawn(process.execPath, ['--import', 'tsx', child, dir, 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  try {
+    await waitFor(() => out.includes('mounted'), 20000);
+    p.kill('SIGKILL');
+    await new Promise((r) => p.on('exit', r));
+    assert.throws(() => fs.statSync(dir), { code: 'ENOTCONN' });
+    assert.throws(() => mountKernel(dir), /dead FUSE mount/);
+    unmountKernel(dir);
+    assert.ok(!mounted(dir));
+    assert.ok(fs.statSync(dir).isDirectory());
+  } finally {
+    p.kill('SIGKILL');
+    if (mounted(dir)) unmountKernel(dir, { lazy: true });
+  }
+});
+
+test('mount point checks: missing, not a directory, already mounted', async () => {
+  const dir = tmpdir();
+  assert.throws(() => mountKernel(`${dir}/missing`), (e: Error) => e instanceof MountError && /does not exist/.test(e.message));
+  fs.writeFileSync(`${dir}/file`, '');
+  assert.throws(() => mountKernel(`${dir}/file`), /is not a directory/);
+  const m = await mountMemFs();
+  try {
+    assert.throws(() => mountKernel(m.dir), /already a FUSE mount/);
+  } finally {
+    await unmountFs(m);
+  }
+  assert.throws(() => unmountKernel(dir), /not a mount point/);
+});
+
+test('mount options reach the kernel: ro, fsname, subtype, allow_other, default_permissions', async () => {
+  const m = await mountMemFs({}, { readOnly: true, fsname: 'myfs', subtype: 'probe', allowOther: true, defaultPermissions: true });
+  try {
+    const line = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === m.dir)!;
+    const [source, , type, opts] = line.split(' ');
+    assert.equal(source, 'myfs');
+    assert.equal(type, 'fuse.probe');
+    assert.match(opts!, /(^|,)ro(,|$)/);
+    assert.match(opts!, /allow_other/);
+    assert.match(opts!, /default_permissions/);
+    assert.match(opts!, /nosuid/);
+    assert.match(opts!, /nodev/);
+    assert.throws(() => fs.writeFileSync(`${m.dir}/x`, 'y'), { code: 'EROFS' });
+  } finally {
+    await unmountFs(m);
+  }
+});
