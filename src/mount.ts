@@ -64,7 +64,10 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
     module: moduleUrl(source.module),
     exportName: source.exportName ?? 'default',
     args: source.args ?? [],
-    session: { debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead },
+    session: {
+      debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead,
+      denyOthersThan: km.denyOthers ? process.getuid!() : undefined,
+    },
   };
   const worker = startWorker(input);
   let failure: Error | undefined;

@@ -44,6 +44,8 @@ export interface KernelMount {
   fd: number;
   mountpoint: string;
   method: 'mount' | 'fusermount3';
+  /** allow_root through fusermount3: the session must refuse users other than the owner and root. */
+  denyOthers: boolean;
 }
 
 export function findFusermount(): string | undefined {
@@ -97,10 +99,12 @@ export function findMount(target: string): MountEntry | undefined {
   return found;
 }
 
-function optionString(o: KernelMountOptions, extra: string[]): string {
+function optionString(o: KernelMountOptions, extra: string[], viaFusermount: boolean): string {
   const opts = [...extra];
   if (o.allowOther) opts.push('allow_other');
-  if (o.allowRoot) opts.push('allow_root');
+  // The kernel knows no allow_root: fusermount3 turns it into allow_other and
+  // the session refuses other users. Mounted by root, it means no allow_other.
+  if (o.allowRoot && !o.allowOther && viaFusermount) opts.push('allow_root');
   if (o.defaultPermissions) opts.push('default_permissions');
   if (o.maxRead) opts.push(`max_read=${o.maxRead}`);
   return opts.join(',');
@@ -134,13 +138,13 @@ export function mountKernel(mountpoint: string, o: KernelMountOptions = {}): Ker
       throw new MountError(fd === -2 ? '/dev/fuse does not exist: load the fuse module (modprobe fuse)' : `cannot open /dev/fuse: ${errnoName(-fd)}`, -fd);
     }
     const st = fs.statSync(target);
-    const data = optionString(o, [`fd=${fd}`, `rootmode=${(st.mode & 0o170000).toString(8)}`, `user_id=${process.getuid!()}`, `group_id=${process.getgid!()}`]);
+    const data = optionString(o, [`fd=${fd}`, `rootmode=${(st.mode & 0o170000).toString(8)}`, `user_id=${process.getuid!()}`, `group_id=${process.getgid!()}`], false);
     const r = sys.mount(fsname, target, `fuse.${subtype}`, mountFlags(o), data);
     if (r < 0) {
       sys.close(fd);
       throw new MountError(`mount ${target}: ${errnoName(-r)}`, -r);
     }
-    return { fd, mountpoint: target, method: 'mount' };
+    return { fd, mountpoint: target, method: 'mount', denyOthers: false };
   }
   return mountWithFusermount(target, o, fsname, subtype);
 }
@@ -161,7 +165,7 @@ function mountWithFusermount(target: string, o: KernelMountOptions, fsname: stri
   if (o.noatime) extra.push('noatime');
   extra.push(o.readOnly ? 'ro' : 'rw');
   if (o.autoUnmount) extra.push('auto_unmount');
-  const opts = optionString(o, extra);
+  const opts = optionString(o, extra, true);
   const pair = sys.socketpair();
   if (typeof pair === 'number') throw new MountError(`socketpair: ${errnoName(-pair)}`, -pair);
   const [ours, theirs] = pair;
@@ -186,7 +190,7 @@ function mountWithFusermount(target: string, o: KernelMountOptions, fsname: stri
     sys.fcntl(fd, sys.F_SETFD, sys.FD_CLOEXEC);
     // With auto_unmount the socket must stay open for our lifetime: fusermount3 unmounts when it closes.
     if (!o.autoUnmount) sys.close(ours);
-    return { fd, mountpoint: target, method: 'fusermount3' };
+    return { fd, mountpoint: target, method: 'fusermount3', denyOthers: !!o.allowRoot && !o.allowOther };
   } catch (e) {
     sys.close(ours);
     throw e;

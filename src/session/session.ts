@@ -26,12 +26,20 @@ export interface SessionOptions extends SessionLimits {
   debug?: boolean;
   /** Where logs go (default: stderr). */
   log?: (line: string) => void;
+  /** allow_root: answer EACCES to users other than this uid and root. */
+  denyOthersThan?: number;
   /** Called once INIT has been answered. */
   onInit?: (conn: ConnectionInfo) => void;
 }
 
 const HDR = SIZEOF.fuse_out_header;
 const POLLIN = 1;
+/** With allow_root, operations on files already open stay allowed for anyone (as in libfuse). */
+const OPEN_TO_ALL = new Set<number>([
+  Opcode.FUSE_READ, Opcode.FUSE_WRITE, Opcode.FUSE_FSYNC, Opcode.FUSE_RELEASE, Opcode.FUSE_READDIR,
+  Opcode.FUSE_READDIRPLUS, Opcode.FUSE_FSYNCDIR, Opcode.FUSE_RELEASEDIR, Opcode.FUSE_FORGET, Opcode.FUSE_BATCH_FORGET,
+  Opcode.FUSE_FLUSH,
+]);
 
 class Ctx implements RequestContext {
   private controller: AbortController | undefined;
@@ -168,6 +176,11 @@ export class Session {
     }
     if (this.conn === undefined) {
       this.replyError(h.unique, Errno.EIO, h.opcode);
+      return;
+    }
+    const owner = this.opts.denyOthersThan;
+    if (owner !== undefined && h.uid !== owner && h.uid !== 0 && !OPEN_TO_ALL.has(h.opcode)) {
+      if (!spec.noReply) this.replyError(h.unique, Errno.EACCES, h.opcode, t0);
       return;
     }
     const method = this.fs[spec.method];
