@@ -71,7 +71,7 @@ const KERNELS: { minor: number; offered: bigint; argLen: number }[] = [
 /** What the session asks for on its own (connection.ts BASE_WANTS). */
 const BASE: InitFlagName[] = [
   'ASYNC_READ', 'BIG_WRITES', 'MAX_PAGES', 'PARALLEL_DIROPS', 'ASYNC_DIO', 'HAS_IOCTL_DIR',
-  'AUTO_INVAL_DATA', 'INIT_EXT', 'HAS_EXPIRE_ONLY', 'ABORT_ERROR',
+  'AUTO_INVAL_DATA', 'INIT_EXT', 'HAS_EXPIRE_ONLY',
 ];
 const mask = (names: InitFlagName[]): bigint => names.reduce((m, n) => m | InitFlag[n], 0n);
 

@@ -23,7 +23,7 @@ export interface SessionLimits {
 /** Flags the session asks for on behalf of every filesystem when offered. */
 const BASE_WANTS: InitFlagName[] = [
   'ASYNC_READ', 'BIG_WRITES', 'MAX_PAGES', 'PARALLEL_DIROPS', 'ASYNC_DIO', 'HAS_IOCTL_DIR',
-  'AUTO_INVAL_DATA', 'INIT_EXT', 'HAS_EXPIRE_ONLY', 'ABORT_ERROR',
+  'AUTO_INVAL_DATA', 'INIT_EXT', 'HAS_EXPIRE_ONLY',
 ];
 
 export class ConnectionInfo {

@@ -168,7 +168,10 @@ export class Session {
       return;
     }
     const t0 = this.debug ? process.hrtime.bigint() : 0n;
-    if (this.debug) this.log(`${h.unique} > ${spec.name} ino=${h.nodeid} ${spec.describe ? spec.describe(args as never) : ''} uid=${h.uid} gid=${h.gid} pid=${h.pid}`);
+    if (this.debug) {
+      const desc = spec.describe ? spec.describe(args as never) : '';
+      this.log(`${h.unique} > ${spec.name} ino=${h.nodeid}${desc ? ' ' + desc : ''} uid=${h.uid} gid=${h.gid} pid=${h.pid}`);
+    }
 
     if (spec.method === null) {
       this.sessionOp(h, spec, args, t0);

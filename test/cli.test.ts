@@ -1,0 +1,570 @@
+// The tsfuse command, run for real as a child process against real mounts:
+// background and foreground serving, signals, unmount (also of dead mounts),
+// mount(8)/mount.fuse3, and every class of bad input with its message and
+// exit status. Every mount is taken off and every daemon stopped, also when
+// a test fails.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { OPTIONS } from '../src/cli/options.js';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = path.join(REPO, 'dist', 'cli', 'main.js');
+const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+
+// ---------------------------------------------------------------- harness
+
+const dirs: string[] = [];
+const mountpoints = new Set<string>();
+const children = new Set<ChildProcess>();
+
+function tmp(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(d, 0o755);
+  dirs.push(d);
+  return d;
+}
+
+/** A source with a file in it, and an empty mount point (remembered for cleanup). */
+function fixture(): { src: string; mnt: string } {
+  const src = tmp('tsfuse-cli-src-');
+  fs.writeFileSync(path.join(src, 'hello.txt'), 'hello from the source\n');
+  const mnt = tmp('tsfuse-cli-mnt-');
+  mountpoints.add(mnt);
+  return { src, mnt };
+}
+
+function mountEntry(mnt: string): string | undefined {
+  return fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === mnt);
+}
+
+const isMounted = (mnt: string): boolean => mountEntry(mnt) !== undefined;
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 15000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie is dead for our purposes.
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of the background daemon serving `mnt` (found from /proc/PID/cmdline). */
+function daemonPid(mnt: string): number | undefined {
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('--_daemon') && argv.includes(mnt)) return Number(p);
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
+}
+
+interface Result { status: number | null; stdout: string; stderr: string }
+
+/** Runs `tsfuse args...` to completion. */
+function tsfuse(args: string[], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}): Result {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60000, uid: opts.uid, gid: opts.gid, env: opts.env });
+  // stderr without its final newline, so that /^...$/ matches a one-line message.
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.trimEnd() };
+}
+
+function sh(cmd: string, env?: NodeJS.ProcessEnv): Result {
+  const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: 60000, env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `tsfuse args...` (foreground), collecting stderr. */
+function start(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<{ code: number | null; signal: string | null }> } {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout!.resume();
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stderr: () => err, exit };
+}
+
+/** Background mount that must succeed; returns the daemon pid. */
+async function mountBackground(src: string, mnt: string, extra: string[] = []): Promise<number> {
+  const r = tsfuse(['passthrough', src, mnt, ...extra]);
+  assert.equal(r.status, 0, `tsfuse failed: ${r.stderr}`);
+  assert.ok(isMounted(mnt), 'mounted once the command returned');
+  const pid = daemonPid(mnt);
+  assert.ok(pid, 'the daemon is running');
+  return pid;
+}
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+before(() => {
+  const stale = !fs.existsSync(MAIN) || newest(path.join(REPO, 'src')) > fs.statSync(MAIN).mtimeMs;
+  if (stale) {
+    const r = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8', timeout: 300000 });
+    // tsc still emits when another part of the tree has type errors; only a missing CLI is fatal.
+    if (r.status !== 0) console.error(`npm run build exited ${r.status}:\n${r.stdout}${r.stderr}`);
+  }
+  assert.ok(fs.existsSync(MAIN), `${MAIN} was not built`);
+});
+
+after(async () => {
+  for (const mnt of mountpoints) {
+    if (isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
+  }
+  for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) c.kill('SIGKILL');
+  for (const mnt of mountpoints) {
+    const pid = daemonPid(mnt);
+    if (pid) process.kill(pid, 'SIGKILL');
+  }
+  for (const d of dirs.reverse()) {
+    if (isMounted(d)) continue; // never walk into a mount
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------- help
+
+test('--version and --help: the version, every option with its default', () => {
+  const v = tsfuse(['--version']);
+  assert.equal(v.status, 0);
+  assert.equal(v.stdout, `tsfuse ${VERSION}\n`);
+  for (const args of [['--help'], ['passthrough', '--help'], ['help', 'passthrough']]) {
+    const h = tsfuse(args);
+    assert.equal(h.status, 0, h.stderr);
+    for (const o of OPTIONS) for (const n of o.names) assert.ok(h.stdout.includes(n), `help (${args.join(' ')}) lists ${n}`);
+    assert.match(h.stdout, /entry_timeout=SECONDS {2}\(default: 5\)/);
+    assert.match(h.stdout, /cache=never\|none\|metadata\|auto\|always {2}\(default: auto\)/);
+    assert.match(h.stdout, /threads=N {2}\(default: 1\)\n.*no effect/);
+    assert.match(h.stdout, /fuse\.tsfuse/);
+  }
+  const u = tsfuse(['unmount', '--help']);
+  assert.equal(u.status, 0);
+  assert.match(u.stdout, /-z, --lazy/);
+});
+
+// ---------------------------------------------------------------- background
+
+test('background: exits 0 once the mount is live; the daemon outlives the command and its process group', async () => {
+  const { src, mnt } = fixture();
+  // The command in its own process group, like a shell job; SIGHUP to that group is a closing terminal.
+  const cmd = spawn(process.execPath, [MAIN, src, mnt], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let err = '';
+  cmd.stderr!.on('data', (d) => (err += d));
+  cmd.stdout!.resume();
+  const code = await new Promise<number | null>((r) => cmd.on('exit', (c) => r(c)));
+  assert.equal(code, 0, err);
+  assert.ok(isMounted(mnt), 'live as soon as the command returned');
+  assert.equal(fs.readFileSync(path.join(mnt, 'hello.txt'), 'utf8'), 'hello from the source\n');
+  const pid = daemonPid(mnt)!;
+  assert.ok(pid);
+  // setsid: its own session, so the terminal's SIGHUP never reaches it.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  assert.equal(Number(stat[3]), pid, 'the daemon leads its own session');
+  assert.notEqual(Number(stat[1]), process.pid, 'the daemon is not a child of the test');
+  try {
+    process.kill(-cmd.pid!, 'SIGHUP');
+  } catch {
+    /* the group is already empty */
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(alive(pid));
+  fs.writeFileSync(path.join(mnt, 'new.txt'), 'written through the mount');
+  assert.equal(fs.readFileSync(path.join(src, 'new.txt'), 'utf8'), 'written through the mount');
+  // `tsfuse unmount` of a live mount: gone, and the daemon exits.
+  const u = tsfuse(['unmount', mnt]);
+  assert.equal(u.status, 0, u.stderr);
+  assert.ok(!isMounted(mnt));
+  await waitFor(() => !alive(pid), 'the daemon to exit after unmount');
+});
+
+test('background: SIGTERM to the daemon unmounts; an outside fusermount3 -u ends it too', async () => {
+  const { src, mnt } = fixture();
+  const logFile = path.join(tmp('tsfuse-cli-log-'), 'daemon.log');
+  let pid = await mountBackground(src, mnt, ['-o', `log=${logFile}`]);
+  process.kill(pid, 'SIGTERM');
+  await waitFor(() => !isMounted(mnt) && !alive(pid), 'SIGTERM to unmount and stop the daemon');
+  const log = fs.readFileSync(logFile, 'utf8');
+  assert.match(log, /serving .* on /);
+  assert.match(log, /SIGTERM: unmounting/);
+  assert.match(log, /unmounted/);
+  pid = await mountBackground(src, mnt);
+  const r = sh(`fusermount3 -u ${mnt}`);
+  assert.equal(r.status, 0, r.stderr);
+  await waitFor(() => !alive(pid), 'the daemon to exit once unmounted from outside');
+});
+
+test('kill -9 of the daemon leaves a dead mount (ENOTCONN); tsfuse unmount removes it', async () => {
+  const { src, mnt } = fixture();
+  const pid = await mountBackground(src, mnt);
+  process.kill(pid, 'SIGKILL');
+  // The fd closes with the last thread, after the main thread already shows as dead: wait for the connection.
+  const statError = (p: string): string | undefined => {
+    try {
+      fs.statSync(p);
+      return undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code;
+    }
+  };
+  await waitFor(() => !alive(pid) && statError(mnt) === 'ENOTCONN', 'the mount to be dead');
+  assert.equal(statError(path.join(mnt, 'hello.txt')), 'ENOTCONN');
+  assert.match(sh(`stat ${mnt}/hello.txt 2>&1`).stdout, /Transport endpoint is not connected/);
+  assert.ok(isMounted(mnt), 'the dead mount stays');
+  const again = tsfuse([src, mnt]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /is a dead FUSE mount .*run 'tsfuse unmount /);
+  const u = tsfuse(['unmount', mnt]);
+  assert.equal(u.status, 0, u.stderr);
+  assert.ok(!isMounted(mnt));
+  assert.deepEqual(fs.readdirSync(mnt), []);
+});
+
+test('-o auto_unmount: kill -9 of the daemon takes the mount off (fusermount3 watches)', async () => {
+  const { src, mnt } = fixture();
+  const pid = await mountBackground(src, mnt, ['-o', 'auto_unmount']);
+  assert.equal(fs.readFileSync(path.join(mnt, 'hello.txt'), 'utf8'), 'hello from the source\n');
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => !isMounted(mnt), 'fusermount3 to unmount after the daemon died');
+});
+
+test('tsfuse unmount: busy names the holder; -z detaches; not a FUSE mount / not mounted are errors', async () => {
+  const { src, mnt } = fixture();
+  const pid = await mountBackground(src, mnt);
+  const holder = spawn('sleep', ['60'], { cwd: mnt, stdio: 'ignore' });
+  children.add(holder);
+  try {
+    await waitFor(() => { try { return fs.readlinkSync(`/proc/${holder.pid}/cwd`) === mnt; } catch { return false; } }, 'sleep to sit in the mount');
+    const busy = tsfuse(['unmount', mnt]);
+    assert.equal(busy.status, 1);
+    assert.match(busy.stderr, new RegExp(`^tsfuse: ${mnt} is busy \\(held by sleep \\(pid ${holder.pid}\\)\\); use -z`));
+    assert.ok(isMounted(mnt));
+    const lazy = tsfuse(['unmount', '-z', mnt]);
+    assert.equal(lazy.status, 0, lazy.stderr);
+    assert.ok(!isMounted(mnt));
+  } finally {
+    holder.kill('SIGKILL');
+  }
+  await waitFor(() => !alive(pid), 'the daemon to exit once the lazily detached mount is no longer used');
+  const notMounted = tsfuse(['unmount', mnt]);
+  assert.equal(notMounted.status, 1);
+  assert.match(notMounted.stderr, /is not a mount point/);
+  const proc = tsfuse(['unmount', '/proc']);
+  assert.equal(proc.status, 1);
+  assert.match(proc.stderr, /\/proc is not a FUSE mount \(it is proc\)/);
+});
+
+// ---------------------------------------------------------------- foreground
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  test(`foreground: ${sig} unmounts and exits 0`, async () => {
+    const { src, mnt } = fixture();
+    const p = start(['passthrough', src, mnt, '-f']);
+    await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the foreground mount');
+    assert.equal(fs.readFileSync(path.join(mnt, 'hello.txt'), 'utf8'), 'hello from the source\n');
+    p.child.kill(sig);
+    const { code } = await p.exit;
+    assert.equal(code, 0, p.stderr());
+    assert.ok(!isMounted(mnt));
+  });
+}
+
+test('foreground: unmounted from outside, the command exits 0', async () => {
+  const { src, mnt } = fixture();
+  const p = start([src, mnt, '--foreground']);
+  await waitFor(() => isMounted(mnt), 'the foreground mount');
+  const r = sh(`umount ${mnt}`);
+  assert.equal(r.status, 0, r.stderr);
+  const { code } = await p.exit;
+  assert.equal(code, 0, p.stderr());
+});
+
+test('foreground: SIGTERM while busy detaches lazily and exits when the last user leaves', async () => {
+  const { src, mnt } = fixture();
+  const p = start([src, mnt, '-f']);
+  await waitFor(() => isMounted(mnt), 'the foreground mount');
+  const holder = spawn('sleep', ['60'], { cwd: mnt, stdio: 'ignore' });
+  children.add(holder);
+  await waitFor(() => { try { return fs.readlinkSync(`/proc/${holder.pid}/cwd`) === mnt; } catch { return false; } }, 'sleep to sit in the mount');
+  p.child.kill('SIGTERM');
+  await waitFor(() => p.stderr().includes('detaching lazily'), 'the lazy fallback');
+  await waitFor(() => !isMounted(mnt), 'the mount to be detached');
+  assert.equal(p.child.exitCode, null, 'still serving the open directory');
+  holder.kill('SIGKILL');
+  const { code } = await p.exit;
+  assert.equal(code, 0, p.stderr());
+});
+
+test('-d: implies foreground and logs LOOKUP and GETATTR for a stat through the mount', async () => {
+  const { src, mnt } = fixture();
+  const p = start([src, mnt, '-d', '-o', 'attr_timeout=0']);
+  await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+  assert.equal(p.child.exitCode, null, '-d stays in the foreground');
+  const r = sh(`stat -c %s ${mnt}/hello.txt`);
+  assert.equal(r.stdout.trim(), '22');
+  await waitFor(() => /^\d+ > LOOKUP ino=1 "hello.txt"/m.test(p.stderr()) && /^\d+ > GETATTR ino=\d+/m.test(p.stderr()), 'LOOKUP and GETATTR lines');
+  assert.match(p.stderr(), /^\d+ < LOOKUP OK \d+ bytes [\d.]+us$/m);
+  assert.match(p.stderr(), /^\d+ < GETATTR OK \d+ bytes [\d.]+us$/m);
+  p.child.kill('SIGINT');
+  assert.equal((await p.exit).code, 0);
+  assert.ok(!isMounted(mnt));
+
+  // -o debug is the same as -d.
+  const q = start([src, mnt, '-o', 'debug']);
+  await waitFor(() => isMounted(mnt) && / > INIT /.test(q.stderr()), 'the -o debug mount');
+  q.child.kill('SIGTERM');
+  assert.equal((await q.exit).code, 0);
+});
+
+// ---------------------------------------------------------------- options
+
+test('-o uidmapping/gidmapping: files owned by root show as 1000', async () => {
+  const { src, mnt } = fixture();
+  await mountBackground(src, mnt, ['-o', 'uidmapping=0:1000:1,gidmapping=0:1000:1']);
+  try {
+    assert.equal(sh(`stat -c '%u %g' ${mnt}/hello.txt`).stdout.trim(), '1000 1000');
+    assert.equal(sh(`stat -c '%u %g' ${src}/hello.txt`).stdout.trim(), '0 0');
+  } finally {
+    assert.equal(tsfuse(['unmount', mnt]).status, 0);
+  }
+});
+
+test('-o ro: writes fail with EROFS; reads work', async () => {
+  const { src, mnt } = fixture();
+  await mountBackground(src, mnt, ['-o', 'ro']);
+  try {
+    assert.match(mountEntry(mnt)!, / ro,/);
+    assert.equal(fs.readFileSync(path.join(mnt, 'hello.txt'), 'utf8'), 'hello from the source\n');
+    assert.throws(() => fs.writeFileSync(path.join(mnt, 'new'), 'x'), { code: 'EROFS' });
+    assert.throws(() => fs.appendFileSync(path.join(mnt, 'hello.txt'), 'x'), { code: 'EROFS' });
+    assert.match(sh(`touch ${mnt}/t 2>&1`).stdout, /Read-only file system/);
+  } finally {
+    assert.equal(tsfuse(['unmount', mnt]).status, 0);
+  }
+});
+
+test('-o values with units and mount options reach the mount; warnings are printed, not fatal', async () => {
+  const { src, mnt } = fixture();
+  const r = tsfuse([
+    src, mnt,
+    '-o', 'entry_timeout=500ms,attr_timeout=0.5,dir_entry_timeout=1m,dir_attr_timeout=2s,max_write=128K,cache=none',
+    '-o', 'noxattr,threads=4,dev,suid,noatime,fsname=clitest,subtype=tsfusetest,no_open,nofail,_netdev,x-systemd.automount,comment=x,defaults,user,rw',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  try {
+    assert.match(r.stderr, /^tsfuse: warning: threads=4 has no effect/m);
+    assert.match(r.stderr, /^tsfuse: warning: no_open only works with cache=always/m);
+    const entry = mountEntry(mnt)!;
+    assert.match(entry, /^clitest \S+ fuse\.tsfusetest rw,noatime[, ]/);
+    assert.doesNotMatch(entry, /nosuid|nodev/);
+    assert.equal(fs.readFileSync(path.join(mnt, 'hello.txt'), 'utf8'), 'hello from the source\n');
+    // xattr=off answers ENOSYS, which the kernel reports as EOPNOTSUPP.
+    assert.match(sh(`getfattr -n user.x ${mnt}/hello.txt 2>&1`).stdout, /Operation not supported/);
+  } finally {
+    assert.equal(tsfuse(['unmount', mnt]).status, 0);
+  }
+});
+
+// ---------------------------------------------------------------- mount(8)
+
+function wrapperDir(): string {
+  const bin = tmp('tsfuse-cli-bin-');
+  fs.writeFileSync(path.join(bin, 'tsfuse'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} "$@"\n`, { mode: 0o755 });
+  return bin;
+}
+
+test('mount.fuse3 -t fuse.tsfuse (what mount -t fuse.tsfuse and fstab run) finds tsfuse in PATH; umount takes it off', async () => {
+  const { src, mnt } = fixture();
+  const bin = wrapperDir();
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const r = sh(`mount.fuse3 ${src} ${mnt} -t fuse.tsfuse -o ro,allow_other,uidmapping=0:1000:1,users,nofail,_netdev`, env);
+  assert.equal(r.status, 0, r.stderr);
+  const pid = daemonPid(mnt)!;
+  try {
+    assert.match(mountEntry(mnt)!, new RegExp(`^${src} ${mnt} fuse\\.tsfuse ro,.*allow_other`));
+    assert.equal(fs.readFileSync(path.join(mnt, 'hello.txt'), 'utf8'), 'hello from the source\n');
+    assert.equal(sh(`stat -c %u ${mnt}/hello.txt`).stdout.trim(), '1000');
+    assert.throws(() => fs.writeFileSync(path.join(mnt, 'x'), 'x'), { code: 'EROFS' });
+  } finally {
+    const u = sh(`umount ${mnt}`);
+    assert.equal(u.status, 0, u.stderr);
+  }
+  assert.ok(!isMounted(mnt));
+  await waitFor(() => !alive(pid), 'the daemon to exit after umount');
+});
+
+test('mount(8) -t fuse with the helper#source form runs tsfuse through mount.fuse3; umount takes it off', async () => {
+  // mount(8) clears PATH before it runs mount.fuse3, so `-t fuse.tsfuse` only finds a tsfuse installed in
+  // /usr/local/bin, /usr/bin, ...; the helper#source form names the program by its path instead.
+  const { src, mnt } = fixture();
+  const bin = wrapperDir();
+  const r = sh(`mount -t fuse '${bin}/tsfuse#${src}' ${mnt} -o allow_other,gidmapping=0:1000:1,nofail,x-systemd.requires=foo,comment=bar,noauto,defaults`);
+  assert.equal(r.status, 0, r.stderr);
+  const pid = daemonPid(mnt)!;
+  try {
+    assert.match(mountEntry(mnt)!, / fuse\.tsfuse rw,.*allow_other/);
+    assert.equal(sh(`stat -c %g ${mnt}/hello.txt`).stdout.trim(), '1000');
+    fs.writeFileSync(path.join(mnt, 'via-mount8'), 'ok');
+    assert.equal(fs.readFileSync(path.join(src, 'via-mount8'), 'utf8'), 'ok');
+  } finally {
+    const u = sh(`umount ${mnt}`);
+    assert.equal(u.status, 0, u.stderr);
+  }
+  await waitFor(() => !alive(pid), 'the daemon to exit after umount');
+});
+
+// ---------------------------------------------------------------- bad input
+
+test('usage errors: one line naming the problem and the accepted form, exit 2, nothing mounted', () => {
+  const { src, mnt } = fixture();
+  const cases: [string[], RegExp][] = [
+    [['-o', 'entry_timout=1'], /^tsfuse: unknown option 'entry_timout'; did you mean 'entry_timeout'\?$/],
+    [['-o', 'alow_other'], /^tsfuse: unknown option 'alow_other'; did you mean 'allow_other'\?$/],
+    [['-o', 'frobnicate'], /^tsfuse: unknown option 'frobnicate'; see 'tsfuse passthrough --help'/],
+    [['-o', 'attr_timeout=soon'], /^tsfuse: bad value 'soon' for option 'attr_timeout': expected seconds >= 0, fractions allowed/],
+    [['-o', 'entry_timeout=-1'], /^tsfuse: bad value '-1' for option 'entry_timeout': expected seconds >= 0/],
+    [['-o', 'max_write=12Q'], /^tsfuse: bad value '12Q' for option 'max_write': expected a number of bytes, optionally with a suffix k, M or G/],
+    [['-o', 'max_write=2M'], /^tsfuse: bad value '2M' for option 'max_write': expected a size from 4K to 1M/],
+    [['-o', 'max_write=1K'], /^tsfuse: bad value '1K' for option 'max_write': expected a size from 4K to 1M/],
+    [['-o', 'max_mmap_size=big'], /^tsfuse: bad value 'big' for option 'max_mmap_size': expected a number of bytes/],
+    [['-o', 'cache=sometimes'], /^tsfuse: bad value 'sometimes' for option 'cache': expected one of never, none, metadata, auto, always$/],
+    [['-o', 'xattr=maybe'], /^tsfuse: bad value 'maybe' for option 'xattr': expected on or off/],
+    [['-o', 'uidmapping=0:1000:0'], /^tsfuse: bad value '0:1000:0' for option 'uidmapping': range 0:1000:0 has length 0; expected uidmapping=HOST:CLIENT:LENGTH/],
+    [['-o', 'gidmapping=0:1000'], /^tsfuse: bad value '0:1000' for option 'gidmapping': '0:1000' is not a list of triples; expected gidmapping=HOST:CLIENT:LENGTH/],
+    [['-o', 'uidmapping=a:b:c'], /^tsfuse: bad value 'a:b:c' for option 'uidmapping': .*not an id/],
+    [['-o', 'uidmapping='], /^tsfuse: bad value '' for option 'uidmapping': expected uidmapping=HOST:CLIENT:LENGTH/],
+    [['-o', 'threads=0'], /^tsfuse: bad value '0' for option 'threads': expected a positive integer$/],
+    [['-o', 'threads=two'], /^tsfuse: bad value 'two' for option 'threads': expected a positive integer$/],
+    [['-o', 'fsname=a b'], /^tsfuse: bad value 'a b' for option 'fsname': expected a non-empty name/],
+    [['-o', 'fsname=a\\,b'], /^tsfuse: bad value 'a,b' for option 'fsname': expected a non-empty name without spaces or commas$/],
+    [['-o', 'ro=1'], /^tsfuse: option 'ro' takes no value \(got 'ro=1'\)$/],
+    [['-o', 'fsname'], /^tsfuse: option 'fsname' needs a value: fsname=NAME$/],
+    [['-o', 'sync'], /^tsfuse: option 'sync' is not supported: tsfuse cannot mount synchronously/],
+    [['-o', 'allow_other,allow_root'], /^tsfuse: options 'allow_other' and 'allow_root' exclude each other/],
+    [['-o'], /^tsfuse: -o needs an argument: -o opt\[,opt\.\.\.\]$/],
+    [['--forground'], /^tsfuse: unknown flag '--forground'; did you mean '--foreground'\?$/],
+    [['-x'], /^tsfuse: unknown flag '-x'; usage: tsfuse passthrough /],
+  ];
+  for (const [extra, re] of cases) {
+    const r = tsfuse(['passthrough', src, mnt, ...extra]);
+    assert.equal(r.status, 2, `${extra.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re, extra.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${extra.join(' ')}: ${r.stderr}`);
+    assert.ok(!isMounted(mnt));
+  }
+  const argCases: [string[], RegExp][] = [
+    [[], /^tsfuse: missing arguments; usage: tsfuse passthrough </],
+    [['passthrough'], /^tsfuse: missing <source> and <mountpoint>; usage: /],
+    [['passthrough', src], /^tsfuse: missing <mountpoint>; usage: /],
+    [[src], /^tsfuse: missing <mountpoint>; usage: /],
+    [['passthrough', src, mnt, 'extra'], /^tsfuse: too many arguments: 'extra'; usage: /],
+    [['pasthrough', src, mnt], /^tsfuse: unknown command 'pasthrough'; did you mean 'passthrough'\?$/],
+    [['unmout', mnt], /^tsfuse: unknown command 'unmout'; did you mean 'unmount'\?$/],
+    [['unmount'], /^tsfuse: missing <mountpoint>; usage: tsfuse unmount /],
+    [['unmount', mnt, src], /^tsfuse: too many arguments: /],
+    [['unmount', '-q', mnt], /^tsfuse: unknown flag '-q'; usage: tsfuse unmount /],
+  ];
+  for (const [args, re] of argCases) {
+    const r = tsfuse(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('mount failures: exit 1 with the reason; source and mount point checked before mounting', async () => {
+  const { src, mnt } = fixture();
+  const file = path.join(src, 'hello.txt');
+  const cases: [string[], RegExp][] = [
+    [[path.join(src, 'missing'), mnt], new RegExp(`^tsfuse: source ${src}/missing does not exist$`)],
+    [[file, mnt], new RegExp(`^tsfuse: source ${file} is not a directory$`)],
+    [[src, path.join(mnt, 'missing')], new RegExp(`^tsfuse: mount point ${mnt}/missing does not exist$`)],
+    [[src, file], new RegExp(`^tsfuse: mount point ${file} is not a directory$`)],
+    [['-o', 'log=/nonexistent-dir/x.log', src, mnt], /^tsfuse: cannot open log file \/nonexistent-dir\/x\.log: /],
+  ];
+  for (const [args, re] of cases) {
+    const r = tsfuse(args);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.ok(!isMounted(mnt));
+  }
+  // Already mounted.
+  await mountBackground(src, mnt);
+  try {
+    const r = tsfuse([src, mnt]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^tsfuse: mount point ${mnt} is already a FUSE mount \\(${src}, fuse\\.tsfuse\\)$`));
+    const f = tsfuse([src, mnt, '-f']);
+    assert.equal(f.status, 1);
+    assert.match(f.stderr, /is already a FUSE mount/);
+  } finally {
+    assert.equal(tsfuse(['unmount', mnt]).status, 0);
+  }
+});
+
+test('not permitted: allow_other as a user without user_allow_other says what would permit it', (t) => {
+  if (/^\s*user_allow_other\s*$/m.test(fs.readFileSync('/etc/fuse.conf', 'utf8'))) return t.skip('user_allow_other is set here');
+  if (process.getuid!() !== 0) return t.skip('needs root to run the command as nobody');
+  const { src, mnt } = fixture();
+  const r = tsfuse([src, mnt, '-o', 'allow_other'], { uid: 65534, gid: 65534 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^tsfuse: not permitted to use 'allow_other' as a user: add a line 'user_allow_other' to \/etc\/fuse\.conf, or mount as root$/);
+  assert.ok(!isMounted(mnt));
+});
+
+// fusermount3 opens /dev/fuse as the user: Debian's udev rule makes it 0666,
+// some machines leave it 0600. Both cases, deterministically.
+test('as a user: mounts through fusermount3; with /dev/fuse closed to users, exit 1 and the reason', async (t) => {
+  if (process.getuid!() !== 0) return t.skip('needs root to run the command as nobody');
+  const { src, mnt } = fixture();
+  fs.chownSync(src, 65534, 65534);
+  fs.chownSync(mnt, 65534, 65534);
+  const old = fs.statSync('/dev/fuse').mode & 0o777;
+  try {
+    fs.chmodSync('/dev/fuse', 0o600);
+    const refused = tsfuse([src, mnt], { uid: 65534, gid: 65534 });
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /^tsfuse: fusermount3: .*failed to open \/dev\/fuse: Permission denied.*mode 0666/);
+    assert.equal(refused.stderr.trimEnd().split('\n').length, 1, refused.stderr);
+    assert.ok(!isMounted(mnt));
+    fs.chmodSync('/dev/fuse', 0o666);
+    const r = tsfuse([src, mnt], { uid: 65534, gid: 65534 });
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      assert.match(mountEntry(mnt)!, /user_id=65534/);
+      // Without allow_other only the mounting user may enter (root too is refused).
+      assert.throws(() => fs.readFileSync(path.join(mnt, 'hello.txt')), { code: 'EACCES' });
+      const cat = spawnSync('cat', [path.join(mnt, 'hello.txt')], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      assert.equal(cat.stdout, 'hello from the source\n', cat.stderr);
+    } finally {
+      const u = tsfuse(['unmount', mnt], { uid: 65534, gid: 65534 });
+      assert.equal(u.status, 0, u.stderr);
+    }
+  } finally {
+    fs.chmodSync('/dev/fuse', old);
+  }
+});
