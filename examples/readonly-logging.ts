@@ -41,10 +41,12 @@ export class ReadOnlyPassthrough extends PassthroughFs {
 
 /** Wraps every method of a filesystem object to log calls; returns the same object. */
 export function withLogging<T extends object>(fs: T, log: (line: string) => void): T {
+  const done = new Set<string>();
   for (let proto = Object.getPrototypeOf(fs); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const name of Object.getOwnPropertyNames(proto)) {
       const f = (fs as Record<string, unknown>)[name];
-      if (name === 'constructor' || typeof f !== 'function' || Object.prototype.hasOwnProperty.call(fs, name)) continue;
+      if (name === 'constructor' || typeof f !== 'function' || done.has(name)) continue;
+      done.add(name);
       (fs as Record<string, unknown>)[name] = function (this: unknown, ...args: unknown[]) {
         const ctx = args[0] as RequestContext | undefined;
         const t0 = process.hrtime.bigint();

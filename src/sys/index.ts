@@ -17,3 +17,4 @@ export * from './xattr.js';
 export * from './mount.js';
 export * from './creds.js';
 export * from './socket.js';
+export * from './extra.js';

@@ -115,6 +115,12 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     warnings.push('writeback conflicts with cache=never: writeback turned off');
     writeback = false;
   }
+  const sealSize = bool('sealSize', o.sealSize, false);
+  if (writeback && sealSize) {
+    // The kernel would accept size changes into its cache and fail them only at writeback, where nobody sees the EPERM.
+    warnings.push('writeback conflicts with seal_size: writeback turned off');
+    writeback = false;
+  }
   let noOpen = bool('noOpen', o.noOpen, false);
   if (noOpen && cache !== 'always') {
     warnings.push('no_open only works with cache=always: no_open turned off');
@@ -135,7 +141,7 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     noOpen,
     noOpendir: bool('noOpendir', o.noOpendir, false),
     noReaddir: bool('noReaddir', o.noReaddir, false),
-    sealSize: bool('sealSize', o.sealSize, false),
+    sealSize,
     xattr: bool('xattr', o.xattr, true),
     killprivV2: bool('killprivV2', o.killprivV2, false),
     useHostIno: bool('useHostIno', o.useHostIno, false),

@@ -11,26 +11,43 @@ import type {
 } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { DirBuffer } from '../../session/dirbuf.js';
+import type { Notifier } from '../../session/notify.js';
 import type {
   AccessIn, CopyFileRangeIn, CreateIn, FallocateIn, FlushIn, FsyncIn, LseekIn, MkdirIn, MknodIn, OpenIn, ReadIn,
   ReleaseIn, RenameIn, SetattrIn, SetxattrIn, StatxIn, WriteIn,
 } from '../../protocol/requests.js';
 import {
-  FATTR_ATIME, FATTR_ATIME_NOW, FATTR_FH, FATTR_GID, FATTR_KILL_SUIDGID, FATTR_MODE, FATTR_MTIME, FATTR_MTIME_NOW,
+  FATTR_ATIME, FATTR_ATIME_NOW, FATTR_CTIME, FATTR_FH, FATTR_GID, FATTR_KILL_SUIDGID, FATTR_MODE, FATTR_MTIME, FATTR_MTIME_NOW,
   FATTR_SIZE, FATTR_UID, FOPEN_CACHE_DIR, FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_PASSTHROUGH,
   FUSE_DEV_IOC_BACKING_CLOSE, FUSE_DEV_IOC_BACKING_OPEN, FUSE_FSYNC_FDATASYNC, FUSE_WRITE_KILL_SUIDGID,
 } from '../../protocol/kernel.js';
 import { resolvePassthroughOptions } from './options.js';
 import type { PassthroughOptions, ResolvedOptions } from './options.js';
-import { InodeTable } from './inodes.js';
-import type { Inode } from './inodes.js';
+import { InodeTable } from './inode-table.js';
+import { OPS } from '../../protocol/opcodes.js';
+import type { Inode } from './inode-table.js';
 import { Credentials } from './creds.js';
 import { DirHandle } from './dirhandle.js';
+import { isMainThread } from 'node:worker_threads';
+
+/** The Filesystem methods the kernel's requests call. */
+const OP_METHODS = [...new Set(OPS.flatMap((o) => (o?.method ? [o.method] : [])))];
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const NS = 1_000_000_000n;
+const TRUSTED = Buffer.from('trusted.');
+const ACL_ACCESS = Buffer.from('system.posix_acl_access');
+const ACL_DEFAULT = Buffer.from('system.posix_acl_default');
+const ACL_USER = 0x02;
+const ACL_GROUP = 0x08;
+
+function isAclName(name: Buffer): boolean {
+  const n = name[name.length - 1] === 0 ? name.subarray(0, -1) : name;
+  return n.equals(ACL_ACCESS) || n.equals(ACL_DEFAULT);
+}
+const NUL = Buffer.alloc(1);
 const STATX_MASK = sys.STATX_BASIC_STATS | sys.STATX_BTIME | sys.STATX_MNT_ID;
 const LOOKUP_FLAGS = sys.AT_SYMLINK_NOFOLLOW | sys.AT_NO_AUTOMOUNT;
 const EMPTY = sys.AT_EMPTY_PATH | sys.AT_SYMLINK_NOFOLLOW;
@@ -42,6 +59,27 @@ const FALLOC_FL_INSERT_RANGE = 0x20;
 interface FileState {
   fd: number;
   backingId: number;
+  /** The node id, when the open counts in `io` (regular files with FUSE_PASSTHROUGH agreed). */
+  ioIno: bigint | undefined;
+  /** A set-id file: writes run as the writer, so the host clears suid/sgid by its own rules. */
+  setId: boolean;
+  /** The host fd has O_DIRECT: its I/O needs block-aligned memory. */
+  direct: boolean;
+  /** Who opened it: the writer of pages the writeback cache sends later without a caller. */
+  opener: { uid: number; gid: number; pid: number } | undefined;
+}
+
+/**
+ * How the kernel does I/O on one inode while it has open files. The kernel
+ * binds ONE backing file to an inode for as long as any of its files is open
+ * in passthrough mode, and refuses (EIO to the caller) an open that names
+ * another backing file, or a caching open next to passthrough ones, and the
+ * reverse: every open of an inode must follow the mode of the first.
+ */
+interface IoState {
+  passthrough: boolean;
+  backingId: number;
+  opens: number;
 }
 
 function fail(ret: number): never {
@@ -59,6 +97,11 @@ function checkName(name: Buffer): void {
   if (name.length > 255) throw new FuseError(Errno.ENAMETOOLONG);
 }
 
+function isDirectFd(fd: number): boolean {
+  const fl = sys.fcntl(fd, sys.F_GETFL, 0);
+  return fl >= 0 && (fl & sys.O_DIRECT) !== 0;
+}
+
 function isDotOrDotDot(name: Buffer): boolean {
   return name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e));
 }
@@ -72,10 +115,24 @@ export class PassthroughFs implements Filesystem {
   private readonly dirs = new Map<bigint, DirHandle>();
   private nextDirFh = 1n;
   private readonly rootFd: number;
+  /** A plain (not O_PATH) fd on the source: open_by_handle_at refuses O_PATH mount fds. */
+  private readonly mountFd: number;
   private readonly rootMntId: bigint;
   private conn: ConnectionInfo | undefined;
+  private notifier: Notifier | undefined;
   private passthroughBroken = false;
+  private readonly io = new Map<bigint, IoState>();
+  /** This thread has its own umask (unshare CLONE_FS): creations apply the caller's umask, default ACLs win. */
+  private readonly threadUmask: boolean;
   private readonly linkBuf = Buffer.allocUnsafe(4096);
+  private readonly pstx = Buffer.alloc(256);
+  /**
+   * Without default_permissions nobody but us checks search permission, and
+   * the kernel asks us nothing about a name it has cached: a name under a
+   * directory that not everyone may search is therefore never cached, so
+   * each use comes back to us as the caller.
+   */
+  private readonly guardSearch: boolean;
 
   constructor(options: PassthroughOptions) {
     this.options = resolvePassthroughOptions(options);
@@ -86,6 +143,7 @@ export class PassthroughFs implements Filesystem {
       throw new FuseError(-fd, `source ${src} ${why}`);
     }
     this.rootFd = fd;
+    this.mountFd = sys.open(src, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
     ok(sys.statx(fd, '', EMPTY, STATX_MASK, this.stx));
     this.rootMntId = this.stx.readBigUInt64LE(144);
     // Live inodes must not be bounded by the fd limit: take the hard limit,
@@ -95,15 +153,47 @@ export class PassthroughFs implements Filesystem {
     const useHandles = this.handlesWork();
     const maxFds = useHandles ? Math.max(64, Math.floor(soft / 2)) : Number.MAX_SAFE_INTEGER;
     const devKey = this.devKey();
-    this.inodes = new InodeTable(fd, { devKey, ino: this.stx.readBigUInt64LE(32), key: this.fileKey(devKey), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles);
+    const [btimeSec, btimeNsec] = this.btime();
+    this.inodes = new InodeTable(fd, { devKey, ino: this.stx.readBigUInt64LE(32), btimeSec, btimeNsec, type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
+    this.guardSearch = this.creds.enabled && !this.options.defaultPermissions;
+    // The host applies the daemon's umask to every file we create. Give the
+    // session thread its own umask, set per request to the caller's
+    // (FUSE_DONT_MASK), so that a parent's default ACL replaces the umask as
+    // natively. Never on the main thread: the libuv pool shares its cwd.
+    this.threadUmask = !isMainThread && sys.unshare(sys.CLONE_FS) === 0;
+    if (this.threadUmask) sys.umask(0);
+    // Each operation opens an epoch of the inode table: fds it takes are not
+    // closed by eviction before it returns (it may still hold them).
+    const table = this.inodes;
+    const self = this as unknown as Record<string, unknown>;
+    for (const name of OP_METHODS) {
+      const f = self[name];
+      if (typeof f !== 'function') continue;
+      self[name] = function (this: unknown, ...a: unknown[]): unknown {
+        table.beginOp();
+        return (f as (...x: unknown[]) => unknown).apply(this, a);
+      };
+    }
+  }
+
+  /** Runs a creation with the caller's umask (from the request when DONT_MASK is agreed; the kernel applied it otherwise). */
+  private withUmask<T>(umask: number, f: () => T): T {
+    if (!this.threadUmask || !this.conn?.has('DONT_MASK')) return f();
+    sys.umask(umask);
+    try {
+      return f();
+    } finally {
+      sys.umask(0);
+    }
   }
 
   /** Whether inodes can be reopened from file handles here (needs CAP_DAC_READ_SEARCH). */
   private handlesWork(): boolean {
+    if (this.mountFd < 0) return false;
     const h = sys.name_to_handle_at(this.rootFd, '', sys.AT_EMPTY_PATH);
     if (typeof h === 'number') return false;
-    const fd = sys.open_by_handle_at(this.rootFd, h, sys.O_PATH | sys.O_CLOEXEC);
+    const fd = sys.open_by_handle_at(this.mountFd, h, sys.O_PATH | sys.O_CLOEXEC);
     if (fd < 0) return false;
     sys.close(fd);
     return true;
@@ -115,25 +205,49 @@ export class PassthroughFs implements Filesystem {
     return `${b.readUInt32LE(136)}:${b.readUInt32LE(140)}:${b.readBigUInt64LE(144)}`;
   }
 
-  /** Identity of the file in the statx buffer: with the birth time, a reused inode number is a different file. */
-  private fileKey(devKey: string): string {
-    const b = this.stx;
-    return `${devKey}:${b.readBigUInt64LE(32)}:${b.readBigInt64LE(80)}.${b.readUInt32LE(88)}`;
+  /** Birth time of the file in the statx buffer: with it, a reused inode number is a different file. */
+  private btime(): [number, number] {
+    return [Number(this.stx.readBigInt64LE(80)), this.stx.readUInt32LE(88)];
+  }
+
+  /** The known inode for the file in the statx buffer, if any. */
+  private known(devKey: string): Inode | undefined {
+    const [bs, bns] = this.btime();
+    return this.inodes.find(devKey, this.stx.readBigUInt64LE(32), bs, bns);
+  }
+
+  /** Adds the file in the statx buffer (fd: its O_PATH fd) to the table. */
+  private addInode(fd: number, devKey: string, type: number): Inode {
+    const [bs, bns] = this.btime();
+    const sameMount = this.stx.readBigUInt64LE(144) === this.rootMntId;
+    return this.inodes.add(fd, devKey, this.stx.readBigUInt64LE(32), bs, bns, type, sameMount);
   }
 
   // ---- lifecycle ----
 
-  init(conn: ConnectionInfo): void {
+  init(conn: ConnectionInfo, notifier?: Notifier): void {
     this.conn = conn;
+    this.notifier = notifier;
     const o = this.options;
-    conn.request('ATOMIC_O_TRUNC');
+    // Not with no_open: the kernel then sends no OPEN, and with ATOMIC_O_TRUNC
+    // it would leave O_TRUNC to that OPEN, so the file would never be truncated.
+    conn.request('ATOMIC_O_TRUNC', !o.noOpen);
     conn.request('WRITEBACK_CACHE', o.writeback);
     conn.request('HANDLE_KILLPRIV_V2', o.killprivV2);
     conn.request('CACHE_SYMLINKS', o.cache === 'always');
-    conn.request('DONT_MASK', false);
+    conn.request('DONT_MASK', this.threadUmask);
+    // With default_permissions the kernel checks access itself, from the mode
+    // bits only unless it knows the ACLs (POSIX_ACL, which the kernel ties
+    // to default_permissions). Without it the host checks them as the caller.
+    conn.request('POSIX_ACL', o.defaultPermissions && o.xattr);
     conn.request('SETXATTR_EXT', o.xattr);
     // FUSE_PASSTHROUGH needs CAP_SYS_ADMIN for the backing fds and cannot serve DIRECT_IO opens.
-    const passthrough = o.passthrough && sys.geteuid() === 0 && o.cache !== 'never' && o.cache !== 'metadata' && !o.writeback;
+    // seal_size must see every write (kernel passthrough writes never reach
+    // us); no_open opens have no reply to carry a backing file, and would
+    // clash with created files bound to one (fs/fuse/iomode.c).
+    const passthrough = o.passthrough && sys.geteuid() === 0 && o.cache !== 'never' && o.cache !== 'metadata' && !o.writeback && !o.sealSize && !o.noOpen;
+    // Direct I/O files (cache=never/metadata) may still be mapped shared, as natively.
+    conn.request('DIRECT_IO_ALLOW_MMAP', o.cache === 'never' || o.cache === 'metadata');
     conn.request('PASSTHROUGH', passthrough);
     if (passthrough) conn.maxStackDepth = 1;
   }
@@ -145,6 +259,7 @@ export class PassthroughFs implements Filesystem {
     this.dirs.clear();
     this.inodes.clear();
     sys.close(this.rootFd);
+    if (this.mountFd >= 0) sys.close(this.mountFd);
   }
 
   // ---- helpers ----
@@ -191,7 +306,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   private entryFrom(i: Inode): Entry {
-    const attr = this.attr(this.inodes.stIno(i));
+    const attr = this.attr(i.nodeid);
     const dir = this.isDirMode(attr.mode);
     return {
       nodeid: i.nodeid,
@@ -208,8 +323,7 @@ export class PassthroughFs implements Filesystem {
    */
   private lookupAt(pfd: number, name: Buffer | string): { entry: Entry; inode: Inode } {
     ok(sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx));
-    let key = this.fileKey(this.devKey());
-    let inode = this.inodes.findByKey(key);
+    let inode = this.known(this.devKey());
     if (inode !== undefined) {
       inode.refs++;
       return { entry: this.entryFrom(inode), inode };
@@ -223,15 +337,13 @@ export class PassthroughFs implements Filesystem {
       fail(r);
     }
     const devKey = this.devKey();
-    key = this.fileKey(devKey);
-    inode = this.inodes.findByKey(key);
+    inode = this.known(devKey);
     if (inode !== undefined) {
       this.inodes.offerFd(inode, fd);
       inode.refs++;
       return { entry: this.entryFrom(inode), inode };
     }
-    const sameMount = this.stx.readBigUInt64LE(144) === this.rootMntId;
-    inode = this.inodes.add(fd, devKey, this.stx.readBigUInt64LE(32), key, this.stx.readUInt16LE(28) & S_IFMT, sameMount ? this.rootFd : -1);
+    inode = this.addInode(fd, devKey, this.stx.readUInt16LE(28) & S_IFMT);
     return { entry: this.entryFrom(inode), inode };
   }
 
@@ -270,11 +382,44 @@ export class PassthroughFs implements Filesystem {
     if (isDotOrDotDot(name)) {
       // Only sent with export support: '.' is the directory, '..' its parent, and never above the root.
       if (name.length === 1 || p === this.inodes.root) return this.refEntry(p);
-      return this.asCaller(ctx, () => this.lookupAt(this.inodes.fdOf(p), '..')).entry;
+      const up = this.asCaller(ctx, () => this.lookupAt(this.inodes.fdOf(p), '..'));
+      if (!this.insideSource(up.inode)) {
+        // The host moved the directory out of the source: its parent is not ours to show.
+        this.inodes.forget(up.inode.nodeid, 1n);
+        throw new FuseError(Errno.ENOENT);
+      }
+      return up.entry;
     }
     checkName(name);
     const pfd = this.inodes.fdOf(p);
-    return this.options.defaultPermissions ? this.lookupAt(pfd, name).entry : this.asCaller(ctx, () => this.lookupAt(pfd, name).entry);
+    const e = this.options.defaultPermissions ? this.lookupAt(pfd, name).entry : this.asCaller(ctx, () => this.lookupAt(pfd, name).entry);
+    return this.guarded(e, pfd);
+  }
+
+  /** Whether the directory `i` is the source or below it, walking '..' on the host. */
+  private insideSource(i: Inode): boolean {
+    const root = this.inodes.root;
+    if (i === root) return true;
+    let cur = sys.openat(this.inodes.fdOf(i), '.', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+    if (cur < 0) return false;
+    try {
+      for (let depth = 0; depth < 4096; depth++) {
+        if (sys.statx(cur, '', EMPTY, STATX_MASK, this.stx) < 0) return false;
+        const key = `${this.devKey()}:${this.stx.readBigUInt64LE(32)}`;
+        if (key === `${root.devKey}:${root.hostIno}`) return true;
+        const up = sys.openat(cur, '..', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+        if (up < 0) return false;
+        if (sys.statx(up, '', EMPTY, STATX_MASK, this.stx) < 0 || `${this.devKey()}:${this.stx.readBigUInt64LE(32)}` === key) {
+          sys.close(up);
+          return false; // the host's root: the source was not on the way
+        }
+        sys.close(cur);
+        cur = up;
+      }
+      return false;
+    } finally {
+      sys.close(cur);
+    }
   }
 
   private refEntry(i: Inode): Entry {
@@ -297,7 +442,7 @@ export class PassthroughFs implements Filesystem {
     const i = this.inodes.get(ino);
     const f = fh !== undefined ? this.files.get(fh) : undefined;
     ok(sys.statx(f ? f.fd : this.inodes.fdOf(i), '', EMPTY, STATX_MASK, this.stx));
-    const attr = this.attr(this.inodes.stIno(i));
+    const attr = this.attr(i.nodeid);
     return { attr, attrTimeout: this.attrTimeoutFor(attr.mode) };
   }
 
@@ -310,10 +455,45 @@ export class PassthroughFs implements Filesystem {
       ok(sys.statx(ifd, '', EMPTY, sys.STATX_SIZE, this.stx));
       if (this.stx.readBigUInt64LE(40) !== s.size) throw new FuseError(Errno.EPERM);
     }
+    if (v & FATTR_MODE) {
+      const chmod = (): number => (f ? sys.fchmod(f.fd, s.mode & 0o7777) : sys.fchmodat2(ifd, '', s.mode & 0o7777, sys.AT_EMPTY_PATH));
+      const r = this.asCaller(ctx, () => {
+        const r = chmod();
+        // The kernel clears suid/sgid after a write or truncate by another
+        // user with a SETATTR of the mode, sent with that user's identity
+        // (natively an ATTR_FORCE change). The host refuses it to a non-owner:
+        // let it through when it only drops set-id bits of a file the caller
+        // may write.
+        if (r === -Errno.EPERM && this.onlyDropsSetId(ifd, s.mode) && sys.faccessat2(ifd, '', sys.W_OK, sys.AT_EMPTY_PATH | sys.AT_EACCESS) === 0) return 1;
+        return ok(r);
+      });
+      if (r === 1) ok(chmod());
+    }
+    // Writeback cache: the kernel keeps mtime itself, so utimes(NULL) (touch)
+    // arrives as atime NOW, mtime = the kernel's clock. Set "now" as "now":
+    // a user who may write but does not own the file may do that, not more.
+    const touch = this.options.writeback && (v & (FATTR_ATIME_NOW | FATTR_MTIME | FATTR_CTIME)) === (FATTR_ATIME_NOW | FATTR_MTIME | FATTR_CTIME) &&
+      !(v & FATTR_MTIME_NOW) && Math.abs(Date.now() / 1000 - Number(s.mtime)) <= 2;
+    const setTimes = (): void => {
+      const [as, an] = v & FATTR_ATIME ? (v & FATTR_ATIME_NOW ? [0n, sys.UTIME_NOW] : [s.atime, s.atimensec]) : [0n, sys.UTIME_OMIT];
+      const [ms, mn] = v & FATTR_MTIME ? (v & FATTR_MTIME_NOW || touch ? [0n, sys.UTIME_NOW] : [s.mtime, s.mtimensec]) : [0n, sys.UTIME_OMIT];
+      ok(f ? sys.futimens(f.fd, as, an, ms, mn) : sys.utimensat(ifd, '', as, an, ms, mn, EMPTY));
+    };
+    // Writeback cache: the kernel keeps mtime itself and flushes it (with
+    // ctime, never atime) as a SETATTR from whoever happens to run: the
+    // writer closing the file (with its file handle), or anyone whose sync,
+    // chmod or unlink flushes the inode first. That is the kernel's own
+    // timestamp, not a utimes of the caller, who may well not own the file;
+    // refused, it would surface as a writeback error at some other process's
+    // syncfs or close. Without a file handle it looks exactly like
+    // utimensat(OMIT, t): take it as the kernel's when the caller may write
+    // the file anyway, or when t is the time of a recent write (within a
+    // minute of the host's mtime, which that write set when it reached us).
+    const timesOnly = this.options.writeback && (v & (FATTR_MTIME | FATTR_CTIME)) === (FATTR_MTIME | FATTR_CTIME) && !(v & (FATTR_ATIME | FATTR_SIZE | FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_MTIME_NOW));
+    const kernelTimes = timesOnly && (f !== undefined || this.recentWriteTime(ifd, s.mtime) ||
+      this.asCaller(ctx, () => sys.faccessat2(ifd, '', sys.W_OK, sys.AT_EMPTY_PATH | sys.AT_EACCESS) === 0));
+    if (kernelTimes) setTimes();
     this.asCaller(ctx, () => {
-      if (v & FATTR_MODE) {
-        ok(f ? sys.fchmod(f.fd, s.mode & 0o7777) : sys.fchmodat2(ifd, '', s.mode & 0o7777, sys.AT_EMPTY_PATH));
-      }
       if (v & (FATTR_UID | FATTR_GID)) {
         const uid = v & FATTR_UID ? this.options.uidMap.toHost(s.uid) : -1;
         const gid = v & FATTR_GID ? this.options.gidMap.toHost(s.gid) : -1;
@@ -329,14 +509,26 @@ export class PassthroughFs implements Filesystem {
           ok(r);
         }
       }
-      if (v & (FATTR_ATIME | FATTR_MTIME)) {
-        const [as, an] = v & FATTR_ATIME ? (v & FATTR_ATIME_NOW ? [0n, sys.UTIME_NOW] : [s.atime, s.atimensec]) : [0n, sys.UTIME_OMIT];
-        const [ms, mn] = v & FATTR_MTIME ? (v & FATTR_MTIME_NOW ? [0n, sys.UTIME_NOW] : [s.mtime, s.mtimensec]) : [0n, sys.UTIME_OMIT];
-        ok(f ? sys.futimens(f.fd, as, an, ms, mn) : sys.utimensat(ifd, '', as, an, ms, mn, EMPTY));
-      }
+      // With a size change the host's truncate sets mtime and ctime itself.
+      if (v & (FATTR_ATIME | FATTR_MTIME) && !(v & FATTR_SIZE) && !kernelTimes) setTimes();
       if (v & FATTR_KILL_SUIDGID && !(v & FATTR_MODE)) this.killSuidSgid(f ? f.fd : ifd, !!f);
     });
     return this.getattr(ctx, ino, f ? s.fh : undefined);
+  }
+
+  /** Whether `sec` is within a minute of the file's host mtime (and not in the future). */
+  private recentWriteTime(fd: number, sec: bigint): boolean {
+    if (sys.statx(fd, '', EMPTY, sys.STATX_MTIME, this.pstx) < 0) return false;
+    const hostMtime = this.pstx.readBigInt64LE(112);
+    return sec <= BigInt(Math.ceil(Date.now() / 1000)) && sec >= hostMtime - 60n && sec <= hostMtime + 60n;
+  }
+
+  /** Whether chmod to `mode` only clears set-id bits the file has. */
+  private onlyDropsSetId(fd: number, mode: number): boolean {
+    if (sys.statx(fd, '', EMPTY, sys.STATX_MODE, this.stx) < 0) return false;
+    const cur = this.stx.readUInt16LE(28) & 0o7777;
+    const req = mode & 0o7777;
+    return (cur & ~0o6000) === (req & ~0o6000) && (req & ~cur) === 0 && (cur & ~req) !== 0;
   }
 
   /** HANDLE_KILLPRIV_V2: the kernel asks us to drop suid (and sgid if group-executable). */
@@ -356,7 +548,18 @@ export class PassthroughFs implements Filesystem {
   // ---- creating and removing names ----
 
   private created(pfd: number, name: Buffer): Entry {
-    return this.lookupAt(pfd, name).entry;
+    return this.guarded(this.lookupAt(pfd, name).entry, pfd);
+  }
+
+  /** Whether everyone may search the directory `pfd` (o+x). */
+  private searchableByAll(pfd: number): boolean {
+    return sys.statx(pfd, '', EMPTY, sys.STATX_MODE, this.pstx) >= 0 && (this.pstx.readUInt16LE(28) & 0o001) !== 0;
+  }
+
+  /** The entry, not to be cached when its directory does not let everyone search it (see guardSearch). */
+  private guarded(e: Entry, pfd: number): Entry {
+    if (!this.guardSearch || this.searchableByAll(pfd)) return e;
+    return { ...e, entryTimeout: 0 };
   }
 
   mknod(ctx: RequestContext, parent: bigint, a: MknodIn): Entry {
@@ -364,7 +567,7 @@ export class PassthroughFs implements Filesystem {
     const pfd = this.fdOf(parent);
     const [maj, min] = sys.newDecodeDev(a.rdev);
     return this.asCaller(ctx, () => {
-      ok(sys.mknodat(pfd, a.name, a.mode, sys.makedev(maj, min)));
+      this.withUmask(a.umask, () => ok(sys.mknodat(pfd, a.name, a.mode, sys.makedev(maj, min))));
       return this.created(pfd, a.name);
     });
   }
@@ -373,7 +576,7 @@ export class PassthroughFs implements Filesystem {
     checkName(a.name);
     const pfd = this.fdOf(parent);
     return this.asCaller(ctx, () => {
-      ok(sys.mkdirat(pfd, a.name, a.mode));
+      this.withUmask(a.umask, () => ok(sys.mkdirat(pfd, a.name, a.mode)));
       return this.created(pfd, a.name);
     });
   }
@@ -420,9 +623,11 @@ export class PassthroughFs implements Filesystem {
 
   // ---- files ----
 
-  private openFlags(flags: number): number {
-    let f = flags & ~(sys.O_CREAT | sys.O_EXCL | sys.O_NOCTTY);
-    if (this.options.writeback) {
+  /** Host open flags for a client's: `widened` applies what the writeback cache needs (see widen). */
+  private openFlags(flags: number, widened = false): number {
+    // The kernel resolved the path: O_NOFOLLOW would refuse the /proc/self/fd magic link we reopen through.
+    let f = flags & ~(sys.O_CREAT | sys.O_EXCL | sys.O_NOCTTY | sys.O_NOFOLLOW);
+    if (this.options.writeback && widened) {
       // The kernel reads pages of write-only files and owns the append position.
       if ((f & sys.O_ACCMODE) === sys.O_WRONLY) f = (f & ~sys.O_ACCMODE) | sys.O_RDWR;
       f &= ~sys.O_APPEND;
@@ -431,33 +636,100 @@ export class PassthroughFs implements Filesystem {
     return f | sys.O_CLOEXEC;
   }
 
-  private fileReply(fd: number, isReg: boolean): OpenReply {
+  /**
+   * Writeback cache: the kernel reads pages of write-only files and owns the
+   * append position, so a write-only or appending open is reopened read-write
+   * without O_APPEND. The caller may not be allowed to read: the first open,
+   * with the caller's flags and identity, was the permission check; the
+   * reopen (through the fd's magic link) is ours. Returns the fd to keep.
+   */
+  private widen(fd: number, requestFlags: number): number {
+    if (!this.options.writeback || ((requestFlags & sys.O_ACCMODE) !== sys.O_WRONLY && !(requestFlags & sys.O_APPEND))) return fd;
+    const wide = sys.open(`/proc/self/fd/${fd}`, this.openFlags(requestFlags, true) & ~sys.O_TRUNC);
+    if (wide < 0) return fd;
+    sys.close(fd);
+    return wide;
+  }
+
+  /**
+   * The reply to open/create for host fd `fd` of inode `ino`. Must run with
+   * the daemon's own credentials: the kernel keeps those of BACKING_OPEN for
+   * all passthrough I/O on the inode.
+   */
+  private fileReply(fd: number, ino: bigint, isReg: boolean, requestFlags: number, ctx?: RequestContext): OpenReply {
     const o = this.options;
     let openFlags = o.cache === 'never' || o.cache === 'metadata' ? FOPEN_DIRECT_IO : o.cache === 'always' ? FOPEN_KEEP_CACHE : 0;
     let backingId = 0;
-    if (isReg && this.conn?.has('PASSTHROUGH') && !this.passthroughBroken && !(openFlags & FOPEN_DIRECT_IO)) {
-      const map = Buffer.alloc(16);
-      map.writeInt32LE(fd, 0);
-      const id = sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_OPEN, map);
-      if (id > 0) {
-        backingId = id;
+    let ioIno: bigint | undefined;
+    const setId = isReg && this.hasSetIdBits(fd);
+    // allow_direct_io off: a passthrough backing file would be opened by the
+    // kernel with the client's O_DIRECT; serve such an open through our fd
+    // (O_DIRECT stripped) instead, unless the inode is bound to passthrough.
+    if (isReg && !o.allowDirectIo && requestFlags & sys.O_DIRECT && this.conn?.has('PASSTHROUGH') && !this.io.get(ino)?.passthrough) {
+      openFlags |= FOPEN_DIRECT_IO;
+    }
+    if (isReg && this.conn?.has('PASSTHROUGH') && !(openFlags & FOPEN_DIRECT_IO)) {
+      ioIno = ino;
+      let st = this.io.get(ino);
+      if (st === undefined) {
+        st = { passthrough: false, backingId: 0, opens: 0 };
+        // A set-id file is served through the daemon: passthrough writes run
+        // with the daemon's credentials (CAP_FSETID), so the host would never
+        // clear suid/sgid when another user writes; the kernel's own write
+        // path does (it sends the SETATTR that clears them).
+        if (!this.passthroughBroken && !setId) {
+          const map = Buffer.alloc(16);
+          map.writeInt32LE(fd, 0);
+          const id = sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_OPEN, map);
+          if (id > 0) {
+            st.passthrough = true;
+            st.backingId = id;
+          } else {
+            this.passthroughBroken = true;
+            process.emitWarning(`kernel passthrough unavailable (${sys.errnoName(-id)}): serving file data through the daemon`);
+          }
+        }
+        this.io.set(ino, st);
+      }
+      st.opens++;
+      if (st.passthrough) {
+        backingId = st.backingId;
         openFlags |= FOPEN_PASSTHROUGH;
         openFlags &= ~FOPEN_KEEP_CACHE;
-      } else {
-        this.passthroughBroken = true;
-        process.emitWarning(`kernel passthrough unavailable (${sys.errnoName(-id)}): serving file data through the daemon`);
       }
     }
     const fh = BigInt(fd);
-    this.files.set(fh, { fd, backingId });
+    this.files.set(fh, { fd, backingId, ioIno, setId, direct: isDirectFd(fd), opener: ctx ? { uid: ctx.uid, gid: ctx.gid, pid: ctx.pid } : undefined });
     return { fh, openFlags, backingId };
   }
 
+  /**
+   * The open half of CREATE/TMPFILE. With no_open the kernel never sends a
+   * RELEASE for it (nor OPENs afterwards): keep no fd, answer fh 0, and I/O
+   * takes the per-request path as for every other file.
+   */
+  private createdReply(fd: number, ino: bigint, requestFlags: number, ctx: RequestContext): OpenReply {
+    if (this.options.noOpen) {
+      sys.close(fd);
+      return { fh: 0n, openFlags: FOPEN_KEEP_CACHE, backingId: 0 };
+    }
+    return this.fileReply(this.widen(fd, requestFlags), ino, true, requestFlags, ctx);
+  }
+
+  private hasSetIdBits(fd: number): boolean {
+    if (sys.statx(fd, '', EMPTY, sys.STATX_MODE, this.stx) < 0) return false;
+    return (this.stx.readUInt16LE(28) & 0o6000) !== 0;
+  }
+
   private closeFile(f: FileState): void {
-    if (f.backingId > 0 && this.conn) {
-      const id = Buffer.alloc(4);
-      id.writeUInt32LE(f.backingId, 0);
-      sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_CLOSE, id);
+    const st = f.ioIno !== undefined ? this.io.get(f.ioIno) : undefined;
+    if (st !== undefined && --st.opens <= 0) {
+      this.io.delete(f.ioIno!);
+      if (st.passthrough && this.conn) {
+        const id = Buffer.alloc(4);
+        id.writeUInt32LE(st.backingId, 0);
+        sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_CLOSE, id);
+      }
     }
     sys.close(f.fd);
   }
@@ -471,53 +743,91 @@ export class PassthroughFs implements Filesystem {
       ok(sys.statx(ifd, '', EMPTY, sys.STATX_SIZE, this.stx));
       if (this.stx.readBigUInt64LE(40) !== 0n) throw new FuseError(Errno.EPERM);
     }
-    const fd = this.asCaller(ctx, () => ok(sys.open(`/proc/self/fd/${ifd}`, flags)));
-    return this.fileReply(fd, i.type === S_IFREG);
+    const fd = this.widen(this.asCaller(ctx, () => ok(sys.open(`/proc/self/fd/${ifd}`, flags))), a.flags);
+    return this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
   }
 
   create(ctx: RequestContext, parent: bigint, a: CreateIn): CreateReply {
     checkName(a.name);
     const pfd = this.fdOf(parent);
-    return this.asCaller(ctx, () => {
-      const fd = ok(sys.openat(pfd, a.name, this.openFlags(a.flags) | sys.O_CREAT | sys.O_NOFOLLOW, a.mode & 0o7777));
-      let entry: Entry;
+    const { fd, entry } = this.asCaller(ctx, () => {
+      const fd = this.withUmask(a.umask, () => ok(sys.openat(pfd, a.name, this.openFlags(a.flags) | sys.O_CREAT | sys.O_NOFOLLOW, a.mode & 0o7777)));
       try {
-        entry = this.created(pfd, a.name);
+        return { fd, entry: this.created(pfd, a.name) };
       } catch (e) {
         sys.close(fd);
         throw e;
       }
-      return { entry, open: this.fileReply(fd, true) };
     });
+    return { entry, open: this.createdReply(fd, entry.nodeid, a.flags, ctx) };
   }
 
   tmpfile(ctx: RequestContext, parent: bigint, a: CreateIn): CreateReply {
     const pfd = this.fdOf(parent);
-    return this.asCaller(ctx, () => {
+    const { fd, entry } = this.asCaller(ctx, () => {
       const flags = (this.openFlags(a.flags) & ~sys.O_DIRECTORY) | sys.O_TMPFILE;
-      const fd = ok(sys.openat(pfd, '.', flags, a.mode & 0o7777));
+      const fd = this.withUmask(a.umask, () => ok(sys.openat(pfd, '.', flags, a.mode & 0o7777)));
       const pathFd = sys.open(`/proc/self/fd/${fd}`, sys.O_PATH | sys.O_CLOEXEC);
       if (pathFd < 0) {
         sys.close(fd);
         fail(pathFd);
       }
       ok(sys.statx(pathFd, '', EMPTY, STATX_MASK, this.stx));
-      const sameMount = this.stx.readBigUInt64LE(144) === this.rootMntId;
-      const devKey = this.devKey();
-      const inode = this.inodes.add(pathFd, devKey, this.stx.readBigUInt64LE(32), this.fileKey(devKey), S_IFREG, sameMount ? this.rootFd : -1);
-      return { entry: this.entryFrom(inode), open: this.fileReply(fd, true) };
+      const inode = this.addInode(pathFd, this.devKey(), S_IFREG);
+      return { fd, entry: this.entryFrom(inode) };
     });
+    return { entry, open: this.createdReply(fd, entry.nodeid, a.flags, ctx) };
   }
 
   read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number {
-    return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(sys.pread(fd, out, a.size, a.offset)));
+    return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
+      if (this.files.get(a.fh)?.direct) {
+        // The reply buffer is not block-aligned: O_DIRECT reads go through an aligned one.
+        const buf = this.alignedScratch(a.size);
+        const n = ok(sys.pread(fd, buf, a.size, a.offset));
+        buf.copy(out, 0, 0, n);
+        return n;
+      }
+      return ok(sys.pread(fd, out, a.size, a.offset));
+    });
   }
 
-  write(_ctx: RequestContext, ino: bigint, a: WriteIn): number {
+  private scratch: Buffer | undefined;
+
+  private alignedScratch(size: number): Buffer {
+    if (this.scratch === undefined || this.scratch.length < size) this.scratch = sys.alignedBuffer(Math.max(size, 1 << 20));
+    return this.scratch;
+  }
+
+  private pwrite(st: FileState | undefined, fd: number, a: WriteIn): number {
+    if (st?.direct) {
+      const buf = this.alignedScratch(a.data.length);
+      a.data.copy(buf);
+      return ok(sys.pwrite(fd, buf, a.data.length, a.offset));
+    }
+    return ok(sys.pwrite(fd, a.data, a.data.length, a.offset));
+  }
+
+  write(ctx: RequestContext, ino: bigint, a: WriteIn): number {
     return this.withFile(ino, a.fh, sys.O_WRONLY, (fd) => {
       if (this.options.sealSize) this.sealCheckGrow(fd, a.offset + BigInt(a.data.length));
-      if (a.writeFlags & FUSE_WRITE_KILL_SUIDGID) this.killSuidSgid(fd, true);
-      return ok(sys.pwrite(fd, a.data, a.data.length, a.offset));
+      // Writing as the writer (without CAP_FSETID unless it is root) makes the
+      // host drop suid/sgid exactly as it would natively (the kernel's FUSE
+      // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2) asks
+      // for the same.
+      const st = this.files.get(a.fh);
+      let n: number;
+      if ((st !== undefined && st.setId) || a.writeFlags & FUSE_WRITE_KILL_SUIDGID) {
+        // Pages the writeback cache sends later come without a caller (pid 0): they are the opener's.
+        const who = ctx.pid === 0 && st?.opener ? ({ ...st.opener } as unknown as RequestContext) : ctx;
+        n = this.asCaller(who, () => this.pwrite(st, fd, a));
+      } else {
+        n = this.pwrite(st, fd, a);
+      }
+      // Writeback cache: the kernel keeps size and times, but st_blocks (and
+      // a mode the host changed) come from us: let it ask again.
+      if (this.options.writeback) this.notifier?.invalInode(ino, -1n);
+      return n;
     });
   }
 
@@ -548,6 +858,11 @@ export class PassthroughFs implements Filesystem {
   }
 
   lseek(_ctx: RequestContext, ino: bigint, a: LseekIn): bigint {
+    // Writeback cache: data may still be in the kernel's dirty pages, which it
+    // does not write back before LSEEK; our answer would call it a hole (and
+    // cp --sparse would drop it). ENOSYS makes the kernel answer itself
+    // (all data up to EOF): less precise, never wrong.
+    if (this.options.writeback && (a.whence === sys.SEEK_DATA || a.whence === sys.SEEK_HOLE)) throw new FuseError(Errno.ENOSYS);
     return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
       const r = sys.lseek(fd, a.offset, a.whence);
       if (r < 0n) throw new FuseError(Number(-r));
@@ -555,12 +870,13 @@ export class PassthroughFs implements Filesystem {
     });
   }
 
-  copyFileRange(_ctx: RequestContext, _ino: bigint, a: CopyFileRangeIn): number {
-    const fin = this.file(a.fhIn);
-    const fout = this.file(a.fhOut);
-    if (this.options.sealSize) this.sealCheckGrow(fout.fd, a.offOut + a.len);
-    const len = a.len > 0x7fff_f000n ? 0x7fff_f000 : Number(a.len);
-    return ok(sys.copy_file_range(fin.fd, a.offIn, fout.fd, a.offOut, len, Number(a.flags)));
+  copyFileRange(_ctx: RequestContext, ino: bigint, a: CopyFileRangeIn): number {
+    // no_open: fh 0 on either side, served with temporary fds like read and write.
+    return this.withFile(ino, a.fhIn, sys.O_RDONLY, (fin) => this.withFile(a.nodeidOut, a.fhOut, sys.O_WRONLY, (fout) => {
+      if (this.options.sealSize) this.sealCheckGrow(fout, a.offOut + a.len);
+      const len = a.len > 0x7fff_f000n ? 0x7fff_f000 : Number(a.len);
+      return ok(sys.copy_file_range(fin, a.offIn, fout, a.offOut, len, Number(a.flags)));
+    }));
   }
 
   statx(_ctx: RequestContext, ino: bigint, a: StatxIn): StatxReply {
@@ -579,7 +895,7 @@ export class PassthroughFs implements Filesystem {
       uid: this.options.uidMap.toClient(b.readUInt32LE(20)),
       gid: this.options.gidMap.toClient(b.readUInt32LE(24)),
       mode,
-      ino: this.inodes.stIno(i),
+      ino: i.nodeid,
       size: b.readBigUInt64LE(40),
       blocks: b.readBigUInt64LE(48),
       attributesMask: b.readBigUInt64LE(56),
@@ -625,8 +941,7 @@ export class PassthroughFs implements Filesystem {
     const parent = this.inodes.get(ino);
     this.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
-        const known = this.inodes.findByHostIno(parent.devKey, hostIno);
-        return out.add(known ? this.inodes.stIno(known) : hostIno, name, type, next);
+        return out.add(this.inodes.peekIno(parent.devKey, hostIno), name, type, next);
       });
     });
   }
@@ -635,17 +950,19 @@ export class PassthroughFs implements Filesystem {
     if (this.options.noReaddir) return;
     const parent = this.inodes.get(ino);
     const pfd = this.inodes.fdOf(parent);
+    const uncached = this.guardSearch && !this.searchableByAll(pfd);
     this.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
         if (!out.fits(name.length)) return false;
-        if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? this.inodes.stIno(parent) : hostIno);
+        if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.nodeid : this.inodes.peekIno(parent.devKey, hostIno));
         let found: { entry: Entry; inode: Inode };
         try {
           found = this.asCallerIf(ctx, () => this.lookupAt(pfd, name));
         } catch {
           // Gone since getdents, or unreadable: list it without attributes.
-          return out.addPlus(null, name, type, next, hostIno);
+          return out.addPlus(null, name, type, next, this.inodes.peekIno(parent.devKey, hostIno));
         }
+        if (uncached) found.entry = { ...found.entry, entryTimeout: 0 };
         if (!out.addPlus(found.entry, name, type, next)) {
           this.inodes.forget(found.inode.nodeid, 1n);
           return false;
@@ -697,35 +1014,85 @@ export class PassthroughFs implements Filesystem {
     if (!this.options.xattr) throw new FuseError(Errno.ENOSYS);
   }
 
+  // The xattr calls go through /proc/self/fd/N: the *xattrat syscalls refuse
+  // O_PATH fds (EBADF, measured on 6.18), and the magic link resolves to
+  // exactly the inode, a symlink itself included, never to its target.
   setxattr(ctx: RequestContext, ino: bigint, a: SetxattrIn): void {
     this.xattrOn();
-    const fd = this.fdOf(ino);
-    this.asCaller(ctx, () => ok(sys.setxattrat(fd, '', EMPTY, a.name, a.value, a.flags)));
+    const p = `/proc/self/fd/${this.fdOf(ino)}`;
+    const acl = isAclName(a.name);
+    const value = this.mapsIds && acl ? this.mapAcl(a.value, 'toHost') : a.value;
+    this.asCaller(ctx, () => ok(sys.setxattr(p, a.name, value, a.flags)));
+    // An access ACL changes the mode's group bits on the host.
+    if (acl) this.notifier?.invalInode(ino, -1n);
   }
 
   getxattr(ctx: RequestContext, ino: bigint, name: Buffer, size: number): Buffer | number {
     this.xattrOn();
-    const fd = this.fdOf(ino);
+    const p = `/proc/self/fd/${this.fdOf(ino)}`;
     return this.asCaller(ctx, () => {
-      if (size === 0) return ok(sys.getxattrat(fd, '', EMPTY, name, null, 0));
+      if (size === 0) return ok(sys.getxattr(p, name, null, 0));
       const buf = Buffer.allocUnsafe(size);
-      return buf.subarray(0, ok(sys.getxattrat(fd, '', EMPTY, name, buf, size)));
+      const v = buf.subarray(0, ok(sys.getxattr(p, name, buf, size)));
+      return this.mapsIds && isAclName(name) ? this.mapAcl(v, 'toClient') : v;
     });
+  }
+
+  private get mapsIds(): boolean {
+    return !this.options.uidMap.identityMap || !this.options.gidMap.identityMap;
+  }
+
+  /**
+   * POSIX ACL xattrs carry uids and gids (user:/group: entries): they are
+   * mapped like the owners (version u32, then entries of tag u16, perm u16, id u32).
+   */
+  private mapAcl(v: Buffer, dir: 'toHost' | 'toClient'): Buffer {
+    if (v.length < 4 || (v.length - 4) % 8 !== 0) return v;
+    const out = Buffer.from(v);
+    for (let off = 4; off < out.length; off += 8) {
+      const tag = out.readUInt16LE(off);
+      if (tag === ACL_USER) out.writeUInt32LE(this.options.uidMap[dir](out.readUInt32LE(off + 4)) >>> 0, off + 4);
+      else if (tag === ACL_GROUP) out.writeUInt32LE(this.options.gidMap[dir](out.readUInt32LE(off + 4)) >>> 0, off + 4);
+    }
+    return out;
   }
 
   listxattr(ctx: RequestContext, ino: bigint, size: number): Buffer | number {
     this.xattrOn();
-    const fd = this.fdOf(ino);
+    const p = `/proc/self/fd/${this.fdOf(ino)}`;
     return this.asCaller(ctx, () => {
-      if (size === 0) return ok(sys.listxattrat(fd, '', EMPTY, null, 0));
+      if (this.creds.enabled && this.options.uidMap.toHost(ctx.uid) !== 0) return this.listUnprivileged(p, size);
+      if (size === 0) return ok(sys.listxattr(p, null, 0));
       const buf = Buffer.allocUnsafe(size);
-      return buf.subarray(0, ok(sys.listxattrat(fd, '', EMPTY, buf, size)));
+      return buf.subarray(0, ok(sys.listxattr(p, buf, size)));
     });
+  }
+
+  /**
+   * The host lists trusted.* names to the daemon (CAP_SYS_ADMIN survives the
+   * fsuid switch); natively a user without it never sees them.
+   */
+  private listUnprivileged(p: string, size: number): Buffer | number {
+    let full: Buffer;
+    for (;;) {
+      const n = ok(sys.listxattr(p, null, 0));
+      full = Buffer.allocUnsafe(n);
+      const r = n === 0 ? 0 : sys.listxattr(p, full, n);
+      if (r === -Errno.ERANGE) continue;
+      full = full.subarray(0, ok(r));
+      break;
+    }
+    const names = sys.splitXattrList(full, full.length).filter((nm) => !nm.subarray(0, 8).equals(TRUSTED));
+    const len = names.reduce((t, nm) => t + nm.length + 1, 0);
+    if (size === 0) return len;
+    if (len > size) throw new FuseError(Errno.ERANGE);
+    return Buffer.concat(names.flatMap((nm) => [nm, NUL]), len);
   }
 
   removexattr(ctx: RequestContext, ino: bigint, name: Buffer): void {
     this.xattrOn();
-    const fd = this.fdOf(ino);
-    this.asCaller(ctx, () => ok(sys.removexattrat(fd, '', EMPTY, name)));
+    const p = `/proc/self/fd/${this.fdOf(ino)}`;
+    this.asCaller(ctx, () => ok(sys.removexattr(p, name)));
+    if (isAclName(name)) this.notifier?.invalInode(ino, -1n);
   }
 }

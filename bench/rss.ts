@@ -1,0 +1,81 @@
+// Memory of the daemon serving a big tree: RSS after a full `find` of
+// 1,000,000 files (every file looked up and held by the kernel), and after the
+// kernel forgets them (echo 2 > /proc/sys/vm/drop_caches).
+//
+//   npm run build && node --import tsx bench/rss.ts [--files N]
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+
+const args = process.argv.slice(2);
+const files = Number(args[args.indexOf('--files') + 1] ?? 1_000_000) || 1_000_000;
+const perDir = 1000;
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const cache = `/tmp/tsfuse-bench-cache/tree-${files}`;
+
+function makeTree(): void {
+  if (fs.existsSync(path.join(cache, '.complete'))) return;
+  fs.rmSync(cache, { recursive: true, force: true });
+  fs.mkdirSync(cache, { recursive: true });
+  console.log(`creating ${files} files under ${cache} ...`);
+  const py = `
+import os, sys
+root, n, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for d in range((n + per - 1) // per):
+    dp = os.path.join(root, 'd%04d' % d)
+    os.mkdir(dp)
+    for f in range(min(per, n - d * per)):
+        os.close(os.open(os.path.join(dp, 'f%04d' % f), os.O_CREAT | os.O_WRONLY, 0o644))
+open(os.path.join(root, '.complete'), 'w').close()
+`;
+  const r = spawnSync('python3', ['-c', py, cache, String(files), String(perDir)], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('could not create the tree');
+}
+
+const rssMiB = (pid: number): number => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+const fdCount = (pid: number): number => fs.readdirSync(`/proc/${pid}/fd`).length;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  makeTree();
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'tsfuse-rss-mnt-'));
+  const daemon = spawn(process.execPath, ['--expose-gc', path.join(repo, 'bench/serve.mjs'), cache, mnt, '{}'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  daemon.stdout.on('data', (d) => (out += d));
+  try {
+    while (!out.includes('ready')) await sleep(20);
+    const pid = daemon.pid!;
+    const base = rssMiB(pid);
+    const t0 = Date.now();
+    const r = spawnSync('sh', ['-c', `find ${mnt} | wc -l`], { encoding: 'utf8' });
+    const secs = (Date.now() - t0) / 1000;
+    const afterFind = rssMiB(pid);
+    const fdsAfterFind = fdCount(pid);
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '2');
+    let afterForget = rssMiB(pid);
+    for (let i = 0; i < 20; i++) {
+      await sleep(500);
+      afterForget = Math.min(afterForget, rssMiB(pid));
+    }
+    console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}`);
+    console.log(`tree: ${files} files in ${Math.ceil(files / perDir)} directories; find listed ${r.stdout.trim()} entries in ${secs.toFixed(1)} s`);
+    console.log('| daemon RSS | MiB |');
+    console.log('|---|---|');
+    console.log(`| after mount | ${base.toFixed(1)} |`);
+    console.log(`| after find (all entries looked up) | ${afterFind.toFixed(1)} |`);
+    console.log(`| after drop_caches (kernel forgot), lowest in 10 s | ${afterForget.toFixed(1)} |`);
+    console.log(`daemon fds: ${fdsAfterFind} after find, ${fdCount(pid)} after forget`);
+  } finally {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.on('exit', r));
+    if (fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${mnt} `)) spawnSync('umount', ['-l', mnt]);
+    fs.rmdirSync(mnt);
+  }
+}
+
+await main();

@@ -1,0 +1,33 @@
+// Wrappers added for the passthrough filesystem: the per-thread file-system
+// context (umask) of the session thread.
+
+import { declare, negErrno } from './libc.js';
+
+const _umask = declare('uint32_t umask(uint32_t mask)');
+const _unshare = declare('int unshare(int flags)');
+
+export const CLONE_FS = 0x200;
+
+/** umask(2): sets the calling thread's umask (its fs_struct's, see unshare) and returns the previous one. */
+export function umask(mask: number): number {
+  return _umask(mask & 0o777) as number;
+}
+
+/** unshare(2): 0 | -errno. unshare(CLONE_FS) gives the calling thread its own cwd, root and umask. */
+export function unshare(flags: number): number {
+  const r = _unshare(flags) as number;
+  return r < 0 ? negErrno() : r;
+}
+
+import { koffi } from './libc.js';
+
+/**
+ * A Buffer of `size` bytes whose address is a multiple of `align` (a power of
+ * two), e.g. for O_DIRECT I/O, which needs memory aligned to the block size.
+ */
+export function alignedBuffer(size: number, align = 4096): Buffer {
+  const raw = Buffer.allocUnsafeSlow(size + align);
+  const mis = Number(koffi.address(raw) & BigInt(align - 1));
+  const off = mis === 0 ? 0 : align - mis;
+  return raw.subarray(off, off + size);
+}

@@ -1,0 +1,126 @@
+// The inode table on its own: numbering (with explicit numbers for
+// use_host_ino), reference counts, identity by birth time, fd eviction and
+// reopening from file handles, and memory given back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as sys from '../src/sys/index.js';
+import { InodeTable } from '../src/fs/passthrough/inode-table.js';
+import { tmpdir } from './helpers.js';
+
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+
+function setup(useHostIno: boolean, maxFds = 1 << 20, n = 10) {
+  const dir = tmpdir();
+  for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, `f${i}`), String(i));
+  const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const mountFd = sys.open(dir, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const rootIno = BigInt(fs.statSync(dir).ino);
+  const t = new InodeTable(rootFd, { devKey: 'D', ino: rootIno, btimeSec: 1, btimeNsec: 2, type: S_IFDIR }, useHostIno, maxFds, true, mountFd);
+  const add = (i: number, devKey = 'D') => {
+    const fd = sys.openat(rootFd, `f${i}`, sys.O_PATH | sys.O_CLOEXEC);
+    const ino = BigInt(fs.statSync(path.join(dir, `f${i}`)).ino);
+    return t.add(fd, devKey, ino, 100 + i, 0, S_IFREG, true);
+  };
+  return { dir, t, add, rootFd, mountFd };
+}
+
+test('counter numbering: root is 1, others from 2, same file same number, refs counted', () => {
+  const { t, add } = setup(false);
+  assert.equal(t.root.nodeid, 1n);
+  const a = add(0);
+  const b = add(1);
+  assert.equal(a.nodeid, 2n);
+  assert.equal(b.nodeid, 3n);
+  const again = t.find('D', a.hostIno, 100, 0)!;
+  assert.equal(again.nodeid, 2n);
+  again.refs++;
+  assert.equal(t.get(2n).refs, 2n);
+  t.forget(2n, 1n);
+  assert.equal(t.get(2n).refs, 1n);
+  t.forget(2n, 1n);
+  assert.equal(t.tryGet(2n), undefined);
+  assert.throws(() => t.get(2n), { errno: 116 });
+  assert.equal(t.size, 2);
+  t.forget(1n, 5n);
+  assert.equal(t.get(1n), t.root, 'the root is never forgotten');
+});
+
+test('birth time is part of identity: a reused inode number is another file', () => {
+  const { t, add } = setup(false);
+  const a = add(0);
+  assert.equal(t.find('D', a.hostIno, 100, 0)?.nodeid, a.nodeid);
+  assert.equal(t.find('D', a.hostIno, 100, 1), undefined);
+  assert.equal(t.find('E', a.hostIno, 100, 0), undefined);
+  assert.equal(t.findByHostIno('D', a.hostIno)?.nodeid, a.nodeid);
+});
+
+test('use_host_ino: virtual flag | device (8 bits) | host inode (47 bits), explicit numbers', () => {
+  const { t, add, rootFd } = setup(true);
+  const a = add(0);
+  // 'D' is device index 1 (the root's), so the node id is 1 << 47 | host inode.
+  assert.equal(a.nodeid, (1n << 47n) | a.hostIno);
+  assert.equal(t.get((1n << 47n) | a.hostIno).slot, a.slot);
+  const b = add(1, 'E');
+  assert.equal(b.nodeid, (2n << 47n) | b.hostIno);
+  // A host inode number above 2^47-1 gets a virtual number with bit 55 set.
+  const fd = sys.openat(rootFd, 'f2', sys.O_PATH | sys.O_CLOEXEC);
+  const big = t.add(fd, 'D', (1n << 47n) + 5n, 1, 0, S_IFREG, true);
+  assert.equal(big.nodeid, (1n << 55n) | 1n);
+  assert.equal(t.get((1n << 55n) | 1n).hostIno, (1n << 47n) + 5n);
+  // The same host inode number alive twice (reused while the old is known): virtual.
+  const fd2 = sys.openat(rootFd, 'f3', sys.O_PATH | sys.O_CLOEXEC);
+  const twin = t.add(fd2, 'D', a.hostIno, 999, 0, S_IFREG, true);
+  assert.equal(twin.nodeid, (1n << 55n) | 2n);
+  assert.equal(t.get(a.nodeid).slot, a.slot);
+  assert.equal(t.root.nodeid, 1n);
+});
+
+test('at most 254 (device, mount) pairs', () => {
+  const { t, rootFd } = setup(true);
+  for (let d = 0; d < 253; d++) t.add(sys.openat(rootFd, 'f0', sys.O_PATH | sys.O_CLOEXEC), `dev${d}`, 10n, 0, 0, S_IFREG, false);
+  assert.throws(() => t.add(sys.openat(rootFd, 'f0', sys.O_PATH | sys.O_CLOEXEC), 'one-too-many', 10n, 0, 0, S_IFREG, false), { errno: 75 });
+});
+
+test('more live inodes than fds: old fds are closed and reopened from file handles', () => {
+  const { t, add, dir } = setup(false, 20, 100);
+  const nodes = Array.from({ length: 100 }, (_, i) => {
+    t.beginOp();
+    return add(i);
+  });
+  assert.ok(t.fdCount <= 20, `fd count ${t.fdCount}`);
+  // Every inode still reaches its own file.
+  for (let i = 0; i < 100; i++) {
+    t.beginOp();
+    const fd = t.fdOf(nodes[i]!);
+    const st = Buffer.alloc(256);
+    assert.equal(sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO, st), 0);
+    assert.equal(st.readBigUInt64LE(32), BigInt(fs.statSync(path.join(dir, `f${i}`)).ino));
+  }
+  assert.ok(t.fdCount <= 20);
+  // Within one operation nothing it used is closed (its caller may hold the fds).
+  t.beginOp();
+  const held = nodes.slice(0, 30).map((n) => t.fdOf(n));
+  for (const fd of held) assert.ok(sys.fcntl(fd, sys.F_GETFD, 0) >= 0, 'an fd taken in this operation stayed open');
+  for (const n of nodes) t.forget(n.nodeid, 1n);
+  assert.equal(t.fdCount, 0);
+  assert.equal(t.size, 1);
+});
+
+test('200,000 inodes added then forgotten: about 100 bytes each, and the memory comes back', () => {
+  const { t, rootFd } = setup(false);
+  const before = process.memoryUsage().arrayBuffers;
+  const ids: bigint[] = [];
+  for (let i = 0; i < 200_000; i++) {
+    ids.push(t.add(-1, 'D', BigInt(1_000_000 + i), i, 0, S_IFREG, false).nodeid);
+  }
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 200_000 * 128, `grew ${grown} bytes for 200k inodes`);
+  for (const id of ids) t.forget(id, 1n);
+  assert.equal(t.size, 1);
+  // The emptied chunks are dropped: nothing but the root's chunk stays reachable.
+  assert.equal((t as unknown as { chunks: unknown[] }).chunks.filter(Boolean).length, 1);
+  void rootFd;
+});
