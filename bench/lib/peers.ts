@@ -1,0 +1,240 @@
+// The four peers every workload runs on: the source directory itself, bindfs,
+// tsfuse with kernel passthrough (its default), tsfuse without. The FUSE
+// daemons are separate processes (tsfuse through bench/serve.mjs), started
+// per workload group and stopped after it, also on failure.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killPid, onCleanup, runOk, sleep } from './proc.ts';
+import { forceUnmount, mountedType } from './system.ts';
+
+/** The four peers of every comparison, plus optional tsfuse variants (VARIANTS). */
+export type PeerName = string;
+export const PEERS: PeerName[] = ['native', 'bindfs', 'tsfuse', 'tsfuse-nopt'];
+
+/**
+ * tsfuse variants for experiments (`--peers bindfs,tsfuse,tsfuse-kp2,...`):
+ * what a non-default option or node flag changes. Not part of the default run.
+ */
+export interface Variant {
+  fs: Record<string, unknown>;
+  nodeFlags: string[];
+  about: string;
+}
+export const VARIANTS: Record<string, Variant> = {
+  tsfuse: { fs: {}, nodeFlags: [], about: 'defaults (kernel passthrough on)' },
+  'tsfuse-nopt': { fs: { passthrough: false }, nodeFlags: [], about: 'kernel passthrough off' },
+  'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
+  'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], about: 'passthrough off, killprivV2 on' },
+  'tsfuse-nostack': { fs: {}, nodeFlags: ['--stack-trace-limit=0'], about: 'node --stack-trace-limit=0: errors (ENOENT, ENODATA replies) without stack capture' },
+  'tsfuse-nopt-nostack': { fs: { passthrough: false }, nodeFlags: ['--stack-trace-limit=0'], about: 'passthrough off, --stack-trace-limit=0' },
+  'tsfuse-tuned': { fs: { killprivV2: true }, nodeFlags: ['--stack-trace-limit=0'], about: 'killprivV2 and --stack-trace-limit=0' },
+  'tsfuse-nopt-tuned': { fs: { passthrough: false, killprivV2: true }, nodeFlags: ['--stack-trace-limit=0'], about: 'passthrough off, killprivV2 and --stack-trace-limit=0' },
+};
+export const ALL_PEERS: PeerName[] = ['native', 'bindfs', ...Object.keys(VARIANTS)];
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '../..');
+const SERVE = path.join(REPO, 'bench/serve.mjs');
+
+/** What a workload group asks of the FUSE peers. */
+export interface MountWish {
+  /** Attribute and entry TTLs, seconds (both peers get the same). */
+  attrTimeout: number;
+  entryTimeout: number;
+}
+
+export const DEFAULT_WISH: MountWish = { attrTimeout: 5, entryTimeout: 5 };
+
+/** bindfs options equivalent to tsfuse's defaults (see docs/benchmarks.md). */
+export function bindfsOptions(w: MountWish): string {
+  // bindfs (as root) adds allow_other and default_permissions; tsfuse mounts without allow_other.
+  // forward-odirect: tsfuse keeps O_DIRECT on the host file (allowDirectIo), so bindfs must too.
+  return ['no-allow-other', `attr_timeout=${w.attrTimeout}`, `entry_timeout=${w.entryTimeout}`, 'forward-odirect=4096'].join(',');
+}
+
+export function tsfuseOptions(peer: PeerName, w: MountWish): { fs: Record<string, unknown>; mount: Record<string, unknown> } {
+  const v = VARIANTS[peer];
+  if (!v) throw new Error(`unknown tsfuse variant ${peer}`);
+  const fs: Record<string, unknown> = {};
+  if (w.attrTimeout !== 5) fs.attrTimeout = w.attrTimeout;
+  if (w.entryTimeout !== 5) fs.entryTimeout = w.entryTimeout;
+  return { fs: { ...fs, ...v.fs }, mount: {} };
+}
+
+export function describePeer(peer: PeerName, w: MountWish): string {
+  switch (peer) {
+    case 'native':
+      return 'the source directory itself';
+    case 'bindfs':
+      return `bindfs -f -o ${bindfsOptions(w)} <src> <mnt>`;
+    default:
+      return `node ${VARIANTS[peer]!.nodeFlags.map((f) => f + ' ').join('')}bench/serve.mjs <src> <mnt> '${JSON.stringify(tsfuseOptions(peer, w))}'`;
+  }
+}
+
+export interface Mounted {
+  peer: PeerName;
+  /** Where clients work: the mount point, or the source for native. */
+  root: string;
+  /** The daemon's pid (bindfs -f or serve.mjs); undefined for native. */
+  pid?: number;
+  /** INIT capabilities agreed (tsfuse only). */
+  agreed?: string[];
+  stop(): Promise<void>;
+}
+
+export interface MountContext {
+  src: string;
+  mnt: string;
+  wish: MountWish;
+  /** Extra node flags for serve.mjs (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  /** Collected daemon stderr goes here on stop (warnings). */
+  log?: (line: string) => void;
+}
+
+export async function mountPeer(peer: PeerName, c: MountContext): Promise<Mounted> {
+  if (peer === 'native') return { peer, root: c.src, stop: async () => {} };
+  if (mountedType(c.mnt) !== undefined) throw new Error(`${c.mnt} is already a mount point`);
+  return peer === 'bindfs' ? mountBindfs(c) : mountTsfuse(peer, c);
+}
+
+interface Daemon {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<void>;
+  hasExited: () => boolean;
+}
+
+function startDaemon(cmd: string, args: string[], withStdin: boolean): Daemon {
+  // Its own process group: a Ctrl-C reaches the runner, which unmounts in order.
+  const child = spawn(cmd, args, { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    if (err.length > 1 << 16) err = err.slice(-(1 << 15));
+  });
+  let done = false;
+  const exited = new Promise<void>((resolve) => {
+    child.on('exit', () => {
+      done = true;
+      resolve();
+    });
+    child.on('error', () => {
+      done = true;
+      resolve();
+    });
+  });
+  return { child, stderr: () => err, exited, hasExited: () => done };
+}
+
+async function waitExit(d: Daemon, ms: number): Promise<boolean> {
+  if (d.hasExited()) return true;
+  await Promise.race([d.exited, sleep(ms)]);
+  return d.hasExited();
+}
+
+async function mountTsfuse(peer: PeerName, c: MountContext): Promise<Mounted> {
+  const opts = tsfuseOptions(peer, c.wish);
+  const flags = [...VARIANTS[peer]!.nodeFlags, ...(c.nodeFlags ?? [])];
+  const d = startDaemon(process.execPath, [...flags, SERVE, c.src, c.mnt, JSON.stringify(opts)], true);
+  const unregister = onCleanup(() => {
+    killPid(d.child.pid);
+    forceUnmount(c.mnt);
+  });
+  let ready: { pid: number; agreed: string[] };
+  try {
+    ready = await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`tsfuse did not report ready in 30 s: ${d.stderr()}`)), 30_000);
+      d.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+        const m = /^ready (.*)$/m.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(JSON.parse(m[1]!));
+        }
+      });
+      void d.exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`tsfuse daemon exited before the mount was live: ${d.stderr().trim()}`));
+      });
+    });
+  } catch (e) {
+    killPid(d.child.pid);
+    await waitExit(d, 5000);
+    forceUnmount(c.mnt);
+    unregister();
+    throw e;
+  }
+  if (mountedType(c.mnt) === undefined) throw new Error(`tsfuse reported ready but ${c.mnt} is not mounted`);
+  return {
+    peer,
+    root: c.mnt,
+    pid: ready.pid,
+    agreed: ready.agreed,
+    async stop() {
+      killPid(d.child.pid, 'SIGTERM');
+      if (!(await waitExit(d, 20_000))) {
+        c.log?.(`tsfuse daemon ${d.child.pid} did not exit 20 s after SIGTERM: killed`);
+        killPid(d.child.pid);
+        await waitExit(d, 5000);
+      }
+      forceUnmount(c.mnt);
+      unregister();
+      const err = d.stderr().trim();
+      if (err) c.log?.(`tsfuse daemon stderr: ${err.slice(-2000)}`);
+    },
+  };
+}
+
+async function mountBindfs(c: MountContext): Promise<Mounted> {
+  const d = startDaemon('bindfs', ['-f', '-o', bindfsOptions(c.wish), c.src, c.mnt], false);
+  const unregister = onCleanup(() => {
+    killPid(d.child.pid);
+    forceUnmount(c.mnt);
+  });
+  try {
+    const t0 = Date.now();
+    while (mountedType(c.mnt) === undefined) {
+      if (d.hasExited()) throw new Error(`bindfs exited before mounting: ${d.stderr().trim()}`);
+      if (Date.now() - t0 > 15_000) throw new Error(`bindfs did not mount in 15 s: ${d.stderr().trim()}`);
+      await sleep(10);
+    }
+    // The first access waits for INIT to be answered.
+    await runOk('stat', ['-c', '%i', c.mnt]);
+  } catch (e) {
+    killPid(d.child.pid);
+    await waitExit(d, 5000);
+    forceUnmount(c.mnt);
+    unregister();
+    throw e;
+  }
+  return {
+    peer: 'bindfs',
+    root: c.mnt,
+    pid: d.child.pid,
+    async stop() {
+      for (let i = 0; i < 20; i++) {
+        const r = await runOk('fusermount3', ['-u', c.mnt]).then(
+          () => true,
+          (e: Error) => {
+            if (i === 19) c.log?.(`fusermount3 -u ${c.mnt}: ${e.message}`);
+            return false;
+          },
+        );
+        if (r) break;
+        await sleep(250);
+      }
+      if (!(await waitExit(d, 10_000))) {
+        killPid(d.child.pid);
+        await waitExit(d, 5000);
+      }
+      forceUnmount(c.mnt);
+      unregister();
+    },
+  };
+}

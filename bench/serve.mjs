@@ -1,0 +1,65 @@
+// The benchmark's tsfuse daemon: a separate process (like bindfs) that mounts
+// the passthrough filesystem from the built library (dist/) and serves until
+// SIGTERM/SIGINT, or until its stdin closes (the runner died).
+//
+//   node bench/serve.mjs <source> <mountpoint> '<json>'
+//   json = { "fs": { ...PassthroughOptions without source }, "mount": { ...MountOptions } }
+//
+// Prints one line "ready <json>" on stdout once mount() resolved (the mount is
+// live), with the pid and what INIT agreed. Extra node flags (e.g. --cpu-prof)
+// are passed by the runner before the script path.
+
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const [source, mountpoint, json = '{}'] = process.argv.slice(2);
+if (!source || !mountpoint) {
+  process.stderr.write('usage: node bench/serve.mjs <source> <mountpoint> [json-options]\n');
+  process.exit(2);
+}
+const opts = JSON.parse(json);
+const lib = await import(pathToFileURL(path.join(repo, 'dist/index.js')).href);
+
+const handle = await lib.mount(
+  path.resolve(mountpoint),
+  {
+    module: path.join(repo, 'dist/fs/passthrough/index.js'),
+    exportName: 'PassthroughFs',
+    args: [{ source: path.resolve(source), ...(opts.fs ?? {}) }],
+  },
+  opts.mount ?? {},
+);
+
+let stopping = false;
+async function stop(why) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await handle.unmount();
+  } catch (e) {
+    process.stderr.write(`serve.mjs: unmount (${why}) failed: ${e?.message ?? e}; trying lazy\n`);
+    try {
+      await handle.unmount({ lazy: true });
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+// The runner keeps our stdin open; EOF means it is gone: do not outlive it.
+process.stdin.on('end', () => void stop('stdin closed'));
+process.stdin.on('error', () => void stop('stdin error'));
+process.stdin.resume();
+
+process.stdout.write(`ready ${JSON.stringify({ pid: process.pid, minor: handle.minor, agreed: handle.agreed, maxWrite: handle.maxWrite })}\n`);
+
+handle.closed.then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`serve.mjs: session failed: ${e?.stack ?? e}\n`);
+    process.exit(1);
+  },
+);
