@@ -13,6 +13,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import type { Mounted, PeerName } from './lib/peers.ts';
 import { ALL_PEERS, describePeer, mountPeer, PEERS, REPO, VARIANTS } from './lib/peers.ts';
@@ -118,6 +119,19 @@ function memoryLines(memory: { group: string; peer: PeerName; label: string; rss
   });
 }
 
+/** sha256 (first 12 hex) over the built .js files, and the newest mtime: which tsfuse build ran. */
+function buildId(dir: string): { sha: string; builtAt: string } {
+  const h = createHash('sha256');
+  let newest = 0;
+  const files = (fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('.js')).sort();
+  for (const f of files) {
+    const p = path.join(dir, f);
+    h.update(f).update(fs.readFileSync(p));
+    newest = Math.max(newest, fs.statSync(path.join(REPO, 'dist', f), { throwIfNoEntry: false })?.mtimeMs ?? 0);
+  }
+  return { sha: h.digest('hex').slice(0, 12), builtAt: new Date(newest).toISOString() };
+}
+
 function stamp(d: Date): string {
   const z = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${z(d.getMonth() + 1)}-${z(d.getDate())}-${z(d.getHours())}${z(d.getMinutes())}${z(d.getSeconds())}`;
@@ -130,6 +144,13 @@ async function main(): Promise<void> {
     if (!fs.existsSync(path.join(REPO, f))) throw new Error(`${f} missing: run npm run build first (npm run bench does)`);
   }
   installExitHandlers();
+  // Daemons load a snapshot of dist/ (other people may rebuild during a long run).
+  const snapshot = path.join(REPO, 'bench/.snapshot', `dist-${process.pid}`);
+  fs.rmSync(snapshot, { recursive: true, force: true });
+  fs.cpSync(path.join(REPO, 'dist'), snapshot, { recursive: true });
+  onCleanup(() => fs.rmSync(snapshot, { recursive: true, force: true }));
+  process.env.TSFUSE_BENCH_DIST = snapshot;
+  const build = buildId(snapshot);
   const stale = mountsUnder('/tmp/tsfuse-bench-');
   if (stale.length) process.stderr.write(`warning: mounts left by an earlier run (not touched): ${stale.join(', ')}\n`);
 
@@ -279,6 +300,7 @@ async function main(): Promise<void> {
   );
   const text = [
     mline,
+    `tsfuse build: dist/ sha256 ${build.sha} (newest file ${build.builtAt}), loaded from a snapshot taken at the start`,
     `run: ${started.toISOString()}, ${args.quick ? 'quick' : 'full'} sizes, ${args.reps} repetition(s) per peer, peers alternating (${args.peers.join(' ')}) within each repetition; ${(wall / 60).toFixed(1)} min`,
     `time per group (incl. mounting, warm-up and waits): ${groups.map((g) => `${g.name} ${(runs.filter((r) => r.group === g.name).reduce((a, r) => a + r.seconds, 0) / 60).toFixed(1)} min`).join(', ')}`,
     `peers (native runs in the source directory itself; every FUSE peer serves a source directory on the same filesystem):`,
@@ -317,6 +339,7 @@ async function main(): Promise<void> {
     wallSeconds: wall,
     machine,
     machineLine: mline,
+    build,
     config: { quick: args.quick, reps: args.reps, groups: groups.map((g) => g.name), peers: args.peers, sizes, fio: FIO_COMMON, warmup: args.warmup, quiet: args.quiet, chattrT: chattr },
     peerOptions,
     agreed,

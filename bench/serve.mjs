@@ -6,25 +6,29 @@
 //   json = { "fs": { ...PassthroughOptions without source }, "mount": { ...MountOptions } }
 //
 // Prints one line "ready <json>" on stdout once mount() resolved (the mount is
-// live), with the pid and what INIT agreed. Extra node flags (e.g. --cpu-prof)
+// live), with the pid and what INIT agreed. TSFUSE_BENCH_DIST, if set, is the
+// dist/ directory to load (default <repo>/dist). Extra node flags (e.g. --cpu-prof)
 // are passed by the runner before the script path.
 
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// The runner passes a snapshot of dist/ taken at its start, so that a rebuild
+// during a long run cannot mix two builds in one table.
+const dist = process.env.TSFUSE_BENCH_DIST || path.join(repo, 'dist');
 const [source, mountpoint, json = '{}'] = process.argv.slice(2);
 if (!source || !mountpoint) {
   process.stderr.write('usage: node bench/serve.mjs <source> <mountpoint> [json-options]\n');
   process.exit(2);
 }
 const opts = JSON.parse(json);
-const lib = await import(pathToFileURL(path.join(repo, 'dist/index.js')).href);
+const lib = await import(pathToFileURL(path.join(dist, 'index.js')).href);
 
 const handle = await lib.mount(
   path.resolve(mountpoint),
   {
-    module: path.join(repo, 'dist/fs/passthrough/index.js'),
+    module: path.join(dist, 'fs/passthrough/index.js'),
     exportName: 'PassthroughFs',
     args: [{ source: path.resolve(source), ...(opts.fs ?? {}) }],
   },
