@@ -33,13 +33,14 @@ interface Args {
   profile: boolean;
   perf: boolean;
   warmup: boolean;
+  pmQos: boolean;
   quiet: number;
   out: string | undefined;
 }
 
 function usage(): never {
   process.stdout.write(`usage: node --import tsx bench/run.ts [--quick] [--reps N] [--only group,...] [--peers p,...] [--profile] [--perf]
-                                      [--no-warmup] [--quiet CORES] [--out file.json]
+                                      [--no-warmup] [--no-pm-qos] [--quiet CORES] [--out file.json]
   --quick        smaller sizes (a smoke run of a few minutes)
   --reps N       repetitions per peer (default 3)
   --only g,...   run only these workload groups
@@ -48,6 +49,8 @@ function usage(): never {
   --perf         perf record -g every FUSE daemon during the timed steps (tsfuse with --perf-basic-prof;
                  summarize with bench/perf-summary.ts); slows the runs: profile, don't compare
   --no-warmup    skip the untimed warm-up client before each run
+  --no-pm-qos    do not hold /dev/cpu_dma_latency at 0 during the run (by default idle vCPUs poll
+                 instead of halting, so that each FUSE round trip does not pay an idle-exit wake-up)
   --quiet CORES  before each run, wait (up to 2 min) until other work uses fewer cores than this (default 0.3; 0 = don't wait)
   --out FILE     where to write the JSON (default bench/results/<date>.json)
 groups: ${GROUPS.map((g) => g.name).join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})
@@ -58,7 +61,7 @@ ${Object.entries(VARIANTS).filter(([k]) => !PEERS.includes(k)).map(([k, v]) => `
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, quiet: 0.3, out: undefined };
+  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, pmQos: true, quiet: 0.3, out: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const val = (): string => {
@@ -75,6 +78,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--profile') a.profile = true;
     else if (k === '--perf') a.perf = true;
     else if (k === '--no-warmup') a.warmup = false;
+    else if (k === '--no-pm-qos') a.pmQos = false;
     else if (k === '--quiet') a.quiet = Number(val());
     else if (k === '--out') a.out = val();
     else if (k === '--help' || k === '-h') usage();
@@ -159,6 +163,21 @@ async function main(): Promise<void> {
   const groups = GROUPS.filter((g) => !args.only || args.only.includes(g.name));
   const started = new Date();
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  // PM QoS: while this fd is open (the run; released when the process exits,
+  // however it exits) the cpuidle governor keeps CPUs out of halt states.
+  let pmQos = 'not requested (--no-pm-qos)';
+  if (args.pmQos) {
+    try {
+      const fd = fs.openSync('/dev/cpu_dma_latency', 'w');
+      const zero = Buffer.alloc(4);
+      fs.writeSync(fd, zero);
+      onCleanup(() => fs.closeSync(fd));
+      pmQos = 'cpu_dma_latency=0 held during the run (idle CPUs poll instead of halting)';
+    } catch (e) {
+      pmQos = `cpu_dma_latency request failed (${(e as Error).message}): idle CPUs halt`;
+      log(`warning: ${pmQos}`);
+    }
+  }
 
   const src = fs.mkdtempSync('/tmp/tsfuse-bench-src-');
   const mnt = fs.mkdtempSync('/tmp/tsfuse-bench-mnt-');
@@ -300,6 +319,7 @@ async function main(): Promise<void> {
   );
   const text = [
     mline,
+    `cpu idle: ${pmQos}`,
     `tsfuse build: dist/ sha256 ${build.sha} (newest file ${build.builtAt}), loaded from a snapshot taken at the start`,
     `run: ${started.toISOString()}, ${args.quick ? 'quick' : 'full'} sizes, ${args.reps} repetition(s) per peer, peers alternating (${args.peers.join(' ')}) within each repetition; ${(wall / 60).toFixed(1)} min`,
     `time per group (incl. mounting, warm-up and waits): ${groups.map((g) => `${g.name} ${(runs.filter((r) => r.group === g.name).reduce((a, r) => a + r.seconds, 0) / 60).toFixed(1)} min`).join(', ')}`,
@@ -340,6 +360,7 @@ async function main(): Promise<void> {
     machine,
     machineLine: mline,
     build,
+    pmQos,
     config: { quick: args.quick, reps: args.reps, groups: groups.map((g) => g.name), peers: args.peers, sizes, fio: FIO_COMMON, warmup: args.warmup, quiet: args.quiet, chattrT: chattr },
     peerOptions,
     agreed,
