@@ -185,6 +185,7 @@ async function main(): Promise<void> {
     // Never remove anything while something is mounted on the mount point.
     if (mountedType(mnt) === undefined) {
       fs.rmSync(src, { recursive: true, force: true });
+      spawnSync('sync');
       try {
         fs.rmdirSync(mnt);
       } catch {
@@ -252,7 +253,10 @@ async function main(): Promise<void> {
     }
 
     async function runOne(group: Group, peer: PeerName, rep: number, info: { workIno: number }): Promise<void> {
-      const name = `${group.name}-r${rep}-${peer}`;
+      // The source's random suffix in the name: ext4 starts its search for a
+      // block group at a hash of the name, so a new suite does not land in the
+      // groups the previous one just emptied.
+      const name = `${group.name}-r${rep}-${peer}-${path.basename(src).slice(-6)}`;
       const dirs = [...(group.dirs ?? ['work']), ...(args.warmup ? ['warmup'] : [])];
       const nativeDir = (d: string): string => {
         if (!dirs.includes(d)) throw new Error(`${group.name}: no work directory '${d}'`);

@@ -20,12 +20,15 @@ export const PEERS: PeerName[] = ['native', 'bindfs', 'tsfuse', 'tsfuse-nopt'];
  */
 export interface Variant {
   fs: Record<string, unknown>;
+  mount?: Record<string, unknown>;
   nodeFlags: string[];
   about: string;
 }
 export const VARIANTS: Record<string, Variant> = {
   tsfuse: { fs: {}, nodeFlags: [], about: 'defaults (kernel passthrough on)' },
   'tsfuse-nopt': { fs: { passthrough: false }, nodeFlags: [], about: 'kernel passthrough off' },
+  'tsfuse-spin': { fs: {}, mount: { spinUs: 50 }, nodeFlags: [], about: 'spinUs 50: the session thread polls 50 µs for the next request before sleeping' },
+  'tsfuse-nopt-spin': { fs: { passthrough: false }, mount: { spinUs: 50 }, nodeFlags: [], about: 'passthrough off, spinUs 50' },
   'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
   'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], about: 'passthrough off, killprivV2 on' },
   'tsfuse-nostack': { fs: {}, nodeFlags: ['--stack-trace-limit=0'], about: 'node --stack-trace-limit=0: errors (ENOENT, ENODATA replies) without stack capture' },
@@ -52,7 +55,9 @@ export const DEFAULT_WISH: MountWish = { attrTimeout: 5, entryTimeout: 5 };
 export function bindfsOptions(w: MountWish): string {
   // bindfs (as root) adds allow_other and default_permissions; tsfuse mounts without allow_other.
   // forward-odirect: tsfuse keeps O_DIRECT on the host file (allowDirectIo), so bindfs must too.
-  return ['no-allow-other', `attr_timeout=${w.attrTimeout}`, `entry_timeout=${w.entryTimeout}`, 'forward-odirect=4096'].join(',');
+  // big_writes: Debian's bindfs uses libfuse 2.9, which without it sends one 4 KiB WRITE per page;
+  // tsfuse negotiates BIG_WRITES (and MAX_PAGES: 1 MiB writes, libfuse 2.9 stops at 128 KiB).
+  return ['no-allow-other', `attr_timeout=${w.attrTimeout}`, `entry_timeout=${w.entryTimeout}`, 'forward-odirect=4096', 'big_writes'].join(',');
 }
 
 export function tsfuseOptions(peer: PeerName, w: MountWish): { fs: Record<string, unknown>; mount: Record<string, unknown> } {
@@ -61,7 +66,7 @@ export function tsfuseOptions(peer: PeerName, w: MountWish): { fs: Record<string
   const fs: Record<string, unknown> = {};
   if (w.attrTimeout !== 5) fs.attrTimeout = w.attrTimeout;
   if (w.entryTimeout !== 5) fs.entryTimeout = w.entryTimeout;
-  return { fs: { ...fs, ...v.fs }, mount: {} };
+  return { fs: { ...fs, ...v.fs }, mount: { ...v.mount } };
 }
 
 export function describePeer(peer: PeerName, w: MountWish): string {
