@@ -23,6 +23,8 @@ export interface FilesystemSource {
 export interface MountOptions extends KernelMountOptions, SessionLimits {
   /** One log line per request and reply, on stderr. */
   debug?: boolean;
+  /** See SessionOptions.spinUs. */
+  spinUs?: number;
 }
 
 export interface MountHandle {
@@ -72,7 +74,7 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
     exportName: source.exportName ?? 'default',
     args: source.args ?? [],
     session: {
-      debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead,
+      debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead, spinUs: options.spinUs,
       denyOthersThan: km.denyOthers ? process.getuid!() : undefined,
     },
   };

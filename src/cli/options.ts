@@ -26,6 +26,7 @@ export interface OptionConfig {
     noexec?: boolean;
     noatime?: boolean;
     maxWrite?: number;
+    spinUs?: number;
     debug?: boolean;
   };
   /** threads=N: validated, recorded, no effect (one session thread). */
@@ -125,6 +126,16 @@ const PATH: ValueSpec = {
   },
 };
 
+const SPIN: ValueSpec = {
+  arg: 'US',
+  parse(v) {
+    const t = v.trim();
+    const n = Number(t);
+    if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n > 10_000) throw new ValueError('a whole number of microseconds from 0 to 10000');
+    return n;
+  },
+};
+
 const THREADS: ValueSpec = {
   arg: 'N',
   parse(v) {
@@ -218,6 +229,14 @@ export const OPTIONS: OptionSpec[] = [
     dflt: '1',
     help: 'accepted and validated (a positive integer) for compatibility; no effect: the engine serves every request from one session thread (asynchronous handlers still overlap)',
     set: (c, v) => (c.threads = v as number),
+  },
+  {
+    names: ['spin'],
+    value: SPIN,
+    group: 'mount',
+    dflt: '50 (0 on a single CPU)',
+    help: 'after each request, poll for the next one for US microseconds before sleeping: saves a thread wake-up per request in bursts, costs at most US of CPU per request; 0 turns it off',
+    set: (c, v) => (c.mount.spinUs = v as number),
   },
   { names: ['debug'], flags: { debug: true }, group: 'mount', dflt: 'off', help: 'log every request and reply on stderr; implies foreground (same as -d)', set: (c) => (c.debug = true) },
   { names: ['log'], value: PATH, group: 'mount', dflt: '/dev/null', help: 'in the background, append the daemon\'s messages to FILE (ignored with -f: they go to stderr)', set: (c, v) => (c.log = v as string) },

@@ -8,7 +8,13 @@ for (const [name, n] of Object.entries(ERRNO)) if (NAMES[n] === undefined) NAMES
 export class FuseError extends Error {
   readonly errno: number;
   constructor(errno: number, message?: string) {
+    // Thrown for every failed request (each negative lookup is an ENOENT), where
+    // capturing a stack trace costs more than the request's own system calls.
+    // The errno says what happened; the stack would only point into the handler.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? errnoName(errno));
+    Error.stackTraceLimit = limit;
     this.name = 'FuseError';
     this.errno = errno;
   }

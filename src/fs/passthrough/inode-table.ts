@@ -60,6 +60,8 @@ class Chunk {
   readonly types: Uint8Array;
   readonly handleLen: Uint8Array;
   live = 0;
+  /** Where the search for a free slot starts: slots fill in order, so a scan from here is short. */
+  scan = 0;
 
   constructor() {
     const b = new ArrayBuffer(CHUNK * SLOT_BYTES);
@@ -316,8 +318,13 @@ export class InodeTable {
       const c = this.chunks[ci];
       if (c && c.live < CHUNK) {
         this.allocHint = ci;
-        const i = c.dev.indexOf(0, ci === 0 ? 1 : 0);
-        if (i >= 0) return (ci << SHIFT) | i;
+        const first = ci === 0 ? 1 : 0;
+        let i = c.dev.indexOf(0, Math.max(c.scan, first));
+        if (i < 0) i = c.dev.indexOf(0, first);
+        if (i >= 0) {
+          c.scan = i + 1;
+          return (ci << SHIFT) | i;
+        }
       }
     }
     let ci = this.chunks.indexOf(null);

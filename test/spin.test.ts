@@ -1,0 +1,94 @@
+// The session loop (SessionOptions.spinUs): after a request the session
+// thread polls /dev/fuse without blocking for a while, then sleeps in poll(2).
+// These tests check that it serves correctly both ways, sleeps when idle
+// (no CPU burnt by a quiet mount), and still ends promptly on unmount.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { mountMemFs, unmountFs } from './helpers.js';
+import { defaultSpinUs, DEFAULT_SPIN_US } from '../src/session/session.js';
+import { availableParallelism } from 'node:os';
+
+/** The open flags of this process's /dev/fuse fds (one per live session). */
+function fuseFdFlags(): number[] {
+  const out: number[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target !== '/dev/fuse') continue;
+    const m = /^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (m) out.push(parseInt(m[1]!, 8));
+  }
+  return out;
+}
+
+const O_NONBLOCK = 0o4000;
+
+/** CPU time (user + system, ms) of this whole process, session threads included, over `ms` of idling. */
+async function idleCpuMs(ms: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, ms));
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
+function workload(dir: string): void {
+  for (let i = 0; i < 200; i++) {
+    const f = path.join(dir, `f${i}`);
+    fs.writeFileSync(f, `data ${i}\n`);
+    assert.equal(fs.readFileSync(f, 'utf8'), `data ${i}\n`);
+    assert.throws(() => fs.statSync(path.join(dir, `missing${i}`)), { code: 'ENOENT' });
+  }
+  assert.equal(fs.readdirSync(dir).length, 200);
+}
+
+test('the default spin: 50 µs with two or more CPUs, none on one', () => {
+  assert.equal(defaultSpinUs(), availableParallelism() > 1 ? DEFAULT_SPIN_US : 0);
+});
+
+for (const spinUs of [0, 2000]) {
+  test(`spinUs ${spinUs}: serves correctly, and an idle mount sleeps`, async () => {
+    const before = fuseFdFlags().length;
+    const m = await mountMemFs({}, { spinUs });
+    try {
+      const flags = fuseFdFlags();
+      assert.equal(flags.length, before + 1);
+      // The session reads without blocking, and sleeps in poll(2) when idle.
+      assert.ok((flags.at(-1)! & O_NONBLOCK) !== 0);
+      workload(m.dir);
+      // Each request is followed by at most 2 ms of polling; after that the thread
+      // sleeps in poll(2): half a second of quiet costs (almost) no CPU.
+      await new Promise((r) => setTimeout(r, 50));
+      const cpu = await idleCpuMs(500);
+      assert.ok(cpu < 100, `idle mount used ${cpu.toFixed(1)} ms of CPU in 500 ms`);
+      // And it wakes up again from that sleep.
+      assert.equal(fs.readFileSync(path.join(m.dir, 'f7'), 'utf8'), 'data 7\n');
+    } finally {
+      const t0 = Date.now();
+      await unmountFs(m);
+      assert.ok(Date.now() - t0 < 5000, 'unmount of a sleeping session took over 5 s');
+    }
+  });
+}
+
+for (const spinUs of [0, 200]) test(`spinUs ${spinUs}, asynchronous handlers: in-process clients on the thread pool do not deadlock the session`, { timeout: 60_000 }, async () => {
+  // 64 fs.promises calls occupy every libuv thread-pool thread with requests
+  // to the mount: the session must serve them without that pool.
+  const m = await mountMemFs({ async: true }, { spinUs });
+  try {
+    workload(m.dir);
+    // Many at once from the thread pool: async handlers pending while requests keep coming.
+    const names = Array.from({ length: 64 }, (_, i) => path.join(m.dir, `p${i}`));
+    await Promise.all(names.map((f, i) => fs.promises.writeFile(f, 'x'.repeat(i))));
+    const sizes = await Promise.all(names.map(async (f) => (await fs.promises.stat(f)).size));
+    assert.deepEqual(sizes, names.map((_, i) => i));
+  } finally {
+    await unmountFs(m);
+  }
+});
