@@ -25,16 +25,12 @@ export interface Variant {
   about: string;
 }
 export const VARIANTS: Record<string, Variant> = {
-  tsfuse: { fs: {}, nodeFlags: [], about: 'defaults (kernel passthrough on)' },
+  tsfuse: { fs: {}, nodeFlags: [], about: 'defaults (kernel passthrough on, spinUs 50)' },
   'tsfuse-nopt': { fs: { passthrough: false }, nodeFlags: [], about: 'kernel passthrough off' },
-  'tsfuse-spin': { fs: {}, mount: { spinUs: 50 }, nodeFlags: [], about: 'spinUs 50: the session thread polls 50 µs for the next request before sleeping' },
-  'tsfuse-nopt-spin': { fs: { passthrough: false }, mount: { spinUs: 50 }, nodeFlags: [], about: 'passthrough off, spinUs 50' },
+  'tsfuse-nospin': { fs: {}, mount: { spinUs: 0 }, nodeFlags: [], about: 'spinUs 0: the session thread sleeps in poll(2) as soon as no request is queued' },
+  'tsfuse-nopt-nospin': { fs: { passthrough: false }, mount: { spinUs: 0 }, nodeFlags: [], about: 'passthrough off, spinUs 0' },
   'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
   'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], about: 'passthrough off, killprivV2 on' },
-  'tsfuse-nostack': { fs: {}, nodeFlags: ['--stack-trace-limit=0'], about: 'node --stack-trace-limit=0: errors (ENOENT, ENODATA replies) without stack capture' },
-  'tsfuse-nopt-nostack': { fs: { passthrough: false }, nodeFlags: ['--stack-trace-limit=0'], about: 'passthrough off, --stack-trace-limit=0' },
-  'tsfuse-tuned': { fs: { killprivV2: true }, nodeFlags: ['--stack-trace-limit=0'], about: 'killprivV2 and --stack-trace-limit=0' },
-  'tsfuse-nopt-tuned': { fs: { passthrough: false, killprivV2: true }, nodeFlags: ['--stack-trace-limit=0'], about: 'passthrough off, killprivV2 and --stack-trace-limit=0' },
 };
 export const ALL_PEERS: PeerName[] = ['native', 'bindfs', ...Object.keys(VARIANTS)];
 

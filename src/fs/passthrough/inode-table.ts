@@ -22,6 +22,8 @@ const VIRTUAL_FLAG = 1n << 55n;
 const HOST_INO_MASK = (1n << 47n) - 1n;
 const MAX_DEVICES = 254;
 const ESTALE = 116;
+/** handleType of a slot whose handle is to be taken when its fd is evicted. */
+const HANDLE_LATER = -2;
 const SHIFT = 14;
 const CHUNK = 1 << SHIFT;
 const MASK = CHUNK - 1;
@@ -349,6 +351,7 @@ export class InodeTable {
     c.refs[i] = 1;
     c.gens[i] = this.generation = (this.generation + 1) >>> 0;
     c.handleLen[i] = 0;
+    c.handleType[i] = 0;
     c.touched[i] = this.op;
     c.live++;
     this.live++;
@@ -405,10 +408,9 @@ export class InodeTable {
     this.fill(s, d, ino, btimeSec, btimeNsec, type, fd);
     this.chunk(s).ids[s & MASK] = nodeid;
     this.idInsert(s);
-    if (this.useHandles && sameMount) {
-      const h = sys.name_to_handle_at(fd, '', sys.AT_EMPTY_PATH);
-      if (typeof h !== 'number') this.storeHandle(s, h);
-    }
+    // The handle is taken when the fd is about to be closed (evict), not
+    // here: most inodes never need one, and it is a system call per new file.
+    if (this.useHandles && sameMount && fd >= 0) this.chunk(s).handleType[s & MASK] = HANDLE_LATER;
     return new InodeView(this, s);
   }
 
@@ -470,7 +472,15 @@ export class InodeTable {
       this.hand = this.hand + 1 >= slots ? 1 : this.hand + 1;
       const c = this.chunks[s >> SHIFT];
       const i = s & MASK;
-      if (!c || c.dev[i] === 0 || c.fds[i]! < 0 || c.handleLen[i] === 0 || c.touched[i] === this.op) continue;
+      if (!c || c.dev[i] === 0 || c.fds[i]! < 0 || c.touched[i] === this.op) continue;
+      if (c.handleLen[i] === 0) {
+        if (c.handleType[i] !== HANDLE_LATER) continue;
+        c.handleType[i] = 0;
+        const h = sys.name_to_handle_at(c.fds[i]!, '', sys.AT_EMPTY_PATH);
+        if (typeof h === 'number') continue; // no handle: this fd must stay open
+        this.storeHandle(s, h);
+        if (c.handleLen[i] === 0) continue;
+      }
       sys.close(c.fds[i]!);
       c.fds[i] = -1;
       this.openFds--;

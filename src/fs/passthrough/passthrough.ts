@@ -129,6 +129,8 @@ export class PassthroughFs implements Filesystem {
   private readonly io = new Map<bigint, IoState>();
   /** This thread has its own umask (unshare CLONE_FS): creations apply the caller's umask, default ACLs win. */
   private readonly threadUmask: boolean;
+  /** The session thread's umask now (with threadUmask). */
+  private umaskNow = 0;
   private readonly linkBuf = Buffer.allocUnsafe(4096);
   private readonly pstx = Buffer.alloc(256);
   /** getxattr replies are built here (an xattr value is at most 64 KiB). */
@@ -190,12 +192,13 @@ export class PassthroughFs implements Filesystem {
   /** Runs a creation with the caller's umask (from the request when DONT_MASK is agreed; the kernel applied it otherwise). */
   private withUmask<T>(umask: number, f: () => T): T {
     if (!this.threadUmask || !this.conn?.has('DONT_MASK')) return f();
-    sys.umask(umask);
-    try {
-      return f();
-    } finally {
-      sys.umask(0);
+    // Only creations read the umask, and they all come through here: the
+    // thread keeps the last caller's, changed only when the next one differs.
+    if (umask !== this.umaskNow) {
+      sys.umask(umask);
+      this.umaskNow = umask;
     }
+    return f();
   }
 
   /** Whether inodes can be reopened from file handles here (needs CAP_DAC_READ_SEARCH). */
