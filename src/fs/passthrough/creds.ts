@@ -65,4 +65,14 @@ export class Credentials {
     sys.setgroupsThread([]);
     this.switched = false;
   }
+
+  /** Runs `f` with the caller's identity, and the daemon's again afterwards, whatever `f` does. */
+  asCaller<T>(ctx: RequestContext, f: () => T): T {
+    const switched = this.enter(ctx);
+    try {
+      return f();
+    } finally {
+      if (switched) this.leave();
+    }
+  }
 }

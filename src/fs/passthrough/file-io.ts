@@ -1,0 +1,344 @@
+// The open files of the passthrough: host fds opened for the kernel's OPEN
+// and CREATE, the data requests served on them (read, write, fsync,
+// fallocate, lseek, copy_file_range), and, when FUSE_PASSTHROUGH is agreed,
+// the backing files that let the kernel do the I/O on the host itself.
+
+import * as sys from '../../sys/index.js';
+import { FuseError, Errno } from '../../session/errors.js';
+import type { OpenReply, RequestContext } from '../../session/filesystem.js';
+import type { ConnectionInfo } from '../../session/connection.js';
+import type { Notifier } from '../../session/notify.js';
+import type {
+  CopyFileRangeIn, FallocateIn, FlushIn, FsyncIn, LseekIn, OpenIn, ReadIn, ReleaseIn, WriteIn,
+} from '../../protocol/requests.js';
+import {
+  FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_PASSTHROUGH, FUSE_DEV_IOC_BACKING_CLOSE, FUSE_DEV_IOC_BACKING_OPEN,
+  FUSE_FSYNC_FDATASYNC, FUSE_WRITE_KILL_SUIDGID,
+} from '../../protocol/kernel.js';
+import type { ResolvedOptions } from './options.js';
+import type { InodeTable } from './inode-table.js';
+import type { Credentials } from './creds.js';
+import { EMPTY, S_IFREG, ok } from './host.js';
+
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const FALLOC_FL_COLLAPSE_RANGE = 0x08;
+const FALLOC_FL_INSERT_RANGE = 0x20;
+
+export interface FileState {
+  fd: number;
+  backingId: number;
+  /** The node id, when the open counts in `io` (regular files with FUSE_PASSTHROUGH agreed). */
+  ioIno: bigint | undefined;
+  /** A set-id file: writes run as the writer, so the host clears suid/sgid by its own rules. */
+  setId: boolean;
+  /** The host fd has O_DIRECT: its I/O needs block-aligned memory. */
+  direct: boolean;
+  /** Who opened it: the writer of pages the writeback cache sends later without a caller. */
+  opener: { uid: number; gid: number; pid: number } | undefined;
+}
+
+/**
+ * How the kernel does I/O on one inode while it has open files. The kernel
+ * binds ONE backing file to an inode for as long as any of its files is open
+ * in passthrough mode, and refuses (EIO to the caller) an open that names
+ * another backing file, or a caching open next to passthrough ones, and the
+ * reverse: every open of an inode must follow the mode of the first.
+ */
+interface IoState {
+  passthrough: boolean;
+  backingId: number;
+  opens: number;
+}
+
+function isDirectFd(fd: number): boolean {
+  const fl = sys.fcntl(fd, sys.F_GETFL, 0);
+  return fl >= 0 && (fl & sys.O_DIRECT) !== 0;
+}
+
+/** The open files of a PassthroughFs, which owns the table and credentials it is given. */
+export class FileIo {
+  private readonly files = new Map<bigint, FileState>();
+  private readonly io = new Map<bigint, IoState>();
+  private conn: ConnectionInfo | undefined;
+  private notifier: Notifier | undefined;
+  private passthroughBroken = false;
+  private readonly stx = Buffer.alloc(256);
+  private scratch: Buffer | undefined;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly inodes: InodeTable,
+    private readonly creds: Credentials,
+  ) {}
+
+  /** The connection (from INIT): what was agreed, and the device fd backing files are registered on. */
+  init(conn: ConnectionInfo, notifier: Notifier | undefined): void {
+    this.conn = conn;
+    this.notifier = notifier;
+  }
+
+  /** The open file `fh`, if there is one (fh 0 with no_open: there is not). */
+  handle(fh: bigint): FileState | undefined {
+    return this.files.get(fh);
+  }
+
+  closeAll(): void {
+    for (const f of this.files.values()) this.closeFile(f);
+    this.files.clear();
+  }
+
+  private fdOf(ino: bigint): number {
+    return this.inodes.fdOf(this.inodes.get(ino));
+  }
+
+  private file(fh: bigint): FileState {
+    const f = this.files.get(fh);
+    if (f === undefined) throw new FuseError(Errno.EBADF);
+    return f;
+  }
+
+  /** A file handle for `fh`, or (no_open, fh 0) a temporary one. */
+  private withFile<T>(ino: bigint, fh: bigint, flags: number, f: (fd: number) => T): T {
+    const st = this.files.get(fh);
+    if (st !== undefined) return f(st.fd);
+    if (!this.options.noOpen) throw new FuseError(Errno.EBADF);
+    const fd = ok(sys.open(`/proc/self/fd/${this.fdOf(ino)}`, flags | sys.O_CLOEXEC));
+    try {
+      return f(fd);
+    } finally {
+      sys.close(fd);
+    }
+  }
+
+  private sealCheckGrow(fd: number, end: bigint): void {
+    ok(sys.statx(fd, '', EMPTY, sys.STATX_SIZE, this.stx));
+    if (end > this.stx.readBigUInt64LE(40)) throw new FuseError(Errno.EPERM);
+  }
+
+  // ---- opening ----
+
+  /** Host open flags for a client's: `widened` applies what the writeback cache needs (see widen). */
+  openFlags(flags: number, widened = false): number {
+    // The kernel resolved the path: O_NOFOLLOW would refuse the /proc/self/fd magic link we reopen through.
+    let f = flags & ~(sys.O_CREAT | sys.O_EXCL | sys.O_NOCTTY | sys.O_NOFOLLOW);
+    if (this.options.writeback && widened) {
+      // The kernel reads pages of write-only files and owns the append position.
+      if ((f & sys.O_ACCMODE) === sys.O_WRONLY) f = (f & ~sys.O_ACCMODE) | sys.O_RDWR;
+      f &= ~sys.O_APPEND;
+    }
+    if (!this.options.allowDirectIo) f &= ~sys.O_DIRECT;
+    return f | sys.O_CLOEXEC;
+  }
+
+  /**
+   * Writeback cache: the kernel reads pages of write-only files and owns the
+   * append position, so a write-only or appending open is reopened read-write
+   * without O_APPEND. The caller may not be allowed to read: the first open,
+   * with the caller's flags and identity, was the permission check; the
+   * reopen (through the fd's magic link) is ours. Returns the fd to keep.
+   */
+  private widen(fd: number, requestFlags: number): number {
+    if (!this.options.writeback || ((requestFlags & sys.O_ACCMODE) !== sys.O_WRONLY && !(requestFlags & sys.O_APPEND))) return fd;
+    const wide = sys.open(`/proc/self/fd/${fd}`, this.openFlags(requestFlags, true) & ~sys.O_TRUNC);
+    if (wide < 0) return fd;
+    sys.close(fd);
+    return wide;
+  }
+
+  /**
+   * The reply to open/create for host fd `fd` of inode `ino`. Must run with
+   * the daemon's own credentials: the kernel keeps those of BACKING_OPEN for
+   * all passthrough I/O on the inode.
+   */
+  private fileReply(fd: number, ino: bigint, isReg: boolean, requestFlags: number, ctx?: RequestContext): OpenReply {
+    const o = this.options;
+    let openFlags = o.cache === 'never' || o.cache === 'metadata' ? FOPEN_DIRECT_IO : o.cache === 'always' ? FOPEN_KEEP_CACHE : 0;
+    let backingId = 0;
+    let ioIno: bigint | undefined;
+    const setId = isReg && this.hasSetIdBits(fd);
+    // allow_direct_io off: a passthrough backing file would be opened by the
+    // kernel with the client's O_DIRECT; serve such an open through our fd
+    // (O_DIRECT stripped) instead, unless the inode is bound to passthrough.
+    if (isReg && !o.allowDirectIo && requestFlags & sys.O_DIRECT && this.conn?.has('PASSTHROUGH') && !this.io.get(ino)?.passthrough) {
+      openFlags |= FOPEN_DIRECT_IO;
+    }
+    if (isReg && this.conn?.has('PASSTHROUGH') && !(openFlags & FOPEN_DIRECT_IO)) {
+      ioIno = ino;
+      let st = this.io.get(ino);
+      if (st === undefined) {
+        st = { passthrough: false, backingId: 0, opens: 0 };
+        // A set-id file is served through the daemon: passthrough writes run
+        // with the daemon's credentials (CAP_FSETID), so the host would never
+        // clear suid/sgid when another user writes; the kernel's own write
+        // path does (it sends the SETATTR that clears them).
+        if (!this.passthroughBroken && !setId) {
+          const map = Buffer.alloc(16);
+          map.writeInt32LE(fd, 0);
+          const id = sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_OPEN, map);
+          if (id > 0) {
+            st.passthrough = true;
+            st.backingId = id;
+          } else {
+            this.passthroughBroken = true;
+            process.emitWarning(`kernel passthrough unavailable (${sys.errnoName(-id)}): serving file data through the daemon`);
+          }
+        }
+        this.io.set(ino, st);
+      }
+      st.opens++;
+      if (st.passthrough) {
+        backingId = st.backingId;
+        openFlags |= FOPEN_PASSTHROUGH;
+        openFlags &= ~FOPEN_KEEP_CACHE;
+      }
+    }
+    const fh = BigInt(fd);
+    this.files.set(fh, { fd, backingId, ioIno, setId, direct: isDirectFd(fd), opener: ctx ? { uid: ctx.uid, gid: ctx.gid, pid: ctx.pid } : undefined });
+    return { fh, openFlags, backingId };
+  }
+
+  /**
+   * The open half of CREATE/TMPFILE. With no_open the kernel never sends a
+   * RELEASE for it (nor OPENs afterwards): keep no fd, answer fh 0, and I/O
+   * takes the per-request path as for every other file.
+   */
+  createdReply(fd: number, ino: bigint, requestFlags: number, ctx: RequestContext): OpenReply {
+    if (this.options.noOpen) {
+      sys.close(fd);
+      return { fh: 0n, openFlags: FOPEN_KEEP_CACHE, backingId: 0 };
+    }
+    return this.fileReply(this.widen(fd, requestFlags), ino, true, requestFlags, ctx);
+  }
+
+  private hasSetIdBits(fd: number): boolean {
+    if (sys.statx(fd, '', EMPTY, sys.STATX_MODE, this.stx) < 0) return false;
+    return (this.stx.readUInt16LE(28) & 0o6000) !== 0;
+  }
+
+  private closeFile(f: FileState): void {
+    const st = f.ioIno !== undefined ? this.io.get(f.ioIno) : undefined;
+    if (st !== undefined && --st.opens <= 0) {
+      this.io.delete(f.ioIno!);
+      if (st.passthrough && this.conn) {
+        const id = Buffer.alloc(4);
+        id.writeUInt32LE(st.backingId, 0);
+        sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_CLOSE, id);
+      }
+    }
+    sys.close(f.fd);
+  }
+
+  open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply {
+    if (this.options.noOpen) throw new FuseError(Errno.ENOSYS);
+    const i = this.inodes.get(ino);
+    const ifd = this.inodes.fdOf(i);
+    const flags = this.openFlags(a.flags);
+    if (this.options.sealSize && flags & sys.O_TRUNC) {
+      ok(sys.statx(ifd, '', EMPTY, sys.STATX_SIZE, this.stx));
+      if (this.stx.readBigUInt64LE(40) !== 0n) throw new FuseError(Errno.EPERM);
+    }
+    const fd = this.widen(this.creds.asCaller(ctx, () => ok(sys.open(`/proc/self/fd/${ifd}`, flags))), a.flags);
+    return this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
+  }
+
+  // ---- data ----
+
+  read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number {
+    return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
+      if (this.files.get(a.fh)?.direct) {
+        // The reply buffer is not block-aligned: O_DIRECT reads go through an aligned one.
+        const buf = this.alignedScratch(a.size);
+        const n = ok(sys.pread(fd, buf, a.size, a.offset));
+        buf.copy(out, 0, 0, n);
+        return n;
+      }
+      return ok(sys.pread(fd, out, a.size, a.offset));
+    });
+  }
+
+  private alignedScratch(size: number): Buffer {
+    if (this.scratch === undefined || this.scratch.length < size) this.scratch = sys.alignedBuffer(Math.max(size, 1 << 20));
+    return this.scratch;
+  }
+
+  private pwrite(st: FileState | undefined, fd: number, a: WriteIn): number {
+    if (st?.direct) {
+      const buf = this.alignedScratch(a.data.length);
+      a.data.copy(buf);
+      return ok(sys.pwrite(fd, buf, a.data.length, a.offset));
+    }
+    return ok(sys.pwrite(fd, a.data, a.data.length, a.offset));
+  }
+
+  write(ctx: RequestContext, ino: bigint, a: WriteIn): number {
+    return this.withFile(ino, a.fh, sys.O_WRONLY, (fd) => {
+      if (this.options.sealSize) this.sealCheckGrow(fd, a.offset + BigInt(a.data.length));
+      // Writing as the writer (without CAP_FSETID unless it is root) makes the
+      // host drop suid/sgid exactly as it would natively (the kernel's FUSE
+      // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2) asks
+      // for the same.
+      const st = this.files.get(a.fh);
+      let n: number;
+      if ((st !== undefined && st.setId) || a.writeFlags & FUSE_WRITE_KILL_SUIDGID) {
+        // Pages the writeback cache sends later come without a caller (pid 0): they are the opener's.
+        const who = ctx.pid === 0 && st?.opener ? ({ ...st.opener } as unknown as RequestContext) : ctx;
+        n = this.creds.asCaller(who, () => this.pwrite(st, fd, a));
+      } else {
+        n = this.pwrite(st, fd, a);
+      }
+      // Writeback cache: the kernel keeps size and times, but st_blocks (and
+      // a mode the host changed) come from us: let it ask again.
+      if (this.options.writeback) this.notifier?.invalInode(ino, -1n);
+      return n;
+    });
+  }
+
+  flush(_ctx: RequestContext, _ino: bigint, a: FlushIn): void {
+    // Locks are the kernel's own (we do not negotiate POSIX_LOCKS): nothing to drop on the host.
+    if (!this.options.noOpen) this.file(a.fh);
+  }
+
+  release(_ctx: RequestContext, _ino: bigint, a: ReleaseIn): void {
+    const f = this.files.get(a.fh);
+    if (f === undefined) return;
+    this.files.delete(a.fh);
+    this.closeFile(f);
+  }
+
+  fsync(_ctx: RequestContext, ino: bigint, a: FsyncIn): void {
+    this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(a.fsyncFlags & FUSE_FSYNC_FDATASYNC ? sys.fdatasync(fd) : sys.fsync(fd)));
+  }
+
+  fallocate(_ctx: RequestContext, ino: bigint, a: FallocateIn): void {
+    this.withFile(ino, a.fh, sys.O_WRONLY, (fd) => {
+      if (this.options.sealSize) {
+        if (a.mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) throw new FuseError(Errno.EPERM);
+        if (!(a.mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))) this.sealCheckGrow(fd, a.offset + a.length);
+      }
+      ok(sys.fallocate(fd, a.mode, a.offset, a.length));
+    });
+  }
+
+  lseek(_ctx: RequestContext, ino: bigint, a: LseekIn): bigint {
+    // Writeback cache: data may still be in the kernel's dirty pages, which it
+    // does not write back before LSEEK; our answer would call it a hole (and
+    // cp --sparse would drop it). ENOSYS makes the kernel answer itself
+    // (all data up to EOF): less precise, never wrong.
+    if (this.options.writeback && (a.whence === sys.SEEK_DATA || a.whence === sys.SEEK_HOLE)) throw new FuseError(Errno.ENOSYS);
+    return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
+      const r = sys.lseek(fd, a.offset, a.whence);
+      if (r < 0n) throw new FuseError(Number(-r));
+      return r;
+    });
+  }
+
+  copyFileRange(_ctx: RequestContext, ino: bigint, a: CopyFileRangeIn): number {
+    // no_open: fh 0 on either side, served with temporary fds like read and write.
+    return this.withFile(ino, a.fhIn, sys.O_RDONLY, (fin) => this.withFile(a.nodeidOut, a.fhOut, sys.O_WRONLY, (fout) => {
+      if (this.options.sealSize) this.sealCheckGrow(fout, a.offOut + a.len);
+      const len = a.len > 0x7fff_f000n ? 0x7fff_f000 : Number(a.len);
+      return ok(sys.copy_file_range(fin, a.offIn, fout, a.offOut, len, Number(a.flags)));
+    }));
+  }
+}
