@@ -319,6 +319,22 @@ test('foreground: SIGTERM while busy detaches lazily and exits when the last use
   assert.equal(code, 0, p.stderr());
 });
 
+test('-d: create, write and close of a file: CREATE, WRITE (no kernel passthrough) and RELEASE, but no FLUSH (opens reply NOFLUSH)', async () => {
+  const { src, mnt } = fixture();
+  const p = start([src, mnt, '-d', '-o', 'nopassthrough']);
+  await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+  fs.writeFileSync(path.join(mnt, 'new.txt'), 'written through the mount\n');
+  assert.equal(fs.readFileSync(path.join(mnt, 'new.txt'), 'utf8'), 'written through the mount\n');
+  await waitFor(() => /^\d+ > RELEASE ino=\d+/m.test(p.stderr()), 'a RELEASE line');
+  assert.match(p.stderr(), /^\d+ > CREATE ino=1 "new.txt"/m);
+  assert.match(p.stderr(), /^\d+ > WRITE ino=\d+/m);
+  assert.match(p.stderr(), /^\d+ > OPEN ino=\d+/m);
+  assert.doesNotMatch(p.stderr(), / > FLUSH /);
+  p.child.kill('SIGINT');
+  assert.equal((await p.exit).code, 0);
+  assert.equal(fs.readFileSync(path.join(src, 'new.txt'), 'utf8'), 'written through the mount\n');
+});
+
 test('-d: implies foreground and logs LOOKUP and GETATTR for a stat through the mount', async () => {
   const { src, mnt } = fixture();
   const p = start([src, mnt, '-d', '-o', 'attr_timeout=0']);

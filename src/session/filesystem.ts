@@ -51,6 +51,15 @@ export interface Filesystem {
   /** Called once during INIT: read what the kernel offers, say what you want. */
   init?(conn: ConnectionInfo, notifier: Notifier): MaybePromise<void>;
   destroy?(): MaybePromise<void>;
+  /**
+   * Called on the session thread when no request is queued and it is about
+   * to sleep: a moment for housekeeping (the passthrough gives memory back
+   * after the kernel forgot many inodes). Return true while the thread's
+   * event loop must keep running (timers, the collector's tasks): the session
+   * then looks for requests every millisecond and calls idle() again,
+   * instead of sleeping until the next request.
+   */
+  idle?(): boolean;
 
   lookup?(ctx: RequestContext, parent: bigint, name: Buffer): MaybePromise<Entry | NegativeEntry>;
   forget?(ctx: RequestContext, ino: bigint, nlookup: bigint): void;

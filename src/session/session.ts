@@ -141,6 +141,12 @@ export class Session {
               // Event-loop turns while spinning, then naps of 1 ms between looks.
               await (idle < spinMs ? nextTurn() : nap(1));
             } else if (idle >= spinMs) {
+              // The filesystem may want the event loop a while (its memory
+              // being given back): 1 ms naps between looks, as for pending work.
+              if (this.callIdle()) {
+                await nap(1);
+                continue;
+              }
               sys.poll([this.fd], POLLIN, -1);
               idleSince = -1;
             }
@@ -164,6 +170,16 @@ export class Session {
       this.ended = true;
       this.notifier.close();
       await this.callDestroy();
+    }
+  }
+
+  private callIdle(): boolean {
+    if (this.fs.idle === undefined) return false;
+    try {
+      return this.fs.idle() === true;
+    } catch (e) {
+      this.log(`idle failed: ${String((e as Error)?.stack ?? e)}`);
+      return false;
     }
   }
 

@@ -1,9 +1,10 @@
 // Wrappers added for the passthrough filesystem: the per-thread file-system
-// context (umask) of the session thread.
+// context (umask) of the session thread, and giving freed memory back.
 
 import { declare, negErrno } from './libc.js';
 
 const _umask = declare('uint32_t umask(uint32_t mask)');
+const _mallocTrim = declare('int malloc_trim(size_t pad)');
 const _unshare = declare('int unshare(int flags)');
 
 export const CLONE_FS = 0x200;
@@ -11,6 +12,11 @@ export const CLONE_FS = 0x200;
 /** umask(2): sets the calling thread's umask (its fs_struct's, see unshare) and returns the previous one. */
 export function umask(mask: number): number {
   return _umask(mask & 0o777) as number;
+}
+
+/** malloc_trim(3): gives free heap memory back to the system. True if some was. */
+export function mallocTrim(): boolean {
+  return (_mallocTrim(0) as number) === 1;
 }
 
 /** unshare(2): 0 | -errno. unshare(CLONE_FS) gives the calling thread its own cwd, root and umask. */

@@ -12,7 +12,7 @@ import type {
   CopyFileRangeIn, FallocateIn, FlushIn, FsyncIn, LseekIn, OpenIn, ReadIn, ReleaseIn, WriteIn,
 } from '../../protocol/requests.js';
 import {
-  FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_PASSTHROUGH, FUSE_DEV_IOC_BACKING_CLOSE, FUSE_DEV_IOC_BACKING_OPEN,
+  FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_PASSTHROUGH, FUSE_DEV_IOC_BACKING_CLOSE, FUSE_DEV_IOC_BACKING_OPEN,
   FUSE_FSYNC_FDATASYNC, FUSE_WRITE_KILL_SUIDGID,
 } from '../../protocol/kernel.js';
 import type { ResolvedOptions } from './options.js';
@@ -154,6 +154,10 @@ export class FileIo {
   private fileReply(fd: number, ino: bigint, isReg: boolean, requestFlags: number, ctx?: RequestContext): OpenReply {
     const o = this.options;
     let openFlags = o.cache === 'never' || o.cache === 'metadata' ? FOPEN_DIRECT_IO : o.cache === 'always' ? FOPEN_KEEP_CACHE : 0;
+    // Our FLUSH does nothing (locks are the kernel's own; a host close() of a
+    // local file reports nothing either): NOFLUSH spares close() that round
+    // trip. The kernel ignores it with writeback caching, where it must flush.
+    openFlags |= FOPEN_NOFLUSH;
     let backingId = 0;
     let ioIno: bigint | undefined;
     const setId = isReg && this.hasSetIdBits(fd);
@@ -206,7 +210,7 @@ export class FileIo {
   createdReply(fd: number, ino: bigint, requestFlags: number, ctx: RequestContext): OpenReply {
     if (this.options.noOpen) {
       sys.close(fd);
-      return { fh: 0n, openFlags: FOPEN_KEEP_CACHE, backingId: 0 };
+      return { fh: 0n, openFlags: FOPEN_KEEP_CACHE | FOPEN_NOFLUSH, backingId: 0 };
     }
     return this.fileReply(this.widen(fd, requestFlags), ino, true, requestFlags, ctx);
   }

@@ -127,6 +127,8 @@ export class InodeTable {
   private readonly reserved = new Map<string, bigint>();
   private openFds = 0;
   private hand = 1;
+  /** Chunks dropped since it was last reset (the owner gives memory back when idle). */
+  chunksDropped = 0;
   /** Bumped at the start of each operation: fds it used stay open until it ends. */
   private op = 1;
   readonly root: Inode;
@@ -543,7 +545,10 @@ export class InodeTable {
     this.live--;
     // Give memory back: a chunk without inodes goes; the hash and the
     // handle arena shrink when mostly empty.
-    if (c.live === 0 && s >> SHIFT !== 0) this.chunks[s >> SHIFT] = null;
+    if (c.live === 0 && s >> SHIFT !== 0) {
+      this.chunks[s >> SHIFT] = null;
+      this.chunksDropped++;
+    }
     if (this.hash.length > 4096 && this.live * 8 < this.hash.length) this.rehash();
     if (this.arenaGarbage > 64 * 1024 && this.arenaGarbage * 2 > this.arenaUsed) this.compactArena();
   }

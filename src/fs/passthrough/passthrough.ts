@@ -32,8 +32,11 @@ import { Xattrs } from './xattr.js';
 import { AttrSetter } from './setattr.js';
 import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, ok } from './host.js';
 import { isMainThread } from 'node:worker_threads';
+import { collectGarbage, trimHeap } from '../../session/memory.js';
 
 /** The Filesystem methods the kernel's requests call. */
+/** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
+const SETTLE_MS = 3000;
 const OP_METHODS = [...new Set(OPS.flatMap((o) => (o?.method ? [o.method] : [])))];
 
 const NS = 1_000_000_000n;
@@ -70,6 +73,8 @@ export class PassthroughFs implements Filesystem {
   private conn: ConnectionInfo | undefined;
   /** This thread has its own umask (unshare CLONE_FS): creations apply the caller's umask, default ACLs win. */
   private readonly threadUmask: boolean;
+  /** idle(): until when the event loop runs after a collection (0: none pending). */
+  private settleUntil = 0;
   /** The session thread's umask now (with threadUmask). */
   private umaskNow = 0;
   private readonly linkBuf = Buffer.allocUnsafe(4096);
@@ -223,6 +228,26 @@ export class PassthroughFs implements Filesystem {
     sys.close(this.rootFd);
     if (this.mountFd >= 0) sys.close(this.mountFd);
     this.xattrs.close();
+  }
+
+  /**
+   * Memory back after the kernel forgot many inodes: dropped table chunks are
+   * freed by a full collection; V8 then returns its emptied pages from tasks
+   * on this thread's event loop, so the session keeps that loop running for
+   * SETTLE_MS (idle() true); finally malloc_trim returns the freed heap.
+   */
+  idle(): boolean {
+    const now = performance.now();
+    if (this.inodes.chunksDropped > 0) {
+      this.inodes.chunksDropped = 0;
+      if (collectGarbage()) this.settleUntil = now + SETTLE_MS;
+    }
+    if (now < this.settleUntil) return true;
+    if (this.settleUntil > 0) {
+      this.settleUntil = 0;
+      trimHeap();
+    }
+    return false;
   }
 
   // ---- helpers ----
