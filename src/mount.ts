@@ -75,6 +75,7 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
     args: source.args ?? [],
     session: {
       debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead, spinUs: options.spinUs,
+      othersMayAccess: !!options.allowOther,
       denyOthersThan: km.denyOthers ? process.getuid!() : undefined,
     },
   };

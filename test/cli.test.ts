@@ -335,6 +335,25 @@ test('-d: create, write and close of a file: CREATE, WRITE (no kernel passthroug
   assert.equal(fs.readFileSync(path.join(src, 'new.txt'), 'utf8'), 'written through the mount\n');
 });
 
+test('-d: a name under a directory not everyone may search is cached unless allow_other lets other users in', async () => {
+  for (const allowOther of [false, true]) {
+    const { src, mnt } = fixture();
+    fs.mkdirSync(path.join(src, 'private'), { mode: 0o700 });
+    fs.writeFileSync(path.join(src, 'private', 'f'), 'x');
+    const p = start([src, mnt, '-d', ...(allowOther ? ['-o', 'allow_other'] : [])]);
+    await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+    // The root of the source is 0755; 'private' is 0700: without allow_other only
+    // root uses the mount, and root passes any search check, so its entry may be
+    // cached; with allow_other every walk through it must come back to be checked.
+    for (let i = 0; i < 3; i++) assert.equal(fs.statSync(path.join(mnt, 'private', 'f')).size, 1);
+    p.child.kill('SIGINT');
+    assert.equal((await p.exit).code, 0);
+    const lookups = p.stderr().split('\n').filter((l) => / > LOOKUP ino=\d+ "f"/.test(l)).length;
+    if (allowOther) assert.ok(lookups >= 3, `allow_other: ${lookups} LOOKUPs of private/f for 3 stats`);
+    else assert.equal(lookups, 1, 'without allow_other the entry is cached');
+  }
+});
+
 test('-d: implies foreground and logs LOOKUP and GETATTR for a stat through the mount', async () => {
   const { src, mnt } = fixture();
   const p = start([src, mnt, '-d', '-o', 'attr_timeout=0']);

@@ -47,6 +47,12 @@ export class ConnectionInfo {
   maxStackDepth = 0;
   /** The /dev/fuse fd of the session (for FUSE_DEV_IOC_BACKING_OPEN); -1 in tests without one. */
   devFd = -1;
+  /**
+   * Whether users other than the one who mounted may use the mount
+   * (allow_other). Without it the kernel lets only the mount's owner in.
+   * True when the session was not told (the safe assumption).
+   */
+  othersMayAccess = true;
 
   constructor(init: InitIn, limits: SessionLimits = {}) {
     this.kernelMajor = init.major;

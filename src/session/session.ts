@@ -41,6 +41,8 @@ export interface SessionOptions extends SessionLimits {
    * only delay the client that is about to send the next request).
    */
   spinUs?: number;
+  /** The mount has allow_other (default true: assume others may come in). See ConnectionInfo.othersMayAccess. */
+  othersMayAccess?: boolean;
 }
 
 /** Spin after each request (measured: ~3 µs less per round trip, docs/benchmarks.md). */
@@ -337,6 +339,7 @@ export class Session {
     }
     const conn = new ConnectionInfo(a, this.opts);
     conn.devFd = this.fd;
+    conn.othersMayAccess = this.opts.othersMayAccess ?? true;
     if (this.fs.readdirplus) {
       conn.request('DO_READDIRPLUS');
       conn.request('READDIRPLUS_AUTO');

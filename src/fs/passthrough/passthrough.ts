@@ -83,9 +83,13 @@ export class PassthroughFs implements Filesystem {
    * Without default_permissions nobody but us checks search permission, and
    * the kernel asks us nothing about a name it has cached: a name under a
    * directory that not everyone may search is therefore never cached, so
-   * each use comes back to us as the caller.
+   * each use comes back to us as the caller. Only needed when a caller can
+   * be someone other than the daemon's root: users other than the mount's
+   * owner (root) come in only with allow_other, and root itself is served
+   * as root unless the id mapping makes it someone else. Known at INIT;
+   * until then assumed needed.
    */
-  private readonly guardSearch: boolean;
+  private guardSearch: boolean;
 
   constructor(options: PassthroughOptions) {
     this.options = resolvePassthroughOptions(options);
@@ -197,6 +201,7 @@ export class PassthroughFs implements Filesystem {
     this.fileIo.init(conn, notifier);
     this.xattrs.init(notifier);
     const o = this.options;
+    this.guardSearch &&= conn.othersMayAccess || o.uidMap.toHost(0) !== 0 || o.gidMap.toHost(0) !== 0;
     // Not with no_open: the kernel then sends no OPEN, and with ATOMIC_O_TRUNC
     // it would leave O_TRUNC to that OPEN, so the file would never be truncated.
     conn.request('ATOMIC_O_TRUNC', !o.noOpen);
