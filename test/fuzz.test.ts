@@ -25,6 +25,7 @@ import { MemFs } from '../src/fs/memfs.js';
 import type { MemFsOptions } from '../src/fs/memfs.js';
 import { Errno, FuseError } from '../src/session/errors.js';
 import type { AttrReply, RequestContext } from '../src/session/filesystem.js';
+import { Rng } from './rng.js';
 
 // ---- the sys layer, or a stand-in -------------------------------------------------
 
@@ -34,7 +35,6 @@ const wrap = (f) => { try { return f(); } catch (e) { return typeof e.errno === 
 export function write(fd, buf, len) { return wrap(() => writeSync(fd, buf, 0, len)); }
 export function read(fd, buf, len) { return wrap(() => readSync(fd, buf, 0, len)); }
 export function close(fd) { return wrap(() => (closeSync(fd), 0)); }
-export async function pollAsync() { return 1; }
 `;
 
 const SYS_HOOK = `
@@ -64,56 +64,6 @@ if (useStub) {
 const { Session } = await import('../src/session/session.js');
 type SessionT = InstanceType<typeof Session>;
 
-// ---- a seeded PRNG ----------------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  private readonly next: () => number;
-  constructor(readonly seed: number) {
-    this.next = mulberry32(seed);
-  }
-  /** [0, n) */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
-  }
-  u32(): number {
-    return this.int(0x100000000);
-  }
-  u64(): bigint {
-    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
-  }
-  /** Random bytes; zeroFrac of them NUL (so names sometimes parse). */
-  bytes(n: number, zeroFrac = 0): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = zeroFrac > 0 && this.next() < zeroFrac ? 0 : this.int(256);
-    return b;
-  }
-  /** Random bytes, none of them NUL. */
-  nonzero(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = 1 + this.int(255);
-    return b;
-  }
-}
 
 // ---- the filesystem ---------------------------------------------------------------------
 

@@ -43,6 +43,21 @@ export async function mountPassthrough(source: string, options: Record<string, u
   return mountFs({ module: passthroughModule, exportName: 'PassthroughFs', args: [{ source, ...options }] }, mountOptions);
 }
 
+/** Mounts a passthrough of `src`, runs `f`, always unmounts. */
+export async function withMount<T>(
+  src: string,
+  opts: Record<string, unknown>,
+  mopts: MountOptions,
+  f: (m: Awaited<ReturnType<typeof mountPassthrough>>) => T | Promise<T>,
+): Promise<T> {
+  const m = await mountPassthrough(src, opts, mopts);
+  try {
+    return await f(m);
+  } finally {
+    await unmountFs(m);
+  }
+}
+
 /** Runs a shell command as a child process; returns status, stdout, stderr. */
 export function sh(cmd: string, opts: { uid?: number; gid?: number; cwd?: string; timeout?: number } = {}) {
   const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: opts.timeout ?? 30000, uid: opts.uid, gid: opts.gid, cwd: opts.cwd });
@@ -67,3 +82,20 @@ after(async () => {
     }
   }
 });
+
+/** Open flags of this process's fds on `target` (a path, or /dev/fuse), read from /proc/self/fdinfo. */
+export function openFdFlags(target: string): number[] {
+  const out: number[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let t: string;
+    try {
+      t = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (t !== target) continue;
+    const m = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (m) out.push(Number.parseInt(m[1]!, 8));
+  }
+  return out;
+}

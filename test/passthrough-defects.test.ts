@@ -6,19 +6,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { mountFs, mountMemFs, mountPassthrough, unmountFs, sh, tmpdir, memfsModule } from './helpers.js';
+import { mountFs, mountMemFs, mountPassthrough, unmountFs, sh, tmpdir, memfsModule, withMount } from './helpers.js';
 
-type Mounted = Awaited<ReturnType<typeof mountPassthrough>>;
 
-/** Mounts, runs `f`, always unmounts. */
-async function withMount<T>(src: string, opts: Record<string, unknown>, mopts: Record<string, unknown>, f: (m: Mounted) => T | Promise<T>): Promise<T> {
-  const m = await mountPassthrough(src, opts, mopts);
-  try {
-    return await f(m);
-  } finally {
-    await unmountFs(m);
-  }
-}
 
 function py(code: string, opts: { cwd?: string; uid?: number; gid?: number; timeout?: number } = {}) {
   const r = spawnSync('python3', ['-c', code], { encoding: 'utf8', timeout: opts.timeout ?? 60_000, cwd: opts.cwd, uid: opts.uid, gid: opts.gid });

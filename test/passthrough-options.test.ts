@@ -5,19 +5,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { mountPassthrough, unmountFs, sh, tmpdir } from './helpers.js';
+import { mountPassthrough, openFdFlags, unmountFs, sh, tmpdir, withMount } from './helpers.js';
 import { resolvePassthroughOptions, OptionError } from '../src/fs/passthrough/index.js';
 
 type Mounted = Awaited<ReturnType<typeof mountPassthrough>>;
 
-async function withMount<T>(src: string, opts: Record<string, unknown>, mopts: Record<string, unknown>, f: (m: Mounted) => T | Promise<T>): Promise<T> {
-  const m = await mountPassthrough(src, opts, mopts);
-  try {
-    return await f(m);
-  } finally {
-    await unmountFs(m);
-  }
-}
 
 function py(code: string, opts: { cwd?: string; uid?: number; gid?: number } = {}): string {
   const r = spawnSync('python3', ['-c', code], { encoding: 'utf8', timeout: 60_000, ...opts });
@@ -35,21 +27,7 @@ function errCode(f: () => unknown): string {
 }
 
 /** The daemon's open fds (the session thread lives in this process) on `file`, with their open flags. */
-function daemonFdFlags(file: string): number[] {
-  const out: number[] = [];
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    if (target !== file) continue;
-    const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    out.push(Number.parseInt(/flags:\s+([0-7]+)/.exec(info)![1]!, 8));
-  }
-  return out;
-}
+const daemonFdFlags = openFdFlags;
 
 const O_PATH = 0o10000000;
 const O_DIRECT = 0o40000;

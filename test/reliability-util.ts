@@ -16,6 +16,21 @@ export const LONG = process.env.TSFUSE_LONG === '1';
 export const repoRoot = new URL('..', import.meta.url).pathname;
 export const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
+/**
+ * Prelude of the Python client scripts: E(name, f, *args) calls f and records
+ * in `out[name]` 'ok' (or its value) or the errno's name.
+ */
+export const PY_E = String.raw`
+import os, sys, errno, json, stat
+out = {}
+def E(name, f, *a, **k):
+    try:
+        v = f(*a, **k)
+        out[name] = 'ok' if v is None else v
+    except OSError as e:
+        out[name] = errno.errorcode.get(e.errno, str(e.errno))
+`;
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function isMounted(dir: string): boolean {

@@ -26,19 +26,9 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from './helpers.js';
 import { mount } from '../src/mount.js';
 import type { MountHandle } from '../src/mount.js';
-import { py, snapshot } from './reliability-util.js';
+import { PY_E, py, snapshot } from './reliability-util.js';
 import { E, FATTR, Opcode, SimKernel, parseEntry, u32, u64, z } from './security-harness.js';
 
-const PY = String.raw`
-import os, sys, errno, json, stat
-out = {}
-def E(name, f, *a, **k):
-    try:
-        v = f(*a, **k)
-        out[name] = 'ok' if v is None else v
-    except OSError as e:
-        out[name] = errno.errorcode.get(e.errno, str(e.errno))
-`;
 
 interface Layout {
   T: string;
@@ -115,7 +105,7 @@ test('symlinks pointing outside are returned as symlinks, with their exact targe
 
 // Operations on the link itself (the kernel sends them to the daemon for the
 // symlink's node): the same results as natively, and no target changes.
-const ON_THE_LINK = PY + String.raw`
+const ON_THE_LINK = PY_E + String.raw`
 r = sys.argv[1]
 for n in ['abs', 'rel', 'absdir']:
     p = r + '/' + n
@@ -156,7 +146,7 @@ test('operations on a symlink itself act on the link, never on its target (same 
     // linkat(AT_SYMLINK_FOLLOW) of the absolute link: the client's kernel
     // resolves it to the host file outside the mount, another filesystem:
     // EXDEV (natively, on one filesystem, it would link the outside file).
-    const f = out(await py(PY + String.raw`
+    const f = out(await py(PY_E + String.raw`
 r = sys.argv[1]
 root = os.open('/', os.O_RDONLY)
 E('link following abs', os.link, r + '/abs', r + '/abs.followed', src_dir_fd=root, follow_symlinks=True)
@@ -174,7 +164,7 @@ test('links the CLIENT follows are resolved by the client kernel (through <mount
   const hostBefore = snapshot(l.hostDecoy);
   const m = await mountIn(l);
   try {
-    const r = out(await py(PY + String.raw`
+    const r = out(await py(PY_E + String.raw`
 m = sys.argv[1]
 E('chmod rel', os.chmod, m + '/rel', 0o600)
 E('truncate rel', os.truncate, m + '/rel', 2)
@@ -211,7 +201,7 @@ test('a directory swapped for a symlink on the host after the lookup: operations
   const outsideBefore = snapshot(l.outside);
   const m = await mountIn(l, { entryTimeout: 60, attrTimeout: 60 });
   try {
-    const r = out(await py(PY + String.raw`
+    const r = out(await py(PY_E + String.raw`
 m, src, outside = sys.argv[1], sys.argv[2], sys.argv[3]
 dfd = os.open(m + '/d', os.O_RDONLY | os.O_DIRECTORY)
 os.stat(m + '/d/inside')

@@ -11,20 +11,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tmpdir, mountPassthrough, unmountFs } from './helpers.js';
-import { py, snapshot } from './reliability-util.js';
+import { PY_E, py, snapshot } from './reliability-util.js';
 
-const PY = String.raw`
-import os, sys, errno, json, stat
-out = {}
-def E(name, f, *a, **k):
-    try:
-        v = f(*a, **k)
-        out[name] = 'ok' if v is None else v
-    except OSError as e:
-        out[name] = errno.errorcode.get(e.errno, str(e.errno))
-`;
 
-const EVERY_BYTE = PY + String.raw`
+const EVERY_BYTE = PY_E + String.raw`
 r = os.fsencode(sys.argv[1])
 bytes_ok = [b for b in range(1, 256) if b != 0x2f]
 def put(p, data):
@@ -90,7 +80,7 @@ test('names with every byte value Linux allows: same results as natively, exact 
   assert.deepEqual(leaked, []);
 });
 
-const LENGTHS = PY + String.raw`
+const LENGTHS = PY_E + String.raw`
 r = sys.argv[1]
 n255 = 'a' * 255
 n256 = 'b' * 256
@@ -137,7 +127,7 @@ test('255-byte names work, 256-byte names get ENAMETOOLONG, as natively', async 
   }
 });
 
-const PATHS = PY + String.raw`
+const PATHS = PY_E + String.raw`
 r = sys.argv[1]
 # Build a chain of directories so that r/<chain>/<leaf> is exactly N bytes long (without the NUL).
 def chain_to(total):

@@ -24,44 +24,7 @@ import { tmpdir } from './helpers.js';
 import { LONG, fdCount, snapshot } from './reliability-util.js';
 import { NO_REPLY, Opcode, SimKernel, FATTR, header, parseEntry, setattrIn, u32, u64, z } from './security-harness.js';
 import type { Reply } from './security-harness.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-  u64(): bigint {
-    return (BigInt(this.int(0x100000000)) << 32n) | BigInt(this.int(0x100000000));
-  }
-}
+import { Rng } from './rng.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;

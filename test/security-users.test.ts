@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir, mountPassthrough, unmountFs } from './helpers.js';
-import { py, startChildDaemon, withUserFuseDevice, pySync, isMounted } from './reliability-util.js';
+import { PY_E, py, startChildDaemon, withUserFuseDevice, pySync, isMounted } from './reliability-util.js';
 
 const PERMS = String.raw`
 import os, sys, errno, json, stat, time
@@ -429,16 +429,8 @@ except OSError as e:
 
 // The same scenario run natively as uid 1000 on the source, and through a
 // mount that uid 1000 made with fusermount3 (its daemon runs as uid 1000).
-const NONROOT = String.raw`
-import os, sys, json, errno, stat
+const NONROOT = PY_E + String.raw`
 r = sys.argv[1]
-out = {}
-def E(name, f, *a, **k):
-    try:
-        v = f(*a, **k)
-        out[name] = 'ok' if v is None else v
-    except OSError as e:
-        out[name] = errno.errorcode.get(e.errno, str(e.errno))
 E('read rootonly', lambda: open(r + '/rootonly').read())
 E('write rootonly', lambda: open(r + '/rootonly', 'w'))
 E('list root700', lambda: os.listdir(r + '/root700'))
