@@ -7,26 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mountMemFs, unmountFs } from './helpers.js';
+import { mountMemFs, openFdFlags, unmountFs } from './helpers.js';
 import { defaultSpinUs, DEFAULT_SPIN_US } from '../src/session/session.js';
 import { availableParallelism } from 'node:os';
 
 /** The open flags of this process's /dev/fuse fds (one per live session). */
-function fuseFdFlags(): number[] {
-  const out: number[] = [];
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    if (target !== '/dev/fuse') continue;
-    const m = /^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-    if (m) out.push(parseInt(m[1]!, 8));
-  }
-  return out;
-}
+const fuseFdFlags = (): number[] => openFdFlags('/dev/fuse');
 
 const O_NONBLOCK = 0o4000;
 
@@ -76,6 +62,26 @@ for (const spinUs of [0, 2000]) {
     }
   });
 }
+
+test('the spin is real: after a request the session thread keeps polling for spinUs, then stops', async () => {
+  // A 300 ms spin, long enough to see in CPU time: right after a request the
+  // process burns CPU for about that long; a mount with no spin does not.
+  const cpuAfterRequest = async (spinUs: number): Promise<number> => {
+    const m = await mountMemFs({}, { spinUs });
+    try {
+      fs.writeFileSync(path.join(m.dir, 'f'), 'x');
+      await new Promise((r) => setTimeout(r, 400)); // any spin from the write is over
+      assert.throws(() => fs.statSync(path.join(m.dir, 'missing')), { code: 'ENOENT' });
+      return await idleCpuMs(150);
+    } finally {
+      await unmountFs(m);
+    }
+  };
+  const spinning = await cpuAfterRequest(300_000);
+  const sleeping = await cpuAfterRequest(0);
+  assert.ok(spinning > 75, `spinUs 300000: only ${spinning.toFixed(1)} ms of CPU in the 150 ms after a request`);
+  assert.ok(sleeping < 40, `spinUs 0: ${sleeping.toFixed(1)} ms of CPU in the 150 ms after a request`);
+});
 
 for (const spinUs of [0, 200]) test(`spinUs ${spinUs}, asynchronous handlers: in-process clients on the thread pool do not deadlock the session`, { timeout: 60_000 }, async () => {
   // 64 fs.promises calls occupy every libuv thread-pool thread with requests
