@@ -6,6 +6,7 @@
 import type { PassthroughOptions } from '../fs/passthrough/options.js';
 import { IdMap } from '../fs/passthrough/idmap.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_SPIN_US } from '../session/session.js';
 import { closest, formatSize, parseDuration, parsePositiveInt, parseSize, parseSwitch, splitOptions, ValueError } from './values.js';
 
 /** What the -o options configure; everything structured-cloneable (it crosses to the daemon). */
@@ -234,7 +235,7 @@ export const OPTIONS: OptionSpec[] = [
     names: ['spin'],
     value: SPIN,
     group: 'mount',
-    dflt: '50 (0 on a single CPU)',
+    dflt: `${DEFAULT_SPIN_US} (0 on a single CPU)`,
     help: 'after each request, poll for the next one for US microseconds before sleeping: saves a thread wake-up per request in bursts, costs at most US of CPU per request; 0 turns it off',
     set: (c, v) => (c.mount.spinUs = v as number),
   },

@@ -2,12 +2,11 @@
 // (the passthrough's inode table chunks) only when it collects garbage, and
 // nothing makes it collect because memory was dropped: after the kernel
 // forgets a million inodes the RSS would stay where it was. A filesystem's
-// idle() can ask for a full collection here, then for malloc_trim once the
+// idle() can ask for a full collection here, then call sys.mallocTrim once the
 // collector's frees have run.
 
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import * as sys from '../sys/index.js';
 
 let gc: (() => void) | null | undefined;
 
@@ -25,9 +24,4 @@ export function collectGarbage(): boolean {
   if (typeof gc !== 'function') return false;
   gc();
   return true;
-}
-
-/** Returns free heap pages to the system (glibc malloc_trim). */
-export function trimHeap(): boolean {
-  return sys.mallocTrim();
 }

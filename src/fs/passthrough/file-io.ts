@@ -151,7 +151,7 @@ export class FileIo {
    * the daemon's own credentials: the kernel keeps those of BACKING_OPEN for
    * all passthrough I/O on the inode.
    */
-  private fileReply(fd: number, ino: bigint, isReg: boolean, requestFlags: number, ctx?: RequestContext): OpenReply {
+  private fileReply(fd: number, ino: bigint, isReg: boolean, requestFlags: number, ctx?: RequestContext, mode?: number): OpenReply {
     const o = this.options;
     let openFlags = o.cache === 'never' || o.cache === 'metadata' ? FOPEN_DIRECT_IO : o.cache === 'always' ? FOPEN_KEEP_CACHE : 0;
     // Our FLUSH does nothing (locks are the kernel's own; a host close() of a
@@ -160,7 +160,8 @@ export class FileIo {
     openFlags |= FOPEN_NOFLUSH;
     let backingId = 0;
     let ioIno: bigint | undefined;
-    const setId = isReg && this.hasSetIdBits(fd);
+    // `mode`: the creator just stat'ed the file; an open has to ask.
+    const setId = isReg && (mode !== undefined ? (mode & 0o6000) !== 0 : this.hasSetIdBits(fd));
     // allow_direct_io off: a passthrough backing file would be opened by the
     // kernel with the client's O_DIRECT; serve such an open through our fd
     // (O_DIRECT stripped) instead, unless the inode is bound to passthrough.
@@ -207,12 +208,12 @@ export class FileIo {
    * RELEASE for it (nor OPENs afterwards): keep no fd, answer fh 0, and I/O
    * takes the per-request path as for every other file.
    */
-  createdReply(fd: number, ino: bigint, requestFlags: number, ctx: RequestContext): OpenReply {
+  createdReply(fd: number, ino: bigint, requestFlags: number, ctx: RequestContext, mode: number): OpenReply {
     if (this.options.noOpen) {
       sys.close(fd);
       return { fh: 0n, openFlags: FOPEN_KEEP_CACHE | FOPEN_NOFLUSH, backingId: 0 };
     }
-    return this.fileReply(this.widen(fd, requestFlags), ino, true, requestFlags, ctx);
+    return this.fileReply(this.widen(fd, requestFlags), ino, true, requestFlags, ctx, mode);
   }
 
   private hasSetIdBits(fd: number): boolean {

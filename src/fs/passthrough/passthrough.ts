@@ -32,7 +32,7 @@ import { Xattrs } from './xattr.js';
 import { AttrSetter } from './setattr.js';
 import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, ok } from './host.js';
 import { isMainThread } from 'node:worker_threads';
-import { collectGarbage, trimHeap } from '../../session/memory.js';
+import { collectGarbage } from '../../session/memory.js';
 
 /** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -250,7 +250,7 @@ export class PassthroughFs implements Filesystem {
     if (now < this.settleUntil) return true;
     if (this.settleUntil > 0) {
       this.settleUntil = 0;
-      trimHeap();
+      sys.mallocTrim();
     }
     return false;
   }
@@ -513,7 +513,7 @@ export class PassthroughFs implements Filesystem {
         throw e;
       }
     });
-    return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx) };
+    return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx, entry.attr.mode) };
   }
 
   tmpfile(ctx: RequestContext, parent: bigint, a: CreateIn): CreateReply {
@@ -530,7 +530,7 @@ export class PassthroughFs implements Filesystem {
       const inode = this.addInode(pathFd, this.devKey(), S_IFREG);
       return { fd, entry: this.entryFrom(inode) };
     });
-    return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx) };
+    return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx, entry.attr.mode) };
   }
 
   read(ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number {
