@@ -4,14 +4,9 @@
 //
 //   node --import tsx bench/perf-summary.ts <file.perf.data|dir> [--top N]
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { summaryArgs } from './lib/summary-args.ts';
 
-function files(arg: string): string[] {
-  if (!fs.statSync(arg).isDirectory()) return [arg];
-  return fs.readdirSync(arg).filter((f) => f.endsWith('.perf.data')).sort().map((f) => path.join(arg, f));
-}
 
 function report(file: string, extra: string[]): string[] {
   const r = spawnSync('perf', ['report', '-i', file, '--stdio', '-g', 'none', '--percent-limit', '0.3', ...extra], {
@@ -21,27 +16,15 @@ function report(file: string, extra: string[]): string[] {
   return (r.stdout ?? '').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 }
 
-const args = process.argv.slice(2);
-let top = 25;
-const ti = args.indexOf('--top');
-if (ti >= 0) {
-  top = Number(args[ti + 1]);
-  args.splice(ti, 2);
-}
-if (args.length === 0) {
-  process.stderr.write('usage: node --import tsx bench/perf-summary.ts <file.perf.data|dir> [--top N]\n');
-  process.exit(2);
-}
-for (const a of args) {
-  for (const f of files(a)) {
-    process.stdout.write(`\n${f}\n  by binary (self):\n`);
-    for (const l of report(f, ['--no-children', '--sort', 'dso']).slice(0, 10)) process.stdout.write(`   ${l.trim()}\n`);
-    process.stdout.write('  hottest symbols (self):\n');
-    for (const l of report(f, ['--no-children', '--sort', 'sym']).slice(0, top)) process.stdout.write(`   ${l.trim()}\n`);
-    const js = report(f, ['--children', '--sort', 'sym']).filter((l) => /JS:|koffi|Error|StackTrace|Deoptimiz/.test(l));
-    if (js.length) {
-      process.stdout.write('  JS and runtime frames (inclusive, self):\n');
-      for (const l of js.slice(0, top)) process.stdout.write(`   ${l.trim()}\n`);
-    }
+const { top, files } = summaryArgs('perf-summary.ts', '.perf.data');
+for (const f of files) {
+  process.stdout.write(`\n${f}\n  by binary (self):\n`);
+  for (const l of report(f, ['--no-children', '--sort', 'dso']).slice(0, 10)) process.stdout.write(`   ${l.trim()}\n`);
+  process.stdout.write('  hottest symbols (self):\n');
+  for (const l of report(f, ['--no-children', '--sort', 'sym']).slice(0, top)) process.stdout.write(`   ${l.trim()}\n`);
+  const js = report(f, ['--children', '--sort', 'sym']).filter((l) => /JS:|koffi|Error|StackTrace|Deoptimiz/.test(l));
+  if (js.length) {
+    process.stdout.write('  JS and runtime frames (inclusive, self):\n');
+    for (const l of js.slice(0, top)) process.stdout.write(`   ${l.trim()}\n`);
   }
 }

@@ -5,19 +5,12 @@
 //   node --import tsx bench/profile-summary.ts <file.cpuprofile|dir> [--top N]
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { summaryArgs } from './lib/summary-args.ts';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
 interface Node { id: number; callFrame: CallFrame; hitCount?: number; children?: number[] }
 interface Profile { nodes: Node[]; startTime: number; endTime: number; samples?: number[]; timeDeltas?: number[] }
 
-function files(arg: string): string[] {
-  const st = fs.statSync(arg);
-  if (!st.isDirectory()) return [arg];
-  return fs.readdirSync(arg, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => path.join(arg, f));
-}
 
 function short(url: string): string {
   if (!url) return '(native/vm)';
@@ -58,15 +51,5 @@ function summarize(file: string, top: number): void {
   for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, Math.min(top, 15))) process.stdout.write(`   ${pct(us)}  ${k}\n`);
 }
 
-const args = process.argv.slice(2);
-let top = 25;
-const ti = args.indexOf('--top');
-if (ti >= 0) {
-  top = Number(args[ti + 1]);
-  args.splice(ti, 2);
-}
-if (args.length === 0) {
-  process.stderr.write('usage: node --import tsx bench/profile-summary.ts <file.cpuprofile|dir> [--top N]\n');
-  process.exit(2);
-}
-for (const a of args) for (const f of files(a)) summarize(f, top);
+const { top, files } = summaryArgs('profile-summary.ts', '.cpuprofile');
+for (const f of files) summarize(f, top);
