@@ -138,6 +138,14 @@ async function waitExit(d: Daemon, ms: number): Promise<boolean> {
   return d.hasExited();
 }
 
+/** A daemon that failed to mount: kill it, wait for it, take off whatever it left. */
+async function abandon(d: Daemon, mnt: string, unregister: () => void): Promise<void> {
+  killPid(d.child.pid);
+  await waitExit(d, 5000);
+  forceUnmount(mnt);
+  unregister();
+}
+
 async function mountTsfuse(peer: PeerName, c: MountContext): Promise<Mounted> {
   const opts = tsfuseOptions(peer, c.wish);
   const flags = [...VARIANTS[peer]!.nodeFlags, ...(c.nodeFlags ?? [])];
@@ -165,10 +173,7 @@ async function mountTsfuse(peer: PeerName, c: MountContext): Promise<Mounted> {
       });
     });
   } catch (e) {
-    killPid(d.child.pid);
-    await waitExit(d, 5000);
-    forceUnmount(c.mnt);
-    unregister();
+    await abandon(d, c.mnt, unregister);
     throw e;
   }
   if (mountedType(c.mnt) === undefined) throw new Error(`tsfuse reported ready but ${c.mnt} is not mounted`);
@@ -208,10 +213,7 @@ async function mountBindfs(c: MountContext): Promise<Mounted> {
     // The first access waits for INIT to be answered.
     await runOk('stat', ['-c', '%i', c.mnt]);
   } catch (e) {
-    killPid(d.child.pid);
-    await waitExit(d, 5000);
-    forceUnmount(c.mnt);
-    unregister();
+    await abandon(d, c.mnt, unregister);
     throw e;
   }
   return {
