@@ -373,6 +373,36 @@ print([T(os.setxattr, 'f', 'user.a', b'1'), T(os.getxattr, 'f', 'user.a'), T(os.
     });
   });
 
+  test('a write strips security.capability, with and without passthrough; getxattr on an open file answers like on a closed one', async () => {
+    // VFS_CAP_REVISION_2 with the effective bit: CAP_NET_BIND_SERVICE permitted.
+    const cap = Buffer.from([0x01, 0, 0, 0x02, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    for (const passthrough of [true, false]) {
+      const src = tmpdir();
+      const host = path.join(src, 'f');
+      fs.writeFileSync(host, 'data');
+      await withMount(src, { passthrough }, {}, (m) => {
+        const out = py(String.raw`
+import os, errno, sys
+cap = bytes.fromhex(sys.argv[1]); host = sys.argv[2]
+os.setxattr(host, 'security.capability', cap)
+os.setxattr(host, 'user.k', b'v')
+def G(name):
+    try: return os.getxattr('f', name).hex()
+    except OSError as e: return errno.errorcode[e.errno]
+closed = [G('security.capability'), G('user.k'), G('user.none')]
+fd = os.open('f', os.O_WRONLY)
+opened = [G('security.capability'), G('user.k'), G('user.none')]
+os.pwrite(fd, b'DATA', 0)
+os.close(fd)
+try: left = os.getxattr(host, 'security.capability').hex()
+except OSError as e: left = errno.errorcode[e.errno]
+print(closed == opened, opened, left, open(host).read())
+`.replace('sys.argv[1]', JSON.stringify(cap.toString('hex'))).replace('sys.argv[2]', JSON.stringify(host)), { cwd: m.dir });
+        assert.equal(out, `True ['${cap.toString('hex')}', '76', 'ENODATA'] ENODATA DATA`, `passthrough=${passthrough}`);
+      });
+    }
+  });
+
   test('killpriv_v2: negotiated; writes, truncates, O_TRUNC and chown by others clear set-id bits as natively', async () => {
     const script = String.raw`
 import os, pwd

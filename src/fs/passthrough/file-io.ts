@@ -19,6 +19,7 @@ import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
 import { EMPTY, S_IFREG, ok } from './host.js';
+import type { ProcFdDir } from './procfd.js';
 
 const FALLOC_FL_KEEP_SIZE = 0x01;
 const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -27,6 +28,8 @@ const FALLOC_FL_INSERT_RANGE = 0x20;
 
 export interface FileState {
   fd: number;
+  /** The node id the file was opened on. */
+  ino: bigint;
   backingId: number;
   /** The node id, when the open counts in `io` (regular files with FUSE_PASSTHROUGH agreed). */
   ioIno: bigint | undefined;
@@ -51,15 +54,12 @@ interface IoState {
   opens: number;
 }
 
-function isDirectFd(fd: number): boolean {
-  const fl = sys.fcntl(fd, sys.F_GETFL, 0);
-  return fl >= 0 && (fl & sys.O_DIRECT) !== 0;
-}
-
 /** The open files of a PassthroughFs, which owns the table and credentials it is given. */
 export class FileIo {
   private readonly files = new Map<bigint, FileState>();
   private readonly io = new Map<bigint, IoState>();
+  /** The open files of each inode (the first one answers openFdOf). */
+  private readonly byIno = new Map<bigint, FileState[]>();
   private conn: ConnectionInfo | undefined;
   private notifier: Notifier | undefined;
   private passthroughBroken = false;
@@ -70,6 +70,7 @@ export class FileIo {
     private readonly options: ResolvedOptions,
     private readonly inodes: InodeTable,
     private readonly creds: Credentials,
+    private readonly proc: ProcFdDir,
   ) {}
 
   /** The connection (from INIT): what was agreed, and the device fd backing files are registered on. */
@@ -86,6 +87,12 @@ export class FileIo {
   closeAll(): void {
     for (const f of this.files.values()) this.closeFile(f);
     this.files.clear();
+    this.byIno.clear();
+  }
+
+  /** An fd (not O_PATH) of a file open on inode `ino`, if the kernel has one open. */
+  openFdOf(ino: bigint): number | undefined {
+    return this.byIno.get(ino)?.[0]?.fd;
   }
 
   private fdOf(ino: bigint): number {
@@ -103,7 +110,7 @@ export class FileIo {
     const st = this.files.get(fh);
     if (st !== undefined) return f(st.fd);
     if (!this.options.noOpen) throw new FuseError(Errno.EBADF);
-    const fd = ok(sys.open(`/proc/self/fd/${this.fdOf(ino)}`, flags | sys.O_CLOEXEC));
+    const fd = ok(this.proc.reopen(this.fdOf(ino), flags | sys.O_CLOEXEC));
     try {
       return f(fd);
     } finally {
@@ -140,7 +147,7 @@ export class FileIo {
    */
   private widen(fd: number, requestFlags: number): number {
     if (!this.options.writeback || ((requestFlags & sys.O_ACCMODE) !== sys.O_WRONLY && !(requestFlags & sys.O_APPEND))) return fd;
-    const wide = sys.open(`/proc/self/fd/${fd}`, this.openFlags(requestFlags, true) & ~sys.O_TRUNC);
+    const wide = this.proc.reopen(fd, this.openFlags(requestFlags, true) & ~sys.O_TRUNC);
     if (wide < 0) return fd;
     sys.close(fd);
     return wide;
@@ -199,7 +206,13 @@ export class FileIo {
       }
     }
     const fh = BigInt(fd);
-    this.files.set(fh, { fd, backingId, ioIno, setId, direct: isDirectFd(fd), opener: ctx ? { uid: ctx.uid, gid: ctx.gid, pid: ctx.pid } : undefined });
+    // The host fd was opened with openFlags(requestFlags): it has O_DIRECT if they do.
+    const direct = (this.openFlags(requestFlags) & sys.O_DIRECT) !== 0;
+    const st: FileState = { fd, ino, backingId, ioIno, setId, direct, opener: ctx ? { uid: ctx.uid, gid: ctx.gid, pid: ctx.pid } : undefined };
+    this.files.set(fh, st);
+    const same = this.byIno.get(ino);
+    if (same === undefined) this.byIno.set(ino, [st]);
+    else same.push(st);
     return { fh, openFlags, backingId };
   }
 
@@ -222,6 +235,12 @@ export class FileIo {
   }
 
   private closeFile(f: FileState): void {
+    const same = this.byIno.get(f.ino);
+    if (same !== undefined) {
+      const k = same.indexOf(f);
+      if (k >= 0) same.splice(k, 1);
+      if (same.length === 0) this.byIno.delete(f.ino);
+    }
     const st = f.ioIno !== undefined ? this.io.get(f.ioIno) : undefined;
     if (st !== undefined && --st.opens <= 0) {
       this.io.delete(f.ioIno!);
@@ -243,7 +262,7 @@ export class FileIo {
       ok(sys.statx(ifd, '', EMPTY, sys.STATX_SIZE, this.stx));
       if (this.stx.readBigUInt64LE(40) !== 0n) throw new FuseError(Errno.EPERM);
     }
-    const fd = this.widen(this.creds.asCaller(ctx, () => ok(sys.open(`/proc/self/fd/${ifd}`, flags))), a.flags);
+    const fd = this.widen(this.creds.asCaller(ctx, () => ok(this.proc.reopen(ifd, flags))), a.flags);
     return this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
   }
 

@@ -33,6 +33,7 @@ import { AttrSetter } from './setattr.js';
 import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, ok } from './host.js';
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
+import { ProcFdDir } from './procfd.js';
 
 /** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -62,6 +63,7 @@ export class PassthroughFs implements Filesystem {
   private readonly fileIo: FileIo;
   /** Extended attributes and POSIX ACLs. */
   private readonly xattrs: Xattrs;
+  private readonly proc = new ProcFdDir();
   /** chmod, chown, truncate and utimes. */
   private readonly attrSetter: AttrSetter;
   private readonly dirs = new Map<bigint, DirHandle>();
@@ -113,8 +115,8 @@ export class PassthroughFs implements Filesystem {
     const [btimeSec, btimeNsec] = this.btime();
     this.inodes = new InodeTable(fd, { devKey, ino: this.stx.readBigUInt64LE(32), btimeSec, btimeNsec, type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
-    this.fileIo = new FileIo(this.options, this.inodes, this.creds);
-    this.xattrs = new Xattrs(this.options, this.inodes, this.creds);
+    this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
+    this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
     this.attrSetter = new AttrSetter(this.options, this.inodes, this.creds, this.fileIo);
     this.guardSearch = this.creds.enabled && !this.options.defaultPermissions;
     // The host applies the daemon's umask to every file we create. Give the
@@ -232,7 +234,7 @@ export class PassthroughFs implements Filesystem {
     this.inodes.clear();
     sys.close(this.rootFd);
     if (this.mountFd >= 0) sys.close(this.mountFd);
-    this.xattrs.close();
+    this.proc.close();
   }
 
   /**
@@ -307,14 +309,19 @@ export class PassthroughFs implements Filesystem {
 
   /**
    * Looks `name` up in the directory `pfd` and returns its entry with one
-   * more lookup counted. The statx by name is all a known file costs.
+   * more lookup counted. The statx by name is all a known file costs; with
+   * `mayBeKnown` false (a name just created, a directory entry whose inode
+   * number the table lacks) that probe is skipped.
    */
-  private lookupAt(pfd: number, name: Buffer | string): { entry: Entry; inode: Inode } {
-    ok(sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx));
-    let inode = this.known(this.devKey());
-    if (inode !== undefined) {
-      inode.refs++;
-      return { entry: this.entryFrom(inode), inode };
+  private lookupAt(pfd: number, name: Buffer | string, mayBeKnown = true): { entry: Entry; inode: Inode } {
+    let inode: Inode | undefined;
+    if (mayBeKnown) {
+      ok(sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx));
+      inode = this.known(this.devKey());
+      if (inode !== undefined) {
+        inode.refs++;
+        return { entry: this.entryFrom(inode), inode };
+      }
     }
     const fd = sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
     if (fd < 0) fail(fd);
@@ -421,8 +428,9 @@ export class PassthroughFs implements Filesystem {
 
   // ---- creating and removing names ----
 
+  /** The entry of a name this request has just made: usually a new inode, so no statx probe first. */
   private created(pfd: number, name: Buffer): Entry {
-    return this.guarded(this.lookupAt(pfd, name).entry, pfd);
+    return this.guarded(this.lookupAt(pfd, name, false).entry, pfd);
   }
 
   /** Whether everyone may search the directory `pfd` (o+x). */
@@ -491,7 +499,8 @@ export class PassthroughFs implements Filesystem {
     return this.asCaller(ctx, () => {
       // Through /proc: linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH, which the caller may lack.
       ok(sys.linkat(sys.AT_FDCWD, `/proc/self/fd/${fd}`, pfd, newname, sys.AT_SYMLINK_FOLLOW));
-      return this.created(pfd, newname);
+      // The new name is a known inode's: the statx probe finds it.
+      return this.guarded(this.lookupAt(pfd, newname).entry, pfd);
     });
   }
 
@@ -521,7 +530,7 @@ export class PassthroughFs implements Filesystem {
     const { fd, entry } = this.asCaller(ctx, () => {
       const flags = (this.fileIo.openFlags(a.flags) & ~sys.O_DIRECTORY) | sys.O_TMPFILE;
       const fd = this.withUmask(a.umask, () => ok(sys.openat(pfd, '.', flags, a.mode & 0o7777)));
-      const pathFd = sys.open(`/proc/self/fd/${fd}`, sys.O_PATH | sys.O_CLOEXEC);
+      const pathFd = this.proc.reopen(fd, sys.O_PATH | sys.O_CLOEXEC);
       if (pathFd < 0) {
         sys.close(fd);
         fail(pathFd);
@@ -643,7 +652,8 @@ export class PassthroughFs implements Filesystem {
         if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.nodeid : this.inodes.peekIno(parent.devKey, hostIno));
         let found: { entry: Entry; inode: Inode };
         try {
-          found = this.asCallerIf(ctx, () => this.lookupAt(pfd, name));
+          const mayBeKnown = this.inodes.findByHostIno(parent.devKey, hostIno) !== undefined;
+          found = this.asCallerIf(ctx, () => this.lookupAt(pfd, name, mayBeKnown));
         } catch {
           // Gone since getdents, or unreadable: list it without attributes.
           return out.addPlus(null, name, type, next, this.inodes.peekIno(parent.devKey, hostIno));
