@@ -146,6 +146,32 @@ print(a.decode(), '|', b.decode(), '|', c.decode())
     });
   });
 
+  test('auto_inval_data: on, an open file sees a host change of its mtime; off, it keeps its cached pages until reopened', async () => {
+    const script = String.raw`
+import os, sys, time
+host = sys.argv[1]
+fd = os.open('f', os.O_RDONLY)
+a = os.pread(fd, 100, 0)
+time.sleep(0.02)
+with open(host, 'r+b') as h:
+    h.write(b'NEW CONTENTS')   # same size, new mtime
+b = os.pread(fd, 100, 0)
+os.close(fd)
+fd = os.open('f', os.O_RDONLY); c = os.pread(fd, 100, 0); os.close(fd)
+print(a.decode(), '|', b.decode(), '|', c.decode())
+`;
+    for (const autoInvalData of [true, false]) {
+      const src = tmpdir();
+      fs.writeFileSync(path.join(src, 'f'), 'old contents');
+      // attr_timeout=0: the second read refreshes the attributes first.
+      await withMount(src, { autoInvalData, passthrough: false, attrTimeout: 0 }, {}, (m) => {
+        assert.equal(m.agreed.includes('AUTO_INVAL_DATA'), autoInvalData);
+        const out = py(script.replace('sys.argv[1]', JSON.stringify(path.join(src, 'f'))), { cwd: m.dir });
+        assert.equal(out, `old contents | ${autoInvalData ? 'NEW CONTENTS' : 'old contents'} | NEW CONTENTS`, `autoInvalData=${autoInvalData}`);
+      });
+    }
+  });
+
   test('cache=always (KEEP_CACHE): a host change is not seen even after a reopen within the timeout', async () => {
     const src = tmpdir();
     await withMount(src, { cache: 'always', passthrough: false, attrTimeout: 30, entryTimeout: 30 }, {}, (m) => {

@@ -178,6 +178,7 @@ export const OPTIONS: OptionSpec[] = [
     help: 'page cache policy: never (=none: direct I/O, nothing cached), metadata (attributes and entries only), auto (file data kept while unchanged on the host), always (file data and symlinks kept across opens)',
     set: (c, v) => (c.fs.cache = v as OptionConfig['fs']['cache']),
   },
+  fsSwitch('auto_inval_data', 'autoInvalData', 'on', 'drop an open file\'s cached pages when the host file\'s mtime or size changes (seen when attributes are refreshed); off keeps them until the file is reopened, and the file\'s own writes then no longer empty its cache (faster mixed reads and writes without passthrough)', 'noauto_inval_data'),
   fsTimeout('entry_timeout', 'entryTimeout', '5', 'seconds the kernel may cache a name lookup (non-directories); fractions and ms/s/m/h units allowed, e.g. 0.5 or 500ms'),
   fsTimeout('attr_timeout', 'attrTimeout', '5', 'seconds the kernel may cache attributes (non-directories)'),
   fsTimeout('dir_entry_timeout', 'dirEntryTimeout', 'entry_timeout', 'the same as entry_timeout, for directories'),

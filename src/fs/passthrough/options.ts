@@ -18,6 +18,14 @@ export interface PassthroughOptions {
   dirAttrTimeout?: number;
   /** Page-cache policy (default auto); 'none' means 'never'. */
   cache?: CachePolicy | 'none';
+  /**
+   * AUTO_INVAL_DATA (default on): when fresh attributes show a new mtime or
+   * size, the kernel drops the file's cached pages, so an open file sees
+   * host-side changes. Off: cached pages stay until the file is reopened, and
+   * the kernel's own writes no longer empty the cache of the file they wrote
+   * (docs/benchmarks.md, randrw).
+   */
+  autoInvalData?: boolean;
   /** Kernel writeback cache (default off). */
   writeback?: boolean;
   /** Zero-message opens (needs cache=always). */
@@ -54,6 +62,7 @@ export interface ResolvedOptions {
   dirEntryTimeout: number;
   dirAttrTimeout: number;
   cache: CachePolicy;
+  autoInvalData: boolean;
   writeback: boolean;
   noOpen: boolean;
   noOpendir: boolean;
@@ -76,7 +85,7 @@ export interface ResolvedOptions {
 export { OptionError };
 
 const KNOWN = new Set<keyof PassthroughOptions>([
-  'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'cache', 'writeback', 'noOpen',
+  'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'cache', 'autoInvalData', 'writeback', 'noOpen',
   'noOpendir', 'noReaddir', 'sealSize', 'xattr', 'killprivV2', 'useHostIno', 'allowDirectIo', 'useMmap',
   'maxMmapSize', 'uidmapping', 'gidmapping', 'passthrough', 'defaultPermissions',
 ]);
@@ -137,6 +146,7 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     dirEntryTimeout: timeout('dirEntryTimeout', o.dirEntryTimeout, entryTimeout),
     dirAttrTimeout: timeout('dirAttrTimeout', o.dirAttrTimeout, attrTimeout),
     cache: cache as CachePolicy,
+    autoInvalData: bool('autoInvalData', o.autoInvalData, true),
     writeback,
     noOpen,
     noOpendir: bool('noOpendir', o.noOpendir, false),

@@ -208,6 +208,7 @@ export class PassthroughFs implements Filesystem {
     // it would leave O_TRUNC to that OPEN, so the file would never be truncated.
     conn.request('ATOMIC_O_TRUNC', !o.noOpen);
     conn.request('WRITEBACK_CACHE', o.writeback);
+    conn.request('AUTO_INVAL_DATA', o.autoInvalData);
     conn.request('HANDLE_KILLPRIV_V2', o.killprivV2);
     conn.request('CACHE_SYMLINKS', o.cache === 'always');
     conn.request('DONT_MASK', this.threadUmask);
