@@ -31,6 +31,7 @@ export const VARIANTS: Record<string, Variant> = {
   'tsfuse-nopt-nospin': { fs: { passthrough: false }, mount: { spinUs: 0 }, nodeFlags: [], about: 'passthrough off, spinUs 0' },
   'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
   'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], about: 'passthrough off, killprivV2 on' },
+  'tsfuse-nopt-noinval': { fs: { passthrough: false, autoInvalData: false }, nodeFlags: [], about: 'passthrough off, autoInvalData off: a file\'s own writes no longer empty its page cache' },
 };
 export const ALL_PEERS: PeerName[] = ['native', 'bindfs', ...Object.keys(VARIANTS)];
 
