@@ -52,12 +52,13 @@ export interface Filesystem {
   init?(conn: ConnectionInfo, notifier: Notifier): MaybePromise<void>;
   destroy?(): MaybePromise<void>;
   /**
-   * Called on the session thread when no request is queued and it is about
-   * to sleep: a moment for housekeeping (the passthrough gives memory back
+   * Called on the session thread when no request has come for IDLE_AFTER_MS
+   * (200 ms): a moment for housekeeping (the passthrough gives memory back
    * after the kernel forgot many inodes). Return true while the thread's
    * event loop must keep running (timers, the collector's tasks): the session
-   * then looks for requests every millisecond and calls idle() again,
-   * instead of sleeping until the next request.
+   * then looks for requests every millisecond and calls idle() again. Once it
+   * returns false, it is called again only after the next request and quiet
+   * period. A busy client never waits for it.
    */
   idle?(): boolean;
 

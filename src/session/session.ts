@@ -53,6 +53,14 @@ export function defaultSpinUs(): number {
   return availableParallelism() > 1 ? DEFAULT_SPIN_US : 0;
 }
 
+/**
+ * The filesystem's idle() runs only after this long without a request: its
+ * housekeeping (a full collection, then 1 ms naps while the collector's
+ * tasks run) must never land between the requests of a busy client, each of
+ * which would then wait for a nap to end.
+ */
+export const IDLE_AFTER_MS = 200;
+
 const HDR = SIZEOF.fuse_out_header;
 const POLLIN = 1;
 /** With allow_root, operations on files already open stay allowed for anyone (as in libfuse). */
@@ -100,6 +108,8 @@ export class Session {
   private agreed = 0n;
   private ended = false;
   private yieldSoon = false;
+  /** idle() returned false since the last request: sleep without asking again. */
+  private idleCalled = false;
   private destroyed = false;
   private readonly log: (line: string) => void;
   private readonly debug: boolean;
@@ -143,11 +153,20 @@ export class Session {
               // Event-loop turns while spinning, then naps of 1 ms between looks.
               await (idle < spinMs ? nextTurn() : nap(1));
             } else if (idle >= spinMs) {
-              // The filesystem may want the event loop a while (its memory
-              // being given back): 1 ms naps between looks, as for pending work.
-              if (this.callIdle()) {
-                await nap(1);
-                continue;
+              if (this.fs.idle !== undefined && !this.idleCalled) {
+                // Sleep until a request comes or the session has been quiet
+                // IDLE_AFTER_MS; only then may the filesystem have its turn.
+                if (idle < IDLE_AFTER_MS) {
+                  sys.poll([this.fd], POLLIN, Math.ceil(IDLE_AFTER_MS - idle));
+                  continue;
+                }
+                // It may want the event loop a while (its memory being given
+                // back): 1 ms naps between looks, as for pending work.
+                if (this.callIdle()) {
+                  await nap(1);
+                  continue;
+                }
+                this.idleCalled = true;
               }
               sys.poll([this.fd], POLLIN, -1);
               idleSince = -1;
@@ -160,6 +179,7 @@ export class Session {
           throw new Error(`read /dev/fuse: ${errnoName(e)}`);
         }
         idleSince = -1;
+        this.idleCalled = false;
         this.dispatch(this.inbuf, n);
         if (this.yieldSoon) {
           // A promise was settled outside a handler (a retrieve answered):
