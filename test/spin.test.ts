@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mountMemFs, openFdFlags, unmountFs } from './helpers.js';
-import { defaultSpinUs, DEFAULT_SPIN_US } from '../src/session/session.js';
+import { mountFs, mountMemFs, openFdFlags, unmountFs } from './helpers.js';
+import { defaultSpinUs, DEFAULT_SPIN_US, IDLE_AFTER_MS } from '../src/session/session.js';
 import { availableParallelism } from 'node:os';
 
 /** The open flags of this process's /dev/fuse fds (one per live session). */
@@ -94,6 +94,36 @@ for (const spinUs of [0, 200]) test(`spinUs ${spinUs}, asynchronous handlers: in
     await Promise.all(names.map((f, i) => fs.promises.writeFile(f, 'x'.repeat(i))));
     const sizes = await Promise.all(names.map(async (f) => (await fs.promises.stat(f)).size));
     assert.deepEqual(sizes, names.map((_, i) => i));
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+test(`the filesystem's idle() waits for ${IDLE_AFTER_MS} ms without requests: never between a busy client's requests`, async () => {
+  const counter = new SharedArrayBuffer(4);
+  const calls = new Int32Array(counter);
+  // idle() asks for the event loop for 2 s after its first call (1 ms naps).
+  const m = await mountFs({ module: new URL('./fixtures/idle-fs.ts', import.meta.url), exportName: 'IdleFs', args: [counter, 2000] }, { spinUs: 50 });
+  try {
+    /** Stats of missing names (one LOOKUP each), `gapMs` apart: far longer than the spin, far shorter than the quiet period. */
+    const burst = (n: number, gapMs: number): void => {
+      for (let i = 0; i < n; i++) {
+        assert.throws(() => fs.statSync(path.join(m.dir, `missing${i}`)), { code: 'ENOENT' });
+        const until = performance.now() + gapMs;
+        while (performance.now() < until);
+      }
+    };
+    await new Promise((r) => setTimeout(r, IDLE_AFTER_MS + 300)); // the mount's own start-up requests are over
+    const quietCalls = Atomics.load(calls, 0);
+    assert.ok(quietCalls > 0, 'idle() was not called after the mount had been quiet');
+    // Once the first request is served, the session is busy: idle() must wait.
+    burst(1, 0);
+    const before = Atomics.load(calls, 0);
+    burst(300, 1);
+    // The hook still wants the event loop (its 2 s are not over), yet it was not asked again during the burst.
+    assert.equal(Atomics.load(calls, 0), before, 'idle() ran between the requests of a busy client');
+    await new Promise((r) => setTimeout(r, IDLE_AFTER_MS + 300));
+    assert.ok(Atomics.load(calls, 0) > before, 'idle() was not called again after the next quiet period');
   } finally {
     await unmountFs(m);
   }
