@@ -535,6 +535,27 @@ describe('namespace operations', () => {
 });
 
 describe('space and data', () => {
+  it('pipe2 and splice: file pages into a pipe at an offset, the file position untouched; errors as -errno', () => {
+    const fd = mkfile('spliced');
+    const data = Buffer.from('0123456789abcdef'.repeat(8192)); // 128 KiB
+    assert.equal(sys.pwrite(fd, data, data.length, 0), data.length);
+    const pipe = sys.pipe2(sys.O_NONBLOCK | sys.O_CLOEXEC);
+    assert.ok(Array.isArray(pipe));
+    const [r, w] = pipe;
+    assert.equal(sys.fcntl(w, sys.F_SETPIPE_SZ, 1 << 20), 1 << 20);
+    assert.equal(sys.fcntl(w, sys.F_GETPIPE_SZ, 0), 1 << 20);
+    assert.equal(sys.splice(fd, 5n, w, null, 100_000, sys.SPLICE_F_MOVE | sys.SPLICE_F_NONBLOCK), 100_000);
+    assert.equal(sys.lseek(fd, 0, sys.SEEK_CUR), 0n);
+    const back = Buffer.alloc(100_000);
+    assert.equal(sys.read(r, back, back.length), 100_000);
+    assert.ok(back.equals(data.subarray(5, 100_005)));
+    assert.equal(sys.splice(fd, BigInt(data.length), w, null, 10, 0), 0); // end of file
+    assert.equal(sys.splice(-1, null, w, null, 10, 0), -E.EBADF);
+    assert.equal(sys.splice(r, null, -1, null, 10, 0), -E.EBADF);
+    assert.equal(sys.splice(r, null, fd, 0n, 10, sys.SPLICE_F_NONBLOCK), -E.EAGAIN); // the pipe is empty
+    for (const x of [r, w, fd]) sys.close(x);
+  });
+
   it('ftruncate, fallocate PUNCH_HOLE, SEEK_HOLE/SEEK_DATA', () => {
     const fd = mkfile('sparse');
     const big = 1n << 40n;

@@ -30,6 +30,8 @@ const _fallocate = declare('int fallocate64(int fd, int mode, int64_t offset, in
 const _copyFileRange = declare(
   'long copy_file_range(int fd_in, void *off_in, int fd_out, void *off_out, size_t len, uint32_t flags)',
 );
+const _splice = declare('long splice(int fd_in, void *off_in, int fd_out, void *off_out, size_t len, uint32_t flags)');
+const _pipe2 = declare('int pipe2(int *fds, int flags)');
 const _fsync = declare('int fsync(int fd)');
 const _fdatasync = declare('int fdatasync(int fd)');
 const _syncfs = declare('int syncfs(int fd)');
@@ -238,6 +240,24 @@ export function copy_file_range(
   if (offOut !== null) cfrOut.writeBigInt64LE(BigInt(offOut), 0);
   const r = _copyFileRange(fdIn, offIn === null ? null : cfrIn, fdOut, offOut === null ? null : cfrOut, len, flags) as number;
   return r < 0 ? negErrno() : r;
+}
+
+const spliceIn = Buffer.alloc(8);
+const spliceOut = Buffer.alloc(8);
+
+/** splice(2): moves up to len bytes between fds, one of them a pipe. Offsets null: the fd's own position. Count | -errno. */
+export function splice(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags = 0): number {
+  if (offIn !== null) spliceIn.writeBigInt64LE(offIn, 0);
+  if (offOut !== null) spliceOut.writeBigInt64LE(offOut, 0);
+  const r = _splice(fdIn, offIn === null ? null : spliceIn, fdOut, offOut === null ? null : spliceOut, len, flags) as number;
+  return r < 0 ? negErrno() : r;
+}
+
+/** pipe2(2): [read end, write end] | -errno. */
+export function pipe2(flags = 0): [number, number] | number {
+  const fds = new Int32Array(2);
+  const r = _pipe2(fds, flags) as number;
+  return r < 0 ? negErrno() : [fds[0]!, fds[1]!];
 }
 
 /** fsync(2). 0 | -errno. */
