@@ -5,7 +5,7 @@
 import { Opcode, SIZEOF } from './kernel.js';
 import * as Q from './requests.js';
 import * as R from './replies.js';
-import type { Filesystem, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
+import type { Filesystem, FileData, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
 
 /** Thrown by an encoder to reply an errno (e.g. ERANGE for an xattr too big). */
@@ -128,10 +128,11 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_OPEN, name: 'OPEN', decode: Q.decodeOpen, method: 'open',
     call: (fs, c, a) => fs.open!(c, c.nodeid, a), encode: R.encodeOpenOut, describe: (a) => `flags=${oct(a.flags)}`,
   }),
-  op<Q.ReadIn, Buffer | number>({
+  op<Q.ReadIn, Buffer | number | FileData>({
     opcode: Opcode.FUSE_READ, name: 'READ', decode: Q.decodeRead, method: 'read',
     call: (fs, c, a, out) => fs.read!(c, c.nodeid, a, out.subarray(HDR, HDR + a.size)),
-    encode: (buf, off, d, a) => encodeData(buf, off, d, a.size), describe: rwDesc,
+    // A FileData result never gets here: the session sends it itself.
+    encode: (buf, off, d, a) => encodeData(buf, off, d as Buffer | number, a.size), describe: rwDesc,
   }),
   op<Q.WriteIn, number>({
     opcode: Opcode.FUSE_WRITE, name: 'WRITE', decode: Q.decodeWrite, method: 'write',

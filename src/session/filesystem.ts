@@ -17,6 +17,17 @@ import type { Notifier } from './notify.js';
 export type { Attr, AttrReply, Entry, OpenReply, StatfsReply, StatxReply } from '../protocol/replies.js';
 export type MaybePromise<T> = T | Promise<T>;
 
+/**
+ * A READ result that names where the data is instead of carrying it: `length`
+ * bytes (at most the request's size) of the file `fd` from `offset`. The
+ * session moves large ones to the kernel with splice(2), one copy fewer than
+ * reading them into the reply buffer, which it does for the rest. `fd` must
+ * stay open until the handler has settled.
+ */
+export class FileData {
+  constructor(readonly fd: number, readonly offset: bigint, readonly length: number) {}
+}
+
 /** Who is asking, and a signal that fires when the kernel interrupts the request. */
 export interface RequestContext {
   readonly unique: bigint;
@@ -80,7 +91,7 @@ export interface Filesystem {
    * Read into `out` (sized args.size) and return the byte count, or return a
    * Buffer of data. Filling `out` avoids a copy: it is the reply buffer.
    */
-  read?(ctx: RequestContext, ino: bigint, args: ReadIn, out: Buffer): MaybePromise<number | Buffer>;
+  read?(ctx: RequestContext, ino: bigint, args: ReadIn, out: Buffer): MaybePromise<number | Buffer | FileData>;
   /** Return the number of bytes written. args.data is only valid until the handler settles. */
   write?(ctx: RequestContext, ino: bigint, args: WriteIn): MaybePromise<number>;
   flush?(ctx: RequestContext, ino: bigint, args: FlushIn): MaybePromise<void>;

@@ -13,14 +13,16 @@ import { availableParallelism } from 'node:os';
 import * as sys from '../sys/index.js';
 import { Opcode, SIZEOF } from '../protocol/kernel.js';
 import { ArgReader, decodeInHeader, ProtocolError } from '../protocol/requests.js';
-import type { InHeader, InitIn, InterruptIn, NotifyReplyIn } from '../protocol/requests.js';
+import type { InHeader, InitIn, InterruptIn, NotifyReplyIn, ReadIn } from '../protocol/requests.js';
 import { encodeInitOut, encodeOutHeader } from '../protocol/replies.js';
 import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import type { SessionLimits } from './connection.js';
 import { errnoFromThrown, errnoName, Errno } from './errors.js';
+import { FileData } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
+import { SpliceReplier } from './splice.js';
 import { Notifier } from './notify.js';
 
 export interface SessionOptions extends SessionLimits {
@@ -104,6 +106,7 @@ export class Session {
   private outbuf: Buffer;
   private spare: Buffer[] = [];
   private readonly pending = new Map<bigint, Ctx>();
+  private readonly splicer = new SpliceReplier();
   private minor = 0;
   private agreed = 0n;
   private ended = false;
@@ -190,6 +193,7 @@ export class Session {
       }
     } finally {
       this.ended = true;
+      this.splicer.close();
       this.notifier.close();
       await this.callDestroy();
     }
@@ -388,6 +392,10 @@ export class Session {
   }
 
   private replyResult(h: InHeader, spec: OpSpec, args: unknown, result: unknown, out: Buffer, t0: bigint): void {
+    if (result instanceof FileData) {
+      this.replyFileData(h, result, Math.min(result.length, (args as ReadIn).size, out.length - HDR), out, t0);
+      return;
+    }
     let end: number = HDR;
     if (spec.encode) {
       try {
@@ -403,6 +411,28 @@ export class Session {
       }
     }
     this.send(h.unique, 0, end, out, t0, spec.name);
+  }
+
+  /** A READ answered with `len` bytes of a file: spliced when large, else read into the reply buffer. */
+  private replyFileData(h: InHeader, d: FileData, len: number, out: Buffer, t0: bigint): void {
+    if (!Number.isInteger(len) || len < 0 || !Number.isInteger(d.fd) || typeof d.offset !== 'bigint') {
+      this.log(`READ: bad FileData from the filesystem (fd ${d.fd}, offset ${String(d.offset)}, length ${d.length})`);
+      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      return;
+    }
+    if (this.splicer.wants(len)) {
+      const r = this.splicer.send(this.fd, h.unique, d.fd, d.offset, len);
+      if (r.ok) {
+        if (this.debug) this.log(`${h.unique} < READ OK ${r.n} bytes (spliced) ${(Number(process.hrtime.bigint() - t0) / 1000).toFixed(1)}us`);
+        return;
+      }
+      // ENOENT: the kernel gave up on the request (interrupted); nothing more to send.
+      if (r.errno === Errno.ENOENT) return;
+      if (this.debug) this.log(`${h.unique} READ splice failed (${errnoName(r.errno)}): reading instead`);
+    }
+    const n = sys.pread(d.fd, out.subarray(HDR), len, d.offset);
+    if (n < 0) this.replyError(h.unique, -n, h.opcode, t0);
+    else this.send(h.unique, 0, HDR + n, out, t0, 'READ');
   }
 
   private replyThrown(h: InHeader, spec: OpSpec, e: unknown, t0: bigint): void {

@@ -5,6 +5,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
+import { FileData } from '../../session/filesystem.js';
 import type { OpenReply, RequestContext } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { Notifier } from '../../session/notify.js';
@@ -268,7 +269,10 @@ export class FileIo {
 
   // ---- data ----
 
-  read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number {
+  read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | FileData {
+    const st = this.files.get(a.fh);
+    // An open file's fd outlives the reply: the session may splice from it.
+    if (st !== undefined && !st.direct) return new FileData(st.fd, a.offset, a.size);
     return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
       if (this.files.get(a.fh)?.direct) {
         // The reply buffer is not block-aligned: O_DIRECT reads go through an aligned one.

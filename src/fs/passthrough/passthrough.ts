@@ -34,6 +34,7 @@ import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, ok } from './host.js
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
+import type { FileData } from '../../session/filesystem.js';
 
 /** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -543,7 +544,7 @@ export class PassthroughFs implements Filesystem {
     return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx, entry.attr.mode) };
   }
 
-  read(ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number {
+  read(ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | FileData {
     return this.fileIo.read(ctx, ino, a, out);
   }
 
