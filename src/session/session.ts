@@ -217,6 +217,7 @@ export class Session {
   private async callDestroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.splicer.close();
     try {
       await this.fs.destroy?.();
     } catch (e) {
@@ -373,6 +374,7 @@ export class Session {
       this.conn = conn;
       this.minor = conn.minor;
       this.agreed = conn.agreed;
+      if (this.fs.read) this.splicer.prepare();
       const end = encodeInitOut(this.outbuf, HDR, out, a.minor);
       this.send(h.unique, 0, end, this.outbuf, t0, 'INIT');
       if (this.debug) this.log(`INIT agreed ${conn.minor}: ${conn.agreedNames().join(' ')} max_write=${out.maxWrite}`);

@@ -27,7 +27,7 @@ export class SpliceReplier {
   /** The longest data one reply may carry: the pipe's size less a page for an unaligned start and one for the header. */
   private maxLen = 0;
   private readonly hdr = Buffer.alloc(HDR);
-  /** Pipes could not be made: never try again. */
+  /** Pipes could not be made, or the session is over: never try again. */
   private broken = false;
 
   /** Whether a read of `len` bytes should be spliced. */
@@ -35,6 +35,11 @@ export class SpliceReplier {
     if (len < SPLICE_MIN || this.broken) return false;
     if (this.data === undefined && !this.open()) return false;
     return len <= this.maxLen;
+  }
+
+  /** Makes the pipes now (at INIT), so that the session's fds do not change while it serves. */
+  prepare(): void {
+    if (this.data === undefined && !this.broken) this.open();
   }
 
   private open(): boolean {
@@ -98,5 +103,6 @@ export class SpliceReplier {
 
   close(): void {
     this.reset();
+    this.broken = true;
   }
 }
