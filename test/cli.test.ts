@@ -372,6 +372,22 @@ test('-d: a name under a directory not everyone may search is cached unless allo
   }
 });
 
+test('-d: negative_timeout: a missing name is looked up once, but every time under a directory other users may not search (allow_other)', async () => {
+  const { src, mnt } = fixture();
+  fs.mkdirSync(path.join(src, 'private'), { mode: 0o700 });
+  const p = start([src, mnt, '-d', '-o', 'allow_other,negative_timeout=30']);
+  await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+  for (let i = 0; i < 3; i++) {
+    assert.throws(() => fs.statSync(path.join(mnt, 'absent')), { code: 'ENOENT' });
+    assert.throws(() => fs.statSync(path.join(mnt, 'private', 'absent2')), { code: 'ENOENT' });
+  }
+  p.child.kill('SIGINT');
+  assert.equal((await p.exit).code, 0);
+  const count = (n: string): number => p.stderr().split('\n').filter((l) => new RegExp(` > LOOKUP ino=\\d+ "${n}"`).test(l)).length;
+  assert.equal(count('absent'), 1, 'the absence of a name in a searchable directory is remembered');
+  assert.equal(count('absent2'), 3, 'under a 0700 directory every lookup comes back to be checked');
+});
+
 test('-d: implies foreground and logs LOOKUP and GETATTR for a stat through the mount', async () => {
   const { src, mnt } = fixture();
   const p = start([src, mnt, '-d', '-o', 'attr_timeout=0']);

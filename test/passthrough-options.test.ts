@@ -62,6 +62,22 @@ describe('timeouts', () => {
     }
   });
 
+  test('negative_timeout: 30 remembers a missing name (a host-side create stays unseen, a create through the mount works), 0 does not', async () => {
+    for (const negativeTimeout of [0, 30]) {
+      const src = tmpdir();
+      await withMount(src, { negativeTimeout }, {}, (m) => {
+        assert.equal(errCode(() => fs.statSync(path.join(m.dir, 'later'))), 'ENOENT');
+        fs.writeFileSync(path.join(src, 'later'), 'made on the host');
+        assert.equal(errCode(() => fs.statSync(path.join(m.dir, 'later'))), negativeTimeout ? 'ENOENT' : 'ok');
+        // A name created through the mount replaces the remembered absence at once.
+        assert.equal(errCode(() => fs.statSync(path.join(m.dir, 'mine'))), 'ENOENT');
+        fs.writeFileSync(path.join(m.dir, 'mine'), 'made through the mount');
+        assert.equal(fs.readFileSync(path.join(m.dir, 'mine'), 'utf8'), 'made through the mount');
+        assert.equal(fs.readFileSync(path.join(src, 'mine'), 'utf8'), 'made through the mount');
+      });
+    }
+  });
+
   test('dir_attr_timeout and dir_entry_timeout apply to directories only', async () => {
     const src = tmpdir();
     fs.mkdirSync(path.join(src, 'd'));

@@ -183,6 +183,7 @@ export const OPTIONS: OptionSpec[] = [
   fsTimeout('attr_timeout', 'attrTimeout', '5', 'seconds the kernel may cache attributes (non-directories)'),
   fsTimeout('dir_entry_timeout', 'dirEntryTimeout', 'entry_timeout', 'the same as entry_timeout, for directories'),
   fsTimeout('dir_attr_timeout', 'dirAttrTimeout', 'attr_timeout', 'the same as attr_timeout, for directories'),
+  fsTimeout('negative_timeout', 'negativeTimeout', '0', 'seconds the kernel may remember that a name does not exist (0: it asks every time); a file created on the host behind the mount stays unseen that long'),
   fsSwitch('writeback', 'writeback', 'off', 'kernel writeback cache: writes are gathered in the page cache and sent later (off with cache=never)', 'nowriteback'),
   fsSwitch('no_open', 'noOpen', 'off', 'zero-message opens: the kernel opens files without asking (needs cache=always, else turned off with a warning)'),
   fsSwitch('no_opendir', 'noOpendir', 'off', 'zero-message opendir: the kernel opens directories without asking'),

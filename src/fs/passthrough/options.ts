@@ -16,6 +16,12 @@ export interface PassthroughOptions {
   /** The same for directories (default: entryTimeout / attrTimeout). */
   dirEntryTimeout?: number;
   dirAttrTimeout?: number;
+  /**
+   * How long the kernel may remember that a name does not exist, seconds
+   * (default 0: every lookup of a missing name comes to the filesystem).
+   * A file created on the host behind the mount stays unseen that long.
+   */
+  negativeTimeout?: number;
   /** Page-cache policy (default auto); 'none' means 'never'. */
   cache?: CachePolicy | 'none';
   /**
@@ -61,6 +67,7 @@ export interface ResolvedOptions {
   attrTimeout: number;
   dirEntryTimeout: number;
   dirAttrTimeout: number;
+  negativeTimeout: number;
   cache: CachePolicy;
   autoInvalData: boolean;
   writeback: boolean;
@@ -85,7 +92,7 @@ export interface ResolvedOptions {
 export { OptionError };
 
 const KNOWN = new Set<keyof PassthroughOptions>([
-  'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'cache', 'autoInvalData', 'writeback', 'noOpen',
+  'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'negativeTimeout', 'cache', 'autoInvalData', 'writeback', 'noOpen',
   'noOpendir', 'noReaddir', 'sealSize', 'xattr', 'killprivV2', 'useHostIno', 'allowDirectIo', 'useMmap',
   'maxMmapSize', 'uidmapping', 'gidmapping', 'passthrough', 'defaultPermissions',
 ]);
@@ -145,6 +152,7 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     attrTimeout,
     dirEntryTimeout: timeout('dirEntryTimeout', o.dirEntryTimeout, entryTimeout),
     dirAttrTimeout: timeout('dirAttrTimeout', o.dirAttrTimeout, attrTimeout),
+    negativeTimeout: timeout('negativeTimeout', o.negativeTimeout, 0),
     cache: cache as CachePolicy,
     autoInvalData: bool('autoInvalData', o.autoInvalData, true),
     writeback,

@@ -34,7 +34,7 @@ import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, ok } from './host.js
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
-import type { FileData } from '../../session/filesystem.js';
+import type { FileData, NegativeEntry } from '../../session/filesystem.js';
 
 /** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -350,7 +350,7 @@ export class PassthroughFs implements Filesystem {
 
   // ---- names ----
 
-  lookup(ctx: RequestContext, parent: bigint, name: Buffer): Entry {
+  lookup(ctx: RequestContext, parent: bigint, name: Buffer): Entry | NegativeEntry {
     const p = this.inodes.get(parent);
     if (isDotOrDotDot(name)) {
       // Only sent with export support: '.' is the directory, '..' its parent, and never above the root.
@@ -365,7 +365,18 @@ export class PassthroughFs implements Filesystem {
     }
     checkName(name);
     const pfd = this.inodes.fdOf(p);
-    const e = this.options.defaultPermissions ? this.lookupAt(pfd, name).entry : this.asCaller(ctx, () => this.lookupAt(pfd, name).entry);
+    let e: Entry;
+    try {
+      e = this.options.defaultPermissions ? this.lookupAt(pfd, name).entry : this.asCaller(ctx, () => this.lookupAt(pfd, name).entry);
+    } catch (err) {
+      // negative_timeout: the kernel may remember the name's absence, unless
+      // the search guard must see every walk through this directory.
+      const neg = this.options.negativeTimeout;
+      if (neg > 0 && err instanceof FuseError && err.errno === Errno.ENOENT && (!this.guardSearch || this.searchableByAll(pfd))) {
+        return { negative: true, entryTimeout: neg };
+      }
+      throw err;
+    }
     return this.guarded(e, pfd);
   }
 
