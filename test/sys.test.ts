@@ -550,6 +550,9 @@ describe('space and data', () => {
     assert.equal(sys.read(r, back, back.length), 100_000);
     assert.ok(back.equals(data.subarray(5, 100_005)));
     assert.equal(sys.splice(fd, BigInt(data.length), w, null, 10, 0), 0); // end of file
+    // A u64 offset past 2^63-1 (READ requests carry u64) is EINVAL, not a thrown RangeError.
+    assert.equal(sys.splice(fd, (1n << 64n) - 1n, w, null, 10, 0), -E.EINVAL);
+    assert.equal(sys.copy_file_range(fd, 1n << 63n, fd, 0n, 10, 0), -E.EINVAL);
     assert.equal(sys.splice(-1, null, w, null, 10, 0), -E.EBADF);
     assert.equal(sys.splice(r, null, -1, null, 10, 0), -E.EBADF);
     assert.equal(sys.splice(r, null, fd, 0n, 10, sys.SPLICE_F_NONBLOCK), -E.EAGAIN); // the pipe is empty

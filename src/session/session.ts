@@ -395,7 +395,13 @@ export class Session {
 
   private replyResult(h: InHeader, spec: OpSpec, args: unknown, result: unknown, out: Buffer, t0: bigint): void {
     if (result instanceof FileData) {
-      this.replyFileData(h, result, Math.min(result.length, (args as ReadIn).size, out.length - HDR), out, t0);
+      try {
+        this.replyFileData(h, result, Math.min(result.length, (args as ReadIn).size, out.length - HDR), out, t0);
+      } catch (e) {
+        // A bug of ours, not the filesystem's: logged, and the request still gets its one reply.
+        this.log(`READ ${h.unique}: sending FileData failed: ${String((e as Error)?.stack ?? e)}`);
+        this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      }
       return;
     }
     let end: number = HDR;

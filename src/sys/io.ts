@@ -236,8 +236,8 @@ export function copy_file_range(
   len: number,
   flags = 0,
 ): number {
-  if (offIn !== null) cfrIn.writeBigInt64LE(BigInt(offIn), 0);
-  if (offOut !== null) cfrOut.writeBigInt64LE(BigInt(offOut), 0);
+  if (offIn !== null) cfrIn.writeBigInt64LE(BigInt.asIntN(64, BigInt(offIn)), 0);
+  if (offOut !== null) cfrOut.writeBigInt64LE(BigInt.asIntN(64, BigInt(offOut)), 0);
   const r = _copyFileRange(fdIn, offIn === null ? null : cfrIn, fdOut, offOut === null ? null : cfrOut, len, flags) as number;
   return r < 0 ? negErrno() : r;
 }
@@ -247,8 +247,9 @@ const spliceOut = Buffer.alloc(8);
 
 /** splice(2): moves up to len bytes between fds, one of them a pipe. Offsets null: the fd's own position. Count | -errno. */
 export function splice(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags = 0): number {
-  if (offIn !== null) spliceIn.writeBigInt64LE(offIn, 0);
-  if (offOut !== null) spliceOut.writeBigInt64LE(offOut, 0);
+  // loff_t is signed: an offset past 2^63-1 (a u64 from the kernel's request) wraps negative, as a C cast does, and the kernel answers EINVAL.
+  if (offIn !== null) spliceIn.writeBigInt64LE(BigInt.asIntN(64, offIn), 0);
+  if (offOut !== null) spliceOut.writeBigInt64LE(BigInt.asIntN(64, offOut), 0);
   const r = _splice(fdIn, offIn === null ? null : spliceIn, fdOut, offOut === null ? null : spliceOut, len, flags) as number;
   return r < 0 ? negErrno() : r;
 }
