@@ -4,6 +4,7 @@
 // the option and the accepted form; nothing is silently dropped.
 
 import type { PassthroughOptions } from '../fs/passthrough/options.js';
+import type { MountOptions } from '../mount.js';
 import { IdMap } from '../fs/passthrough/idmap.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_SPIN_US } from '../session/session.js';
@@ -13,23 +14,11 @@ import { closest, formatSize, parseDuration, parsePositiveInt, parseSize, parseS
 export interface OptionConfig {
   /** Options of PassthroughFs, except `source`. */
   fs: Omit<PassthroughOptions, 'source'>;
-  /** Options of the kernel mount and the session (library MountOptions). */
-  mount: {
-    allowOther?: boolean;
-    allowRoot?: boolean;
-    defaultPermissions?: boolean;
-    readOnly?: boolean;
-    fsname?: string;
-    subtype?: string;
-    autoUnmount?: boolean;
-    nosuid?: boolean;
-    nodev?: boolean;
-    noexec?: boolean;
-    noatime?: boolean;
-    maxWrite?: number;
-    spinUs?: number;
-    debug?: boolean;
-  };
+  /** The library MountOptions that -o can set. */
+  mount: Pick<MountOptions,
+    'allowOther' | 'allowRoot' | 'defaultPermissions' | 'readOnly' | 'fsname' | 'subtype' | 'autoUnmount' |
+    'nosuid' | 'nodev' | 'noexec' | 'noatime' | 'maxWrite' | 'spinUs' | 'debug'>;
+
   /** threads=N: validated, recorded, no effect (one session thread). */
   threads?: number;
   /** log=FILE: where the background daemon's stdout/stderr go. */
