@@ -84,21 +84,23 @@ export class SpliceReplier {
       n += r;
     }
     encodeOutHeader(this.hdr, 0, HDR + n, 0, unique);
-    const fail = (r: number): SpliceResult => {
-      this.reset();
-      return { ok: false, errno: r < 0 ? -r : 5 /* EIO: a short move */ };
-    };
     const w = sys.write(hw, this.hdr, HDR);
-    if (w !== HDR) return fail(w);
+    if (w !== HDR) return this.failed(w);
     for (let moved = 0; moved < n;) {
       const r = sys.splice(dr, null, hw, null, n - moved, FLAGS);
-      if (r <= 0) return fail(r);
+      if (r <= 0) return this.failed(r);
       moved += r;
     }
     const r = sys.splice(hr, null, dev, null, HDR + n, FLAGS);
     // The device takes a message whole or not at all.
-    if (r !== HDR + n) return fail(r);
+    if (r !== HDR + n) return this.failed(r);
     return { ok: true, n };
+  }
+
+  /** A failure once bytes are in the pipes: they go with the pipes. */
+  private failed(r: number): SpliceResult {
+    this.reset();
+    return { ok: false, errno: r < 0 ? -r : 5 /* EIO: a short move */ };
   }
 
   close(): void {

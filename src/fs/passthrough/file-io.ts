@@ -274,7 +274,7 @@ export class FileIo {
     // An open file's fd outlives the reply: the session may splice from it.
     if (st !== undefined && !st.direct) return new FileData(st.fd, a.offset, a.size);
     return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
-      if (this.files.get(a.fh)?.direct) {
+      if (st?.direct) {
         // The reply buffer is not block-aligned: O_DIRECT reads go through an aligned one.
         const buf = this.alignedScratch(a.size);
         const n = ok(sys.pread(fd, buf, a.size, a.offset));

@@ -22,6 +22,8 @@ const VIRTUAL_FLAG = 1n << 55n;
 const HOST_INO_MASK = (1n << 47n) - 1n;
 const MAX_DEVICES = 254;
 const ESTALE = 116;
+/** A probe that takes the first slot with the host inode. */
+const ANY = (): boolean => true;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
 const HANDLE_LATER = -2;
 const SHIFT = 14;
@@ -306,10 +308,16 @@ export class InodeTable {
   }
 
   /** Any live inode with this host inode number (readdir knows no birth time). */
+  /** Whether the table has the host inode `ino` of device `devKey` (findByHostIno without the view). */
+  hasHostIno(devKey: string, ino: bigint): boolean {
+    const d = this.devIndex.get(devKey);
+    return d !== undefined && this.probe(d, ino, ANY) >= 0;
+  }
+
   findByHostIno(devKey: string, ino: bigint): Inode | undefined {
     const d = this.devIndex.get(devKey);
     if (d === undefined) return undefined;
-    const s = this.probe(d, ino, () => true);
+    const s = this.probe(d, ino, ANY);
     return s < 0 ? undefined : s === 0 ? this.root : new InodeView(this, s);
   }
 

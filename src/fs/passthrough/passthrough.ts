@@ -118,7 +118,7 @@ export class PassthroughFs implements Filesystem {
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
-    this.attrSetter = new AttrSetter(this.options, this.inodes, this.creds, this.fileIo);
+    this.attrSetter = new AttrSetter(this.options, this.inodes, this.creds, this.fileIo, this.proc);
     this.guardSearch = this.creds.enabled && !this.options.defaultPermissions;
     // The host applies the daemon's umask to every file we create. Give the
     // session thread its own umask, set per request to the caller's
@@ -367,7 +367,7 @@ export class PassthroughFs implements Filesystem {
     const pfd = this.inodes.fdOf(p);
     let e: Entry;
     try {
-      e = this.options.defaultPermissions ? this.lookupAt(pfd, name).entry : this.asCaller(ctx, () => this.lookupAt(pfd, name).entry);
+      e = this.asCallerIf(ctx, () => this.lookupAt(pfd, name).entry);
     } catch (err) {
       // negative_timeout: the kernel may remember the name's absence, unless
       // the search guard must see every walk through this directory.
@@ -665,7 +665,7 @@ export class PassthroughFs implements Filesystem {
         if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.nodeid : this.inodes.peekIno(parent.devKey, hostIno));
         let found: { entry: Entry; inode: Inode };
         try {
-          const mayBeKnown = this.inodes.findByHostIno(parent.devKey, hostIno) !== undefined;
+          const mayBeKnown = this.inodes.hasHostIno(parent.devKey, hostIno);
           found = this.asCallerIf(ctx, () => this.lookupAt(pfd, name, mayBeKnown));
         } catch {
           // Gone since getdents, or unreadable: list it without attributes.

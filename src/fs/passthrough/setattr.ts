@@ -15,6 +15,7 @@ import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
 import type { FileIo } from './file-io.js';
+import type { ProcFdDir } from './procfd.js';
 import { EMPTY, ok } from './host.js';
 
 /** The SETATTR of a PassthroughFs, which owns the table, credentials and open files it is given. */
@@ -26,6 +27,7 @@ export class AttrSetter {
     private readonly inodes: InodeTable,
     private readonly creds: Credentials,
     private readonly files: FileIo,
+    private readonly proc: ProcFdDir,
   ) {}
 
   /**
@@ -89,7 +91,7 @@ export class AttrSetter {
         if (f) {
           ok(sys.ftruncate(f.fd, s.size));
         } else {
-          const wfd = ok(sys.open(`/proc/self/fd/${ifd}`, sys.O_WRONLY | sys.O_CLOEXEC));
+          const wfd = ok(this.proc.reopen(ifd, sys.O_WRONLY | sys.O_CLOEXEC));
           const r = sys.ftruncate(wfd, s.size);
           sys.close(wfd);
           ok(r);
