@@ -62,7 +62,7 @@ test('FileData reads (splice for large ones) return exactly the file, without ke
   await withMount(src, { passthrough: false }, {}, (m) => checkReads(m.dir, files));
 });
 
-test('FileData reads too large for the pipe (cache=never: 1 MiB direct reads) are read into the reply', async () => {
+test('FileData reads with cache=never (1 MiB direct reads, more than a pipe holds) return exactly the file', async () => {
   const src = tmpdir();
   const files = makeFiles(src);
   await withMount(src, { passthrough: false, cache: 'never' }, { maxWrite: 1 << 20 }, (m) => checkReads(m.dir, files));
