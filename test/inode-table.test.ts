@@ -109,6 +109,41 @@ test('more live inodes than fds: old fds are closed and reopened from file handl
   assert.equal(t.size, 1);
 });
 
+test('open files share the fd budget: they push inode fds out; shed() and retryFd() on EMFILE', () => {
+  const { t, add } = setup(false, 20, 40);
+  const nodes = Array.from({ length: 40 }, (_, i) => {
+    t.beginOp();
+    return add(i);
+  });
+  assert.ok(t.fdCount <= 20, `fd count ${t.fdCount}`);
+  // 15 open files: inode fds make room, the total stays within the budget.
+  for (let k = 0; k < 15; k++) t.holdFd();
+  assert.ok(t.fdCount + 15 <= 20, `inode fds ${t.fdCount} + 15 open files`);
+  // Open files fill the budget: inodes are still reached (reopened from handles).
+  for (let k = 0; k < 10; k++) t.holdFd();
+  t.beginOp();
+  const st = Buffer.alloc(256);
+  assert.equal(sys.statx(t.fdOf(nodes[7]!), '', sys.AT_EMPTY_PATH, sys.STATX_INO, st), 0);
+  for (let k = 0; k < 25; k++) t.releaseFd();
+  // EMFILE: half of the evictable inode fds go, and the call is made once more.
+  for (const n of nodes) {
+    t.beginOp();
+    t.fdOf(n);
+  }
+  t.beginOp();
+  const before = t.fdCount;
+  let calls = 0;
+  assert.equal(t.retryFd(() => (++calls === 1 ? -sys.E.EMFILE : 5)), 5);
+  assert.equal(calls, 2);
+  assert.ok(t.fdCount <= Math.floor(before / 2), `${t.fdCount} of ${before} inode fds left`);
+  // Other errors are not retried.
+  calls = 0;
+  assert.equal(t.retryFd(() => (++calls, -sys.E.ENOENT)), -sys.E.ENOENT);
+  assert.equal(calls, 1);
+  for (const n of nodes) t.forget(n.nodeid, 1n);
+  assert.equal(t.fdCount, 0);
+});
+
 test('200,000 inodes added then forgotten: about 100 bytes each, and the memory comes back', () => {
   const { t, rootFd } = setup(false);
   const before = process.memoryUsage().arrayBuffers;

@@ -348,7 +348,7 @@ for (const [name, opts] of [['default options', {}], ['kernel passthrough off', 
 }
 
 test('host deletes files whose inode fds the daemon evicted (fd limit 256): ENOENT, never stale data or a hang; new files are seen', async () => {
-  // With RLIMIT_NOFILE 256 the daemon keeps at most 128 inode fds and reopens
+  // With RLIMIT_NOFILE 256 the daemon keeps at most 192 fds for inodes and open files, and reopens
   // the others from file handles: the deleted ones fail (ESTALE inside), which
   // the kernel's path walk retries and turns into ENOENT.
   const src = tmpdir();

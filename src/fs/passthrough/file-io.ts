@@ -111,7 +111,8 @@ export class FileIo {
     const st = this.files.get(fh);
     if (st !== undefined) return f(st.fd);
     if (!this.options.noOpen) throw new FuseError(Errno.EBADF);
-    const fd = ok(this.proc.reopen(this.fdOf(ino), flags | sys.O_CLOEXEC));
+    const ifd = this.fdOf(ino);
+    const fd = ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags | sys.O_CLOEXEC)));
     try {
       return f(fd);
     } finally {
@@ -211,6 +212,7 @@ export class FileIo {
     const direct = (this.openFlags(requestFlags) & sys.O_DIRECT) !== 0;
     const st: FileState = { fd, ino, backingId, ioIno, setId, direct, opener: ctx ? { uid: ctx.uid, gid: ctx.gid, pid: ctx.pid } : undefined };
     this.files.set(fh, st);
+    this.inodes.holdFd();
     const same = this.byIno.get(ino);
     if (same === undefined) this.byIno.set(ino, [st]);
     else same.push(st);
@@ -252,6 +254,7 @@ export class FileIo {
       }
     }
     sys.close(f.fd);
+    this.inodes.releaseFd();
   }
 
   open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply {
@@ -263,7 +266,7 @@ export class FileIo {
       ok(sys.statx(ifd, '', EMPTY, sys.STATX_SIZE, this.stx));
       if (this.stx.readBigUInt64LE(40) !== 0n) throw new FuseError(Errno.EPERM);
     }
-    const fd = this.widen(this.creds.asCaller(ctx, () => ok(this.proc.reopen(ifd, flags))), a.flags);
+    const fd = this.widen(this.creds.asCaller(ctx, () => ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags)))), a.flags);
     return this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
   }
 

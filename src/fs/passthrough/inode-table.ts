@@ -10,10 +10,11 @@
 //
 // A host file is identified by (device and mount, inode number, birth time):
 // with the birth time, an inode number reused after a delete is a different
-// file. Each inode keeps an O_PATH fd while it can; beyond `maxFds` fds are
-// closed (clock sweep) and reopened on demand from a kernel file handle
-// (open_by_handle_at, which needs CAP_DAC_READ_SEARCH). Without file handles
-// every inode keeps its fd.
+// file. Each inode keeps an O_PATH fd while it can. Inode fds and the fds of
+// open files and directories share one budget (`maxFds`): beyond it inode fds
+// are closed (clock sweep) and reopened on demand from a kernel file handle
+// (open_by_handle_at, which needs CAP_DAC_READ_SEARCH), so open files always
+// win over cached inode fds. Without file handles every inode keeps its fd.
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
@@ -22,6 +23,8 @@ const VIRTUAL_FLAG = 1n << 55n;
 const HOST_INO_MASK = (1n << 47n) - 1n;
 const MAX_DEVICES = 254;
 const ESTALE = 116;
+const ENFILE = 23;
+const EMFILE = 24;
 /** A probe that takes the first slot with the host inode. */
 const ANY = (): boolean => true;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
@@ -128,6 +131,10 @@ export class InodeTable {
   /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
   private readonly reserved = new Map<string, bigint>();
   private openFds = 0;
+  /** fds of open files and directories, counted against the same budget. */
+  private otherFds = 0;
+  /** After a sweep that could not get under budget: no new sweep until openFds reaches this. */
+  private sweepAgainAt = 0;
   private hand = 1;
   /** Chunks dropped since it was last reset (the owner gives memory back when idle). */
   chunksDropped = 0;
@@ -139,7 +146,7 @@ export class InodeTable {
     rootFd: number,
     root: RootInfo,
     private readonly useHostIno: boolean,
-    /** How many inode fds to keep before closing those that have handles. */
+    /** How many fds (inode fds and open files' together) to keep before closing inode fds that have handles. */
     private readonly maxFds: number,
     private readonly useHandles: boolean,
     /** A plain fd on the source's mount, for open_by_handle_at. */
@@ -466,18 +473,48 @@ export class InodeTable {
 
   /** Counts one more open inode fd, first closing others if over budget. */
   private makeRoom(): void {
-    if (this.openFds + 1 > this.maxFds) this.evict();
+    if (this.openFds + this.otherFds + 1 > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
     this.openFds++;
   }
 
   /**
-   * Clock sweep: close fds that a handle can reopen until 90% of the budget
-   * is left, never one the current operation has used (its caller may hold it).
+   * An open file or directory now holds an fd (call `releaseFd` when it is
+   * closed): inode fds make room for it.
    */
-  private evict(): void {
-    const target = Math.floor(this.maxFds * 0.9);
+  holdFd(): void {
+    this.otherFds++;
+    if (this.openFds + this.otherFds > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
+  }
+
+  releaseFd(): void {
+    this.otherFds--;
+    this.sweepAgainAt = 0;
+  }
+
+  /**
+   * The host said EMFILE or ENFILE: close half of the inode fds a handle can
+   * reopen (not those of the current operation). Returns whether any was closed,
+   * so that the caller may retry once.
+   */
+  shed(): boolean {
+    const before = this.openFds;
+    this.evict(Math.floor(before / 2));
+    return this.openFds < before;
+  }
+
+  /** `f()` (a call that makes an fd), once more after shed() if the process ran out of fds. */
+  retryFd(f: () => number): number {
+    const r = f();
+    return (r === -EMFILE || r === -ENFILE) && this.shed() ? f() : r;
+  }
+
+  /**
+   * Clock sweep: close fds that a handle can reopen until `target` inode fds
+   * are left, never one the current operation has used (its caller may hold it).
+   */
+  private evict(target: number): void {
     const slots = this.chunks.length << SHIFT;
-    for (let n = 0; this.openFds > target && n < 2 * slots; n++) {
+    for (let n = 0; this.openFds > Math.max(0, target) && n < 2 * slots; n++) {
       const s = this.hand;
       this.hand = this.hand + 1 >= slots ? 1 : this.hand + 1;
       const c = this.chunks[s >> SHIFT];
@@ -495,6 +532,9 @@ export class InodeTable {
       c.fds[i] = -1;
       this.openFds--;
     }
+    // Nothing more to close (open files fill the budget, or the rest have no
+    // handle): do not sweep every slot again for each new fd.
+    this.sweepAgainAt = this.openFds > Math.max(0, target) ? this.openFds + 64 : 0;
   }
 
   /** The inode's O_PATH fd, reopened from its handle if it was closed. */
@@ -508,7 +548,7 @@ export class InodeTable {
     if (len === 0) throw new FuseError(ESTALE);
     const off = c.handleOff[s & MASK]!;
     const handle = { handleType: c.handleType[s & MASK]!, handleBytes: this.arena.subarray(off, off + len) };
-    const nfd = sys.open_by_handle_at(this.mountFd, handle, sys.O_PATH | sys.O_CLOEXEC);
+    const nfd = this.retryFd(() => sys.open_by_handle_at(this.mountFd, handle, sys.O_PATH | sys.O_CLOEXEC));
     if (nfd < 0) throw new FuseError(-nfd === 2 ? ESTALE : -nfd);
     this.makeRoom();
     c.fds[s & MASK] = nfd;
@@ -574,6 +614,8 @@ export class InodeTable {
     c0.live = 1;
     this.live = 1;
     this.openFds = 0;
+    this.otherFds = 0;
+    this.sweepAgainAt = 0;
     this.reserved.clear();
     this.rehash();
   }

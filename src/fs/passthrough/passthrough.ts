@@ -106,12 +106,15 @@ export class PassthroughFs implements Filesystem {
     this.mountFd = sys.open(src, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
     ok(sys.statx(fd, '', EMPTY, STATX_MASK, this.stx));
     this.rootMntId = this.stx.readBigUInt64LE(144);
-    // Live inodes must not be bounded by the fd limit: take the hard limit,
-    // keep at most ~half as inode fds, reopen the rest from file handles.
+    // Live inodes must not be bounded by the fd limit: take the hard limit
+    // and reopen inodes from file handles beyond a budget a little under it,
+    // which the fds of open files share (they push inode fds out). The rest
+    // is left to the runtime and the session (pipes, /proc reads).
     const lim = sys.raiseNofileLimit();
     const soft = typeof lim === 'number' ? 1024 : Number(lim.soft);
     const useHandles = this.handlesWork();
-    const maxFds = useHandles ? Math.max(64, Math.floor(soft / 2)) : Number.MAX_SAFE_INTEGER;
+    const reserve = Math.min(1024, Math.max(64, Math.floor(soft / 8)));
+    const maxFds = useHandles ? Math.max(64, soft - reserve) : Number.MAX_SAFE_INTEGER;
     const devKey = this.devKey();
     const [btimeSec, btimeNsec] = this.btime();
     this.inodes = new InodeTable(fd, { devKey, ino: this.stx.readBigUInt64LE(32), btimeSec, btimeNsec, type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
@@ -325,7 +328,7 @@ export class PassthroughFs implements Filesystem {
         return { entry: this.entryFrom(inode), inode };
       }
     }
-    const fd = sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
+    const fd = this.inodes.retryFd(() => sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC));
     if (fd < 0) fail(fd);
     // Stat the fd we hold: the name may have been replaced since the statx.
     const r = sys.statx(fd, '', EMPTY, STATX_MASK, this.stx);
@@ -527,7 +530,9 @@ export class PassthroughFs implements Filesystem {
     checkName(a.name);
     const pfd = this.fdOf(parent);
     const { fd, entry } = this.asCaller(ctx, () => {
-      const fd = this.withUmask(a.umask, () => ok(sys.openat(pfd, a.name, this.fileIo.openFlags(a.flags) | sys.O_CREAT | sys.O_NOFOLLOW, a.mode & 0o7777)));
+      // EMFILE is checked before the name is looked at: a retry creates nothing twice.
+      const flags = this.fileIo.openFlags(a.flags) | sys.O_CREAT | sys.O_NOFOLLOW;
+      const fd = this.withUmask(a.umask, () => ok(this.inodes.retryFd(() => sys.openat(pfd, a.name, flags, a.mode & 0o7777))));
       try {
         return { fd, entry: this.created(pfd, a.name) };
       } catch (e) {
@@ -542,8 +547,8 @@ export class PassthroughFs implements Filesystem {
     const pfd = this.fdOf(parent);
     const { fd, entry } = this.asCaller(ctx, () => {
       const flags = (this.fileIo.openFlags(a.flags) & ~sys.O_DIRECTORY) | sys.O_TMPFILE;
-      const fd = this.withUmask(a.umask, () => ok(sys.openat(pfd, '.', flags, a.mode & 0o7777)));
-      const pathFd = this.proc.reopen(fd, sys.O_PATH | sys.O_CLOEXEC);
+      const fd = this.withUmask(a.umask, () => ok(this.inodes.retryFd(() => sys.openat(pfd, '.', flags, a.mode & 0o7777))));
+      const pathFd = this.inodes.retryFd(() => this.proc.reopen(fd, sys.O_PATH | sys.O_CLOEXEC));
       if (pathFd < 0) {
         sys.close(fd);
         fail(pathFd);
@@ -623,9 +628,10 @@ export class PassthroughFs implements Filesystem {
   opendir(ctx: RequestContext, ino: bigint, _a: OpenIn): OpenReply {
     if (this.options.noOpendir) throw new FuseError(Errno.ENOSYS);
     const ifd = this.fdOf(ino);
-    const fd = this.asCaller(ctx, () => ok(sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC)));
+    const fd = this.asCaller(ctx, () => ok(this.inodes.retryFd(() => sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC))));
     const fh = this.nextDirFh++;
     this.dirs.set(fh, new DirHandle(fd));
+    this.inodes.holdFd();
     const c = this.options.cache;
     const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : 0;
     return { fh, openFlags };
@@ -636,7 +642,8 @@ export class PassthroughFs implements Filesystem {
     const d = this.dirs.get(fh);
     if (d !== undefined) return f(d);
     if (!this.options.noOpendir) throw new FuseError(Errno.EBADF);
-    const tmp = new DirHandle(ok(sys.openat(this.fdOf(ino), '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC)));
+    const ifd = this.fdOf(ino);
+    const tmp = new DirHandle(ok(this.inodes.retryFd(() => sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC))));
     try {
       return f(tmp);
     } finally {
@@ -690,6 +697,7 @@ export class PassthroughFs implements Filesystem {
     if (d === undefined) return;
     this.dirs.delete(a.fh);
     d.close();
+    this.inodes.releaseFd();
   }
 
   fsyncdir(_ctx: RequestContext, ino: bigint, a: FsyncIn): void {

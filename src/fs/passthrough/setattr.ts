@@ -91,7 +91,7 @@ export class AttrSetter {
         if (f) {
           ok(sys.ftruncate(f.fd, s.size));
         } else {
-          const wfd = ok(this.proc.reopen(ifd, sys.O_WRONLY | sys.O_CLOEXEC));
+          const wfd = ok(this.inodes.retryFd(() => this.proc.reopen(ifd, sys.O_WRONLY | sys.O_CLOEXEC)));
           const r = sys.ftruncate(wfd, s.size);
           sys.close(wfd);
           ok(r);
