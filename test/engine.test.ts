@@ -30,12 +30,24 @@ test('memfs: files, directories, symlinks, xattrs through the kernel', async () 
 import { mountFs, tmpdir } from './helpers.js';
 const probeModule = new URL('./fixtures/probe-fs.ts', import.meta.url);
 
-test('errors: an errno from a handler reaches the caller; a plain exception is EIO', async () => {
+test('errors: an errno from a handler (thrown, or a FuseError returned) reaches the caller; a plain exception is EIO', async () => {
   const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' });
   try {
     assert.throws(() => fs.statSync(path.join(m.dir, 'errno-EACCES')), { code: 'EACCES' });
     assert.throws(() => fs.statSync(path.join(m.dir, 'boom')), { code: 'EIO' });
     assert.throws(() => fs.statSync(path.join(m.dir, 'badresult')), { code: 'EIO' });
+    // A FuseError returned or resolved to (not thrown) is the same error reply.
+    assert.throws(() => fs.statSync(path.join(m.dir, 'returned-EPERM')), { code: 'EPERM' });
+    assert.throws(() => fs.statSync(path.join(m.dir, 'resolved-EROFS')), { code: 'EROFS' });
+    const x = sh(`python3 -c '
+import os, sys, errno
+for n in ("returned", "resolved", "value"):
+    try:
+        print(n, os.getxattr(sys.argv[1], "user." + n).decode())
+    except OSError as e:
+        print(n, errno.errorcode[e.errno])
+' ${m.dir}/data`);
+    assert.equal(x.stdout, 'returned ENODATA\nresolved E2BIG\nvalue v\n', x.stderr);
     // The daemon is still serving.
     assert.equal(fs.readFileSync(path.join(m.dir, 'data'), 'utf8'), 'AAAA');
   } finally {

@@ -5,7 +5,7 @@
 import { Opcode, SIZEOF } from './kernel.js';
 import * as Q from './requests.js';
 import * as R from './replies.js';
-import type { Filesystem, FileData, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
+import type { Filesystem, FileData, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
 
 /** Thrown by an encoder to reply an errno (e.g. ERANGE for an xattr too big). */
@@ -24,8 +24,11 @@ export interface OpSpec<A = any, T = any> {
   method: keyof Filesystem | null;
   /** FORGET, BATCH_FORGET, INTERRUPT and NOTIFY_REPLY get no reply (not even when malformed). */
   noReply?: boolean;
-  /** Calls the method. `out` is the reply buffer; the body starts at byte 16. */
-  call?: (fs: Filesystem, ctx: RequestContext, args: A, out: Buffer) => T | Promise<T>;
+  /**
+   * Calls the method. `out` is the reply buffer; the body starts at byte 16.
+   * A FuseError returned (not thrown) is replied as an error (Filesystem).
+   */
+  call?: (fs: Filesystem, ctx: RequestContext, args: A, out: Buffer) => HandlerResult<T>;
   /** Encodes the result at `off` in `buf`, returns the end; absent: empty body. */
   encode?: (buf: Buffer, off: number, result: T, args: A) => number;
   /** The arguments for debug logs. */

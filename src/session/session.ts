@@ -19,7 +19,7 @@ import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import type { SessionLimits } from './connection.js';
-import { errnoFromThrown, errnoName, Errno } from './errors.js';
+import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
 import { FileData } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
@@ -104,6 +104,8 @@ export class Session {
   private readonly bufSize: number;
   private inbuf: Buffer;
   private outbuf: Buffer;
+  /** The header of error replies (replyError). */
+  private readonly errbuf = Buffer.alloc(HDR);
   private spare: Buffer[] = [];
   private readonly pending = new Map<bigint, Ctx>();
   private readonly splicer = new SpliceReplier();
@@ -289,7 +291,10 @@ export class Session {
       return;
     }
     this.notifier.dispatching = false;
-    if (isThenable(result)) {
+    if (result instanceof FuseError) {
+      // Failed without throwing (a routine ENOENT or ENODATA): no unwinding.
+      if (!spec.noReply) this.replyThrown(h, spec, result, t0);
+    } else if (isThenable(result)) {
       this.goAsync(h, spec, args, ctx, result, t0);
     } else if (!spec.noReply) {
       this.replyResult(h, spec, args, result, this.outbuf, t0);
@@ -311,7 +316,10 @@ export class Session {
     };
     p.then(
       (r) => {
-        if (!spec.noReply) this.replyResult(h, spec, args, r, outbuf, t0);
+        if (!spec.noReply) {
+          if (r instanceof FuseError) this.replyThrown(h, spec, r, t0);
+          else this.replyResult(h, spec, args, r, outbuf, t0);
+        }
         done();
       },
       (e) => {
@@ -457,9 +465,9 @@ export class Session {
   }
 
   replyError(unique: bigint, errno: number, opcode: number, t0 = 0n): void {
-    // A fresh small buffer: the shared one may belong to a pending handler.
-    const b = Buffer.allocUnsafe(HDR);
-    this.send(unique, -errno, HDR, b, t0, opName(opcode));
+    // Its own buffer (the reply buffer may belong to a pending handler), sent
+    // before this returns: one serves every error reply.
+    this.send(unique, -errno, HDR, this.errbuf, t0, opName(opcode));
   }
 
   private send(unique: bigint, error: number, len: number, buf: Buffer, t0: bigint, what: string): void {
