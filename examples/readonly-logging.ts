@@ -53,7 +53,8 @@ export function withLogging<T extends object>(fs: T, log: (line: string) => void
         const done = (what: string) => log(`${name} ino=${ctx?.nodeid ?? '-'} uid=${ctx?.uid ?? '-'} -> ${what} ${Number(process.hrtime.bigint() - t0) / 1000}us`);
         try {
           const r = (f as (...a: unknown[]) => unknown).apply(fs, args);
-          done('ok');
+          // A failure may be returned rather than thrown (the passthrough's ENOENT, ENODATA).
+          done(r instanceof FuseError ? errnoName(r.errno) : 'ok');
           return r;
         } catch (e) {
           done(errnoName((e as { errno?: number }).errno ?? 5));

@@ -25,6 +25,8 @@ const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
+const NO_ENTRY = new FuseError(Errno.ENOENT);
+const NO_DATA = new FuseError(Errno.ENODATA);
 const DT = (mode: number): number => (mode & S_IFMT) >> 12;
 
 interface Node {
@@ -137,11 +139,12 @@ export class MemFs implements Filesystem {
     if (n.nlink === 0 && n.lookups <= 0n && n.ino !== 1n) this.nodes.delete(n.ino);
   }
 
-  lookup(_ctx: RequestContext, parent: bigint, name: Buffer): Entry {
+  lookup(_ctx: RequestContext, parent: bigint, name: Buffer): Entry | FuseError {
     const p = this.dir(parent);
     const k = key(name);
     const ino = k === '.' ? p.ino : k === '..' ? p.parent : p.children!.get(k);
-    if (ino === undefined) throw new FuseError(Errno.ENOENT);
+    // Routine failures are returned, not thrown (cheaper; see Filesystem).
+    if (ino === undefined) return NO_ENTRY;
     return this.entry(this.node(ino));
   }
 
@@ -344,9 +347,9 @@ export class MemFs implements Filesystem {
     n.xattrs.set(k, Buffer.from(a.value));
   }
 
-  getxattr(_ctx: RequestContext, ino: bigint, name: Buffer, size: number): Buffer | number {
+  getxattr(_ctx: RequestContext, ino: bigint, name: Buffer, size: number): Buffer | number | FuseError {
     const v = this.node(ino).xattrs.get(key(name));
-    if (!v) throw new FuseError(Errno.ENODATA);
+    if (!v) return NO_DATA;
     return size === 0 ? v.length : v;
   }
 

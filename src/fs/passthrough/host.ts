@@ -17,9 +17,14 @@ export const EMPTY = sys.AT_EMPTY_PATH | sys.AT_SYMLINK_NOFOLLOW;
 // (ENOENT on a negative lookup, ENODATA on a getxattr) is routine here.
 const ERRORS: FuseError[] = [];
 
+/** The FuseError for a failed call's negative return value, to return (cheaper than throwing it). */
+export function failure(ret: number): FuseError {
+  return (ERRORS[-ret] ??= new FuseError(-ret));
+}
+
 /** Throws the FuseError for a failed call's negative return value. */
 export function fail(ret: number): never {
-  throw (ERRORS[-ret] ??= new FuseError(-ret));
+  throw failure(ret);
 }
 
 /** A call's return value, or its errno thrown when it failed. */

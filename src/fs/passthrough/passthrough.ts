@@ -30,7 +30,7 @@ import { DirHandle } from './dirhandle.js';
 import { FileIo } from './file-io.js';
 import { Xattrs } from './xattr.js';
 import { AttrSetter } from './setattr.js';
-import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, ok } from './host.js';
+import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, failure, ok } from './host.js';
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
@@ -42,6 +42,12 @@ const SETTLE_MS = 3000;
 const OP_METHODS = [...new Set(OPS.flatMap((o) => (o?.method ? [o.method] : [])))];
 
 const NS = 1_000_000_000n;
+/** A name looked up in a directory: its entry (one more lookup counted) and inode. */
+interface Found {
+  entry: Entry;
+  inode: Inode;
+}
+
 const LOOKUP_FLAGS = sys.AT_SYMLINK_NOFOLLOW | sys.AT_NO_AUTOMOUNT;
 
 /** Rejects names the kernel should never send: '/' inside, empty, too long. */
@@ -314,14 +320,16 @@ export class PassthroughFs implements Filesystem {
 
   /**
    * Looks `name` up in the directory `pfd` and returns its entry with one
-   * more lookup counted. The statx by name is all a known file costs; with
-   * `mayBeKnown` false (a name just created, a directory entry whose inode
-   * number the table lacks) that probe is skipped.
+   * more lookup counted, or the host's -errno (returned, not thrown: a
+   * missing name is routine). The statx by name is all a known file costs;
+   * with `mayBeKnown` false (a name just created, a directory entry whose
+   * inode number the table lacks) that probe is skipped.
    */
-  private lookupAt(pfd: number, name: Buffer | string, mayBeKnown = true): { entry: Entry; inode: Inode } {
+  private lookupAt(pfd: number, name: Buffer | string, mayBeKnown = true): Found | number {
     let inode: Inode | undefined;
     if (mayBeKnown) {
-      ok(sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx));
+      const r = sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx);
+      if (r < 0) return r;
       inode = this.known(this.devKey());
       if (inode !== undefined) {
         inode.refs++;
@@ -329,12 +337,12 @@ export class PassthroughFs implements Filesystem {
       }
     }
     const fd = this.inodes.retryFd(() => sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC));
-    if (fd < 0) fail(fd);
+    if (fd < 0) return fd;
     // Stat the fd we hold: the name may have been replaced since the statx.
     const r = sys.statx(fd, '', EMPTY, STATX_MASK, this.stx);
     if (r < 0) {
       sys.close(fd);
-      fail(r);
+      return r;
     }
     const devKey = this.devKey();
     inode = this.known(devKey);
@@ -347,18 +355,25 @@ export class PassthroughFs implements Filesystem {
     return { entry: this.entryFrom(inode), inode };
   }
 
+  /** lookupAt's entry, its failure thrown. */
+  private lookupOk(pfd: number, name: Buffer | string, mayBeKnown = true): Found {
+    const r = this.lookupAt(pfd, name, mayBeKnown);
+    if (typeof r === 'number') fail(r);
+    return r;
+  }
+
   private statInode(i: Inode): void {
     ok(sys.statx(this.inodes.fdOf(i), '', EMPTY, STATX_MASK, this.stx));
   }
 
   // ---- names ----
 
-  lookup(ctx: RequestContext, parent: bigint, name: Buffer): Entry | NegativeEntry {
+  lookup(ctx: RequestContext, parent: bigint, name: Buffer): Entry | NegativeEntry | FuseError {
     const p = this.inodes.get(parent);
     if (isDotOrDotDot(name)) {
       // Only sent with export support: '.' is the directory, '..' its parent, and never above the root.
       if (name.length === 1 || p === this.inodes.root) return this.refEntry(p);
-      const up = this.asCaller(ctx, () => this.lookupAt(this.inodes.fdOf(p), '..'));
+      const up = this.asCaller(ctx, () => this.lookupOk(this.inodes.fdOf(p), '..'));
       if (!this.insideSource(up.inode)) {
         // The host moved the directory out of the source: its parent is not ours to show.
         this.inodes.forget(up.inode.nodeid, 1n);
@@ -368,18 +383,17 @@ export class PassthroughFs implements Filesystem {
     }
     checkName(name);
     const pfd = this.inodes.fdOf(p);
-    let e: Entry;
-    try {
-      e = this.asCallerIf(ctx, () => this.lookupAt(pfd, name).entry);
-    } catch (err) {
+    const r = this.asCallerIf(ctx, () => this.lookupAt(pfd, name));
+    if (typeof r === 'number') {
       // negative_timeout: the kernel may remember the name's absence, unless
       // the search guard must see every walk through this directory.
       const neg = this.options.negativeTimeout;
-      if (neg > 0 && err instanceof FuseError && err.errno === Errno.ENOENT && (!this.guardSearch || this.searchableByAll(pfd))) {
+      if (neg > 0 && r === -Errno.ENOENT && (!this.guardSearch || this.searchableByAll(pfd))) {
         return { negative: true, entryTimeout: neg };
       }
-      throw err;
+      return failure(r);
     }
+    const e = r.entry;
     return this.guarded(e, pfd);
   }
 
@@ -446,7 +460,7 @@ export class PassthroughFs implements Filesystem {
 
   /** The entry of a name this request has just made: usually a new inode, so no statx probe first. */
   private created(pfd: number, name: Buffer): Entry {
-    return this.guarded(this.lookupAt(pfd, name, false).entry, pfd);
+    return this.guarded(this.lookupOk(pfd, name, false).entry, pfd);
   }
 
   /** Whether everyone may search the directory `pfd` (o+x). */
@@ -516,7 +530,7 @@ export class PassthroughFs implements Filesystem {
       // Through /proc: linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH, which the caller may lack.
       ok(sys.linkat(sys.AT_FDCWD, `/proc/self/fd/${fd}`, pfd, newname, sys.AT_SYMLINK_FOLLOW));
       // The new name is a known inode's: the statx probe finds it.
-      return this.guarded(this.lookupAt(pfd, newname).entry, pfd);
+      return this.guarded(this.lookupOk(pfd, newname).entry, pfd);
     });
   }
 
@@ -670,14 +684,15 @@ export class PassthroughFs implements Filesystem {
       d.list(a.offset, (name, hostIno, type, next) => {
         if (!out.fits(name.length)) return false;
         if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.nodeid : this.inodes.peekIno(parent.devKey, hostIno));
-        let found: { entry: Entry; inode: Inode };
+        const mayBeKnown = this.inodes.hasHostIno(parent.devKey, hostIno);
+        let found: Found | number;
         try {
-          const mayBeKnown = this.inodes.hasHostIno(parent.devKey, hostIno);
           found = this.asCallerIf(ctx, () => this.lookupAt(pfd, name, mayBeKnown));
         } catch {
-          // Gone since getdents, or unreadable: list it without attributes.
-          return out.addPlus(null, name, type, next, this.inodes.peekIno(parent.devKey, hostIno));
+          found = -Errno.EIO;
         }
+        // Gone since getdents, or unreadable: list it without attributes.
+        if (typeof found === 'number') return out.addPlus(null, name, type, next, this.inodes.peekIno(parent.devKey, hostIno));
         if (uncached) found.entry = { ...found.entry, entryTimeout: 0 };
         if (!out.addPlus(found.entry, name, type, next)) {
           this.inodes.forget(found.inode.nodeid, 1n);
@@ -731,7 +746,7 @@ export class PassthroughFs implements Filesystem {
     this.xattrs.setxattr(ctx, ino, a);
   }
 
-  getxattr(ctx: RequestContext, ino: bigint, name: Buffer, size: number): Buffer | number {
+  getxattr(ctx: RequestContext, ino: bigint, name: Buffer, size: number): Buffer | number | FuseError {
     return this.xattrs.getxattr(ctx, ino, name, size);
   }
 

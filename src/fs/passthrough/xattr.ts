@@ -11,7 +11,7 @@ import type { SetxattrIn } from '../../protocol/requests.js';
 import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
-import { ok } from './host.js';
+import { failure, ok } from './host.js';
 import type { ProcFdDir } from './procfd.js';
 
 const TRUSTED = Buffer.from('trusted.');
@@ -67,7 +67,7 @@ export class Xattrs {
     if (acl) this.notifier?.invalInode(ino, -1n);
   }
 
-  getxattr(ctx: RequestContext, ino: bigint, name: Buffer, size: number): Buffer | number {
+  getxattr(ctx: RequestContext, ino: bigint, name: Buffer, size: number): Buffer | number | FuseError {
     this.xattrOn();
     // The kernel asks security.capability before every write (without
     // killpriv_v2): the writer's open file answers it without a path walk
@@ -76,11 +76,18 @@ export class Xattrs {
     const open = this.openFdOf(ino);
     const fd = open ?? this.fdOf(ino);
     const get = (buf: Buffer | null, n: number): number => open !== undefined ? sys.fgetxattr(fd, name, buf, n) : this.proc.getxattr(fd, name, buf, n);
+    // Failures are returned, not thrown: ENODATA is the usual answer
+    // (security.capability before a write, ls -l's two probes per file).
     return this.creds.asCaller(ctx, () => {
-      if (size === 0) return ok(get(null, 0));
+      if (size === 0) {
+        const n = get(null, 0);
+        return n < 0 ? failure(n) : n;
+      }
       // The reply is encoded before the next request is read: one scratch buffer serves all.
       const buf = size <= this.xattrBuf.length ? this.xattrBuf : Buffer.allocUnsafe(size);
-      const v = buf.subarray(0, ok(get(buf, size)));
+      const n = get(buf, size);
+      if (n < 0) return failure(n);
+      const v = buf.subarray(0, n);
       return this.mapsIds && isAclName(name) ? this.mapAcl(v, 'toClient') : v;
     });
   }
