@@ -48,6 +48,12 @@ for n in ("returned", "resolved", "value"):
         print(n, errno.errorcode[e.errno])
 ' ${m.dir}/data`);
     assert.equal(x.stdout, 'returned ENODATA\nresolved E2BIG\nvalue v\n', x.stderr);
+    // READDIR too, whose reply length is the buffer's, not the handler's value.
+    assert.deepEqual(fs.readdirSync(m.dir).sort(), ['ctl', 'data', 'stats']);
+    for (const mode of ['sync', 'async']) {
+      fs.writeFileSync(path.join(m.dir, 'ctl'), `deny-listing ${mode}`);
+      assert.throws(() => fs.readdirSync(m.dir), { code: 'EACCES' }, mode);
+    }
     // The daemon is still serving.
     assert.equal(fs.readFileSync(path.join(m.dir, 'data'), 'utf8'), 'AAAA');
   } finally {

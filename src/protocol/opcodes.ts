@@ -7,6 +7,7 @@ import * as Q from './requests.js';
 import * as R from './replies.js';
 import type { Filesystem, FileData, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
+import { FuseError } from '../session/errors.js';
 
 /** Thrown by an encoder to reply an errno (e.g. ERANGE for an xattr too big). */
 export class EncodeErrno extends Error {
@@ -37,6 +38,12 @@ export interface OpSpec<A = any, T = any> {
 
 function op<A, T>(spec: OpSpec<A, T>): OpSpec<A, T> {
   return spec;
+}
+
+/** A READDIR(PLUS) reply's length once the handler filled `d`, or the FuseError it returned. */
+function listed(r: HandlerResult<void>, d: DirBuffer): HandlerResult<number> {
+  if (r instanceof FuseError) return r;
+  return r instanceof Promise ? r.then((v) => (v instanceof FuseError ? v : d.length)) : d.length;
 }
 
 const HDR = SIZEOF.fuse_out_header;
@@ -188,8 +195,7 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_READDIR, name: 'READDIR', decode: Q.decodeRead, method: 'readdir',
     call: (fs, c, a, out) => {
       const d = new DirBuffer(out, HDR, HDR + a.size, false);
-      const r = fs.readdir!(c, c.nodeid, a, d);
-      return r instanceof Promise ? r.then(() => d.length) : d.length;
+      return listed(fs.readdir!(c, c.nodeid, a, d), d);
     },
     encode: (_b, off, n) => off + n, describe: rwDesc,
   }),
@@ -267,8 +273,7 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_READDIRPLUS, name: 'READDIRPLUS', decode: Q.decodeRead, method: 'readdirplus',
     call: (fs, c, a, out) => {
       const d = new DirBuffer(out, HDR, HDR + a.size, true);
-      const r = fs.readdirplus!(c, c.nodeid, a, d);
-      return r instanceof Promise ? r.then(() => d.length) : d.length;
+      return listed(fs.readdirplus!(c, c.nodeid, a, d), d);
     },
     encode: (_b, off, n) => off + n, describe: rwDesc,
   }),

@@ -28,12 +28,46 @@ export class ProcFdDir {
    * 6.13 (ENOSYS) the path form. Length | -errno.
    */
   getxattr(fd: number, name: Buffer, buf: Buffer | null, size: number): number {
-    if (this.dir >= 0 && !this.noXattrAt) {
+    if (this.xattrAt()) {
       const r = sys.getxattrat(this.dir, String(fd), 0, name, buf, size);
       if (r !== -Errno.ENOSYS) return r;
       this.noXattrAt = true;
     }
     return sys.getxattr(`/proc/self/fd/${fd}`, name, buf, size);
+  }
+
+  /** setxattr of the inode behind `fd` (flags XATTR_CREATE/REPLACE). 0 | -errno. */
+  setxattr(fd: number, name: Buffer, value: Buffer, flags: number): number {
+    if (this.xattrAt()) {
+      const r = sys.setxattrat(this.dir, String(fd), 0, name, value, flags);
+      if (r !== -Errno.ENOSYS) return r;
+      this.noXattrAt = true;
+    }
+    return sys.setxattr(`/proc/self/fd/${fd}`, name, value, flags);
+  }
+
+  /** listxattr of the inode behind `fd`: NUL-separated names into buf[0, size). Length | -errno. */
+  listxattr(fd: number, buf: Buffer | null, size: number): number {
+    if (this.xattrAt()) {
+      const r = sys.listxattrat(this.dir, String(fd), 0, buf, size);
+      if (r !== -Errno.ENOSYS) return r;
+      this.noXattrAt = true;
+    }
+    return sys.listxattr(`/proc/self/fd/${fd}`, buf, size);
+  }
+
+  /** removexattr of the inode behind `fd`. 0 | -errno. */
+  removexattr(fd: number, name: Buffer): number {
+    if (this.xattrAt()) {
+      const r = sys.removexattrat(this.dir, String(fd), 0, name);
+      if (r !== -Errno.ENOSYS) return r;
+      this.noXattrAt = true;
+    }
+    return sys.removexattr(`/proc/self/fd/${fd}`, name);
+  }
+
+  private xattrAt(): boolean {
+    return this.dir >= 0 && !this.noXattrAt;
   }
 
   close(): void {

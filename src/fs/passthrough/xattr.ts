@@ -54,15 +54,16 @@ export class Xattrs {
     if (!this.options.xattr) throw new FuseError(Errno.ENOSYS);
   }
 
-  // The xattr calls go through /proc/self/fd/N: the *xattrat syscalls refuse
-  // O_PATH fds (EBADF, measured on 6.18), and the magic link resolves to
-  // exactly the inode, a symlink itself included, never to its target.
+  // The xattr calls go through the fd's /proc/self/fd/N magic link (ProcFdDir):
+  // the *xattrat syscalls refuse an O_PATH fd itself (EBADF, measured on 6.18),
+  // and the link resolves to exactly the inode, a symlink itself included,
+  // never to its target.
   setxattr(ctx: RequestContext, ino: bigint, a: SetxattrIn): void {
     this.xattrOn();
-    const p = `/proc/self/fd/${this.fdOf(ino)}`;
+    const fd = this.fdOf(ino);
     const acl = isAclName(a.name);
     const value = this.mapsIds && acl ? this.mapAcl(a.value, 'toHost') : a.value;
-    this.creds.asCaller(ctx, () => ok(sys.setxattr(p, a.name, value, a.flags)));
+    this.creds.asCaller(ctx, () => ok(this.proc.setxattr(fd, a.name, value, a.flags)));
     // An access ACL changes the mode's group bits on the host.
     if (acl) this.notifier?.invalInode(ino, -1n);
   }
@@ -113,12 +114,12 @@ export class Xattrs {
 
   listxattr(ctx: RequestContext, ino: bigint, size: number): Buffer | number {
     this.xattrOn();
-    const p = `/proc/self/fd/${this.fdOf(ino)}`;
+    const fd = this.fdOf(ino);
     return this.creds.asCaller(ctx, () => {
-      if (this.creds.enabled && this.options.uidMap.toHost(ctx.uid) !== 0) return this.listUnprivileged(p, size);
-      if (size === 0) return ok(sys.listxattr(p, null, 0));
+      if (this.creds.enabled && this.options.uidMap.toHost(ctx.uid) !== 0) return this.listUnprivileged(fd, size);
+      if (size === 0) return ok(this.proc.listxattr(fd, null, 0));
       const buf = Buffer.allocUnsafe(size);
-      return buf.subarray(0, ok(sys.listxattr(p, buf, size)));
+      return buf.subarray(0, ok(this.proc.listxattr(fd, buf, size)));
     });
   }
 
@@ -126,12 +127,12 @@ export class Xattrs {
    * The host lists trusted.* names to the daemon (CAP_SYS_ADMIN survives the
    * fsuid switch); natively a user without it never sees them.
    */
-  private listUnprivileged(p: string, size: number): Buffer | number {
+  private listUnprivileged(fd: number, size: number): Buffer | number {
     let full: Buffer;
     for (;;) {
-      const n = ok(sys.listxattr(p, null, 0));
+      const n = ok(this.proc.listxattr(fd, null, 0));
       full = Buffer.allocUnsafe(n);
-      const r = n === 0 ? 0 : sys.listxattr(p, full, n);
+      const r = n === 0 ? 0 : this.proc.listxattr(fd, full, n);
       if (r === -Errno.ERANGE) continue;
       full = full.subarray(0, ok(r));
       break;
@@ -145,8 +146,8 @@ export class Xattrs {
 
   removexattr(ctx: RequestContext, ino: bigint, name: Buffer): void {
     this.xattrOn();
-    const p = `/proc/self/fd/${this.fdOf(ino)}`;
-    this.creds.asCaller(ctx, () => ok(sys.removexattr(p, name)));
+    const fd = this.fdOf(ino);
+    this.creds.asCaller(ctx, () => ok(this.proc.removexattr(fd, name)));
     if (isAclName(name)) this.notifier?.invalInode(ino, -1n);
   }
 }
