@@ -393,8 +393,7 @@ export class PassthroughFs implements Filesystem {
       }
       return failure(r);
     }
-    const e = r.entry;
-    return this.guarded(e, pfd);
+    return this.guarded(r.entry, pfd);
   }
 
   /** Whether the directory `i` is the source or below it, walking '..' on the host. */
