@@ -35,12 +35,13 @@ interface Args {
   warmup: boolean;
   pmQos: boolean;
   quiet: number;
+  sourceFs: 'loop' | 'tmp';
   out: string | undefined;
 }
 
 function usage(): never {
   process.stdout.write(`usage: node --import tsx bench/run.ts [--quick] [--reps N] [--only group,...] [--peers p,...] [--profile] [--perf]
-                                      [--no-warmup] [--no-pm-qos] [--quiet CORES] [--out file.json]
+                                      [--no-warmup] [--no-pm-qos] [--quiet CORES] [--source-fs loop|tmp] [--out file.json]
   --quick        smaller sizes (a smoke run of a few minutes)
   --reps N       repetitions per peer (default 3)
   --only g,...   run only these workload groups
@@ -52,6 +53,8 @@ function usage(): never {
   --no-pm-qos    do not hold /dev/cpu_dma_latency at 0 during the run (by default idle vCPUs poll
                  instead of halting, so that each FUSE round trip does not pay an idle-exit wake-up)
   --quiet CORES  before each run, wait (up to 2 min) until other work uses fewer cores than this (default 0.3; 0 = don't wait)
+  --source-fs F  loop (default): the source is a fresh ext4 with a journal, in a sparse image file under /tmp
+                 mounted with -o loop for the run; tmp: a directory of /tmp's own filesystem
   --out FILE     where to write the JSON (default bench/results/<date>.json)
 groups: ${GROUPS.map((g) => g.name).join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})
 peers:  ${PEERS.join(', ')} (default); tsfuse variants for experiments:
@@ -61,7 +64,7 @@ ${Object.entries(VARIANTS).filter(([k]) => !PEERS.includes(k)).map(([k, v]) => `
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, pmQos: true, quiet: 0.3, out: undefined };
+  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, pmQos: true, quiet: 0.3, sourceFs: 'loop', out: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const val = (): string => {
@@ -80,7 +83,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-warmup') a.warmup = false;
     else if (k === '--no-pm-qos') a.pmQos = false;
     else if (k === '--quiet') a.quiet = Number(val());
-    else if (k === '--out') a.out = val();
+    else if (k === '--source-fs') {
+      const v = val();
+      if (v !== 'loop' && v !== 'tmp') throw new Error(`--source-fs: expected loop or tmp, not '${v}'`);
+      a.sourceFs = v;
+    } else if (k === '--out') a.out = val();
     else if (k === '--help' || k === '-h') usage();
     else throw new Error(`unknown argument ${k} (try --help)`);
   }
@@ -195,6 +202,25 @@ async function main(): Promise<void> {
       process.stderr.write(`not removing ${src} and ${mnt}: ${mnt} is still mounted\n`);
     }
   });
+  // The source's own filesystem: a fresh ext4 with a journal by default. An
+  // ext4 without one (this machine's /) scans past recently deleted inodes
+  // on every create, which made the create rows measure ext4's history
+  // (docs/benchmarks.md). Mounted over our own fresh directory; the cleanup
+  // (registered after the one that removes src, so it runs first) unmounts it.
+  let sourceNote = '';
+  if (args.sourceFs === 'loop') {
+    const imgDir = fs.mkdtempSync('/tmp/tsfuse-bench-img-');
+    const img = path.join(imgDir, 'source.ext4');
+    onCleanup(() => fs.rmSync(imgDir, { recursive: true, force: true }));
+    fs.closeSync(fs.openSync(img, 'w'));
+    fs.truncateSync(img, 32 * 2 ** 30);
+    await runOk('mkfs.ext4', ['-q', '-F', img]);
+    await runOk('mount', ['-o', 'loop', img, src]);
+    onCleanup(() => {
+      if (spawnSync('umount', [src]).status !== 0) spawnSync('umount', ['-l', src]);
+    });
+    sourceNote = ` (a fresh ext4 with a journal in a sparse file on ${machineInfo(python, imgDir).sourceFs}, mounted -o loop)`;
+  }
   // Each run gets its own work directory directly under the source. With the
   // "top directory" attribute, ext4 places each one in a fresh block group,
   // away from inodes deleted by the previous run (docs/benchmarks.md).
@@ -204,6 +230,7 @@ async function main(): Promise<void> {
   });
 
   const machine = machineInfo(python, src);
+  machine.sourceFs += sourceNote;
   const mline = machineLine(machine);
   log(mline);
   const env: Env = { src, sizes, python, log };
