@@ -54,7 +54,7 @@ function usage(): never {
                  instead of halting, so that each FUSE round trip does not pay an idle-exit wake-up)
   --quiet CORES  before each run, wait (up to 2 min) until other work uses fewer cores than this (default 0.3; 0 = don't wait)
   --source-fs F  loop (default): the source is a fresh ext4 with a journal, in a sparse image file under /tmp
-                 mounted with -o loop for the run; tmp: a directory of /tmp's own filesystem
+                 on a loop device with direct I/O, for the run; tmp: a directory of /tmp's own filesystem
   --out FILE     where to write the JSON (default bench/results/<date>.json)
 groups: ${GROUPS.map((g) => g.name).join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})
 peers:  ${PEERS.join(', ')} (default); tsfuse variants for experiments:
@@ -215,11 +215,15 @@ async function main(): Promise<void> {
     fs.closeSync(fs.openSync(img, 'w'));
     fs.truncateSync(img, 32 * 2 ** 30);
     await runOk('mkfs.ext4', ['-q', '-F', img]);
-    await runOk('mount', ['-o', 'loop', img, src]);
+    // Direct I/O from the loop device to its file: the image's pages are not
+    // cached a second time, and O_DIRECT and cold reads reach the disk.
+    const dev = (await runOk('losetup', ['--find', '--show', '--direct-io=on', img])).stdout.trim();
+    onCleanup(() => void spawnSync('losetup', ['-d', dev]));
+    await runOk('mount', [dev, src]);
     onCleanup(() => {
       if (spawnSync('umount', [src]).status !== 0) spawnSync('umount', ['-l', src]);
     });
-    sourceNote = ` (a fresh ext4 with a journal in a sparse file on ${machineInfo(python, imgDir).sourceFs}, mounted -o loop)`;
+    sourceNote = ` (a fresh ext4 with a journal in a sparse file on ${machineInfo(python, imgDir).sourceFs}, through a loop device with direct I/O)`;
   }
   // Each run gets its own work directory directly under the source. With the
   // "top directory" attribute, ext4 places each one in a fresh block group,
