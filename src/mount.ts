@@ -25,6 +25,8 @@ export interface MountOptions extends KernelMountOptions, SessionLimits {
   debug?: boolean;
   /** See SessionOptions.spinUs. */
   spinUs?: number;
+  /** See SessionOptions.spliceRead. */
+  spliceRead?: boolean;
 }
 
 export interface MountHandle {
@@ -74,7 +76,7 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
     exportName: source.exportName ?? 'default',
     args: source.args ?? [],
     session: {
-      debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead, spinUs: options.spinUs,
+      debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead, spinUs: options.spinUs, spliceRead: options.spliceRead,
       othersMayAccess: !!options.allowOther,
       denyOthersThan: km.denyOthers ? process.getuid!() : undefined,
     },

@@ -336,21 +336,24 @@ test('-d: create, write and close of a file: CREATE, WRITE (no kernel passthroug
   assert.equal(fs.readFileSync(path.join(src, 'new.txt'), 'utf8'), 'written through the mount\n');
 });
 
-test('-d: without kernel passthrough, large READs are spliced from the host file, small ones read into the reply', async () => {
-  const { src, mnt } = fixture();
-  const data = randomBytes(3 << 20);
-  fs.writeFileSync(path.join(src, 'big'), data);
-  fs.writeFileSync(path.join(src, 'small'), data.subarray(0, 10_000));
-  const p = start([src, mnt, '-d', '-o', 'nopassthrough']);
-  await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
-  assert.ok(fs.readFileSync(path.join(mnt, 'big')).equals(data));
-  assert.ok(fs.readFileSync(path.join(mnt, 'small')).equals(data.subarray(0, 10_000)));
-  p.child.kill('SIGINT');
-  assert.equal((await p.exit).code, 0);
-  const replies = p.stderr().split('\n').filter((l) => / < READ OK \d+ bytes/.test(l));
-  const spliced = replies.filter((l) => l.includes('(spliced)'));
-  assert.ok(spliced.length > 0 && spliced.every((l) => Number(/OK (\d+) bytes/.exec(l)![1]) >= 65536), `spliced READ replies: ${spliced.length} of ${replies.length}`);
-  assert.ok(replies.some((l) => !l.includes('(spliced)') && Number(/OK (\d+) bytes/.exec(l)![1]) < 65536), 'the small file is read into the reply');
+test('-d: without kernel passthrough, -o splice_read splices large READs from the host file, small ones (and all, without it) are read into the reply', async () => {
+  for (const splice of [true, false]) {
+    const { src, mnt } = fixture();
+    const data = randomBytes(3 << 20);
+    fs.writeFileSync(path.join(src, 'big'), data);
+    fs.writeFileSync(path.join(src, 'small'), data.subarray(0, 10_000));
+    const p = start([src, mnt, '-d', '-o', splice ? 'nopassthrough,splice_read' : 'nopassthrough']);
+    await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+    assert.ok(fs.readFileSync(path.join(mnt, 'big')).equals(data));
+    assert.ok(fs.readFileSync(path.join(mnt, 'small')).equals(data.subarray(0, 10_000)));
+    p.child.kill('SIGINT');
+    assert.equal((await p.exit).code, 0);
+    const replies = p.stderr().split('\n').filter((l) => / < READ OK \d+ bytes/.test(l));
+    const spliced = replies.filter((l) => l.includes('(spliced)'));
+    if (splice) assert.ok(spliced.length > 0 && spliced.every((l) => Number(/OK (\d+) bytes/.exec(l)![1]) >= 65536), `spliced READ replies: ${spliced.length} of ${replies.length}`);
+    else assert.ok(spliced.length === 0 && replies.some((l) => Number(/OK (\d+) bytes/.exec(l)![1]) >= 65536), `without splice_read: ${spliced.length} of ${replies.length} spliced`);
+    assert.ok(replies.some((l) => !l.includes('(spliced)') && Number(/OK (\d+) bytes/.exec(l)![1]) < 65536), 'the small file is read into the reply');
+  }
 });
 
 test('-d: a name under a directory not everyone may search is cached unless allow_other lets other users in', async () => {

@@ -56,22 +56,23 @@ function checkReads(dir: string, files: Map<string, Buffer>): void {
   }
 }
 
-test('FileData reads (splice for large ones) return exactly the file, without kernel passthrough', async () => {
+test('FileData reads return exactly the file, without kernel passthrough: read into the reply (default), and spliced (splice_read)', async () => {
   const src = tmpdir();
   const files = makeFiles(src);
   await withMount(src, { passthrough: false }, {}, (m) => checkReads(m.dir, files));
+  await withMount(src, { passthrough: false }, { spliceRead: true }, (m) => checkReads(m.dir, files));
 });
 
 test('FileData reads with cache=never (1 MiB direct reads, more than a pipe holds) return exactly the file', async () => {
   const src = tmpdir();
   const files = makeFiles(src);
-  await withMount(src, { passthrough: false, cache: 'never' }, { maxWrite: 1 << 20 }, (m) => checkReads(m.dir, files));
+  await withMount(src, { passthrough: false, cache: 'never' }, { maxWrite: 1 << 20, spliceRead: true }, (m) => checkReads(m.dir, files));
 });
 
 test('a FileData the host refuses becomes an error reply; the session goes on serving', async () => {
   const data = path.join(tmpdir(), 'data');
   fs.writeFileSync(data, randomBytes(300_000));
-  const m = await mountFs({ module: new URL('./fixtures/filedata-fs.ts', import.meta.url), exportName: 'FileDataFs', args: [data] }, {});
+  const m = await mountFs({ module: new URL('./fixtures/filedata-fs.ts', import.meta.url), exportName: 'FileDataFs', args: [data] }, { spliceRead: true });
   try {
     // "dir": FileData over a directory fd (splice and pread fail with EISDIR/EINVAL); "bad": over fd -1.
     for (const name of ['dir', 'bad']) {
