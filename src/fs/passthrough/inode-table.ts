@@ -471,9 +471,14 @@ export class InodeTable {
     this.op = (this.op + 1) >>> 0 || 1;
   }
 
+  /** Closes inode fds if `extra` more fds would go over budget (down to 90% of it). */
+  private fitBudget(extra: number): void {
+    if (this.openFds + this.otherFds + extra > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
+  }
+
   /** Counts one more open inode fd, first closing others if over budget. */
   private makeRoom(): void {
-    if (this.openFds + this.otherFds + 1 > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
+    this.fitBudget(1);
     this.openFds++;
   }
 
@@ -483,7 +488,7 @@ export class InodeTable {
    */
   holdFd(): void {
     this.otherFds++;
-    if (this.openFds + this.otherFds > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
+    this.fitBudget(0);
   }
 
   releaseFd(): void {
