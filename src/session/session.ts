@@ -115,7 +115,8 @@ export class Session {
   private readonly errbuf = Buffer.alloc(HDR);
   private spare: Buffer[] = [];
   private readonly pending = new Map<bigint, Ctx>();
-  private readonly splicer = new SpliceReplier();
+  /** Only when the mount asks for spliced READ replies (spliceRead). */
+  private readonly splicer: SpliceReplier | undefined;
   private minor = 0;
   private agreed = 0n;
   private ended = false;
@@ -133,6 +134,7 @@ export class Session {
     this.outbuf = Buffer.allocUnsafe(this.bufSize);
     this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
     this.debug = opts.debug ?? false;
+    this.splicer = opts.spliceRead ? new SpliceReplier() : undefined;
     this.notifier = new Notifier((msg) => sys.write(this.fd, msg, msg.length));
     this.notifier.onError = (code, errno) => {
       if (this.debug) this.log(`notify ${code} failed: ${errnoName(errno)}`);
@@ -202,7 +204,6 @@ export class Session {
       }
     } finally {
       this.ended = true;
-      this.splicer.close();
       this.notifier.close();
       await this.callDestroy();
     }
@@ -226,7 +227,7 @@ export class Session {
   private async callDestroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.splicer.close();
+    this.splicer?.close();
     try {
       await this.fs.destroy?.();
     } catch (e) {
@@ -389,7 +390,7 @@ export class Session {
       this.conn = conn;
       this.minor = conn.minor;
       this.agreed = conn.agreed;
-      if (this.fs.read && this.opts.spliceRead) this.splicer.prepare();
+      if (this.fs.read) this.splicer?.prepare();
       const end = encodeInitOut(this.outbuf, HDR, out, a.minor);
       this.send(h.unique, 0, end, this.outbuf, t0, 'INIT');
       if (this.debug) this.log(`INIT agreed ${conn.minor}: ${conn.agreedNames().join(' ')} max_write=${out.maxWrite}`);
@@ -443,7 +444,7 @@ export class Session {
       this.replyError(h.unique, Errno.EIO, h.opcode, t0);
       return;
     }
-    if (this.opts.spliceRead && this.splicer.wants(len)) {
+    if (this.splicer?.wants(len)) {
       const r = this.splicer.send(this.fd, h.unique, d.fd, d.offset, len);
       if (r.ok) {
         if (this.debug) this.log(`${h.unique} < READ OK ${r.n} bytes (spliced) ${(Number(process.hrtime.bigint() - t0) / 1000).toFixed(1)}us`);
