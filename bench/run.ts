@@ -21,7 +21,7 @@ import { installExitHandlers, killPid, onCleanup, runOk, sleep } from './lib/pro
 import { spawn } from 'node:child_process';
 import type { RowResult, Sample } from './lib/report.ts';
 import { daemonTable, mainTable, targets, targetsText, variantTable } from './lib/report.ts';
-import { machineInfo, machineLine, mountedType, mountsUnder, procCounters, procMemory, waitQuiet } from './lib/system.ts';
+import { filesystemOf, machineInfo, machineLine, mountedType, mountsUnder, procCounters, procMemory, waitQuiet } from './lib/system.ts';
 import type { Env, Group, RunCtx } from './lib/workloads.ts';
 import { ALIASES, emptyNative, FIO_COMMON, FULL, GROUPS, QUICK } from './lib/workloads.ts';
 
@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     onCleanup(() => {
       if (spawnSync('umount', [src]).status !== 0) spawnSync('umount', ['-l', src]);
     });
-    sourceNote = ` (a fresh ext4 with a journal in a sparse file on ${machineInfo(python, imgDir).sourceFs}, through a loop device with direct I/O)`;
+    sourceNote = ` (a fresh ext4 with a journal in a sparse file on ${filesystemOf(imgDir)}, through a loop device with direct I/O)`;
   }
   // Each run gets its own work directory directly under the source. With the
   // "top directory" attribute, ext4 places each one in a fresh block group,

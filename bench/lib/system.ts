@@ -23,6 +23,12 @@ function firstLine(s: string): string {
   return s.split('\n')[0]?.trim() ?? '';
 }
 
+/** "<fstype> on <device>" of the filesystem holding `dir` (from df). */
+export function filesystemOf(dir: string): string {
+  const df = sh('df', ['--output=fstype,source', dir]);
+  return firstLine(df.out.split('\n')[1] ?? '').replace(/\s+/g, ' on ');
+}
+
 export function machineInfo(python: string, tmpRoot: string): MachineInfo {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
@@ -31,7 +37,6 @@ export function machineInfo(python: string, tmpRoot: string): MachineInfo {
   const fio = sh('fio', ['--version']);
   const py = sh(python, ['--version']);
   const tar = sh('tar', ['--version']);
-  const df = sh('df', ['--output=fstype,source', tmpRoot]);
   return {
     cpu: model,
     cores: os.cpus().length,
@@ -42,7 +47,7 @@ export function machineInfo(python: string, tmpRoot: string): MachineInfo {
     fio: firstLine(fio.out) || 'not found',
     python: firstLine(py.out || py.err),
     tar: firstLine(tar.out),
-    sourceFs: firstLine(df.out.split('\n')[1] ?? '').replace(/\s+/g, ' on '),
+    sourceFs: filesystemOf(tmpRoot),
   };
 }
 
