@@ -922,6 +922,23 @@ describe('reply encoders', () => {
     assert.deepEqual(R.splitTimeout(0.9999999999), [0n, 999_999_999]);
   });
 
+  test('encoded timeouts follow splitTimeout, past 2^32 seconds too', () => {
+    const attr = { ino: 1n, size: 0n, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 };
+    for (const t of [1.5, 0, -5, NaN, Infinity, 0.9999999999, 2 ** 32 + 0.5, 2 ** 40 + 3, 2 ** 53 - 1, 2 ** 53]) {
+      const [sec, nsec] = R.splitTimeout(t);
+      const e = dirty(128);
+      R.encodeEntryOut(e, 0, { nodeid: 2n, entryTimeout: t, attrTimeout: t, attr });
+      assert.deepEqual([e.readBigUInt64LE(16), e.readUInt32LE(32)], [sec, nsec], `entry_valid for ${t}`);
+      assert.deepEqual([e.readBigUInt64LE(24), e.readUInt32LE(36)], [sec, nsec], `attr_valid for ${t}`);
+      const a = dirty(104);
+      R.encodeAttrOut(a, 0, { attr, attrTimeout: t });
+      assert.deepEqual([a.readBigUInt64LE(0), a.readUInt32LE(8)], [sec, nsec], `fuse_attr_out for ${t}`);
+      const n = dirty(128);
+      R.encodeNegativeEntry(n, 0, t);
+      assert.deepEqual([n.readBigUInt64LE(16), n.readUInt32LE(32)], [sec, nsec], `negative entry for ${t}`);
+    }
+  });
+
   test('fuse_open_out with a backing id', () => {
     const b = dirty(16);
     assert.equal(R.encodeOpenOut(b, 0, { fh: 0xfeedn, openFlags: FOPEN_PASSTHROUGH | FOPEN_KEEP_CACHE, backingId: 7 }), 16);

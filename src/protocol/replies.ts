@@ -3,6 +3,7 @@
 // offset after what it wrote, so a reply is built in place with no copies.
 
 import { SIZEOF } from './kernel.js';
+import { viewOf, writeI64, writeU64 } from './views.js';
 
 /** Attributes of an inode (fuse_attr). Times are nanoseconds since the epoch. */
 export interface Attr {
@@ -105,22 +106,41 @@ export function splitTimeout(seconds: number): [bigint, number] {
   return [BigInt(whole), Math.min(999_999_999, Math.round((seconds - whole) * 1e9))];
 }
 
+/** Writes a timeout as fuse's (u64 seconds, u32 nanoseconds) by splitTimeout's rules, without BigInts. */
+function writeTimeout(buf: Buffer, secOff: number, nsecOff: number, seconds: number): void {
+  const v = viewOf(buf);
+  let lo = 0;
+  let hi = 0;
+  let nsec = 0;
+  if (seconds >= 2 ** 53) {
+    lo = hi = 0xffffffff;
+  } else if (seconds > 0) {
+    const whole = Math.floor(seconds);
+    lo = whole % 0x100000000;
+    hi = Math.floor(whole / 0x100000000);
+    nsec = Math.min(999_999_999, Math.round((seconds - whole) * 1e9));
+  }
+  v.setUint32(secOff, lo, true);
+  v.setUint32(secOff + 4, hi, true);
+  v.setUint32(nsecOff, nsec, true);
+}
+
 function writeNsTime(buf: Buffer, secOff: number, nsecOff: number, ns: bigint): void {
   // Times before 1970 are negative: the kernel reads the seconds as signed.
   let sec = ns / NS;
-  let nsec = ns % NS;
-  if (nsec < 0n) {
-    nsec += NS;
+  let nsec = Number(ns - sec * NS);
+  if (nsec < 0) {
+    nsec += 1e9;
     sec -= 1n;
   }
-  buf.writeBigInt64LE(sec, secOff);
-  buf.writeUInt32LE(Number(nsec), nsecOff);
+  writeI64(buf, secOff, sec);
+  buf.writeUInt32LE(nsec, nsecOff);
 }
 
 export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
-  buf.writeBigUInt64LE(a.ino, off);
-  buf.writeBigUInt64LE(a.size, off + 8);
-  buf.writeBigUInt64LE(a.blocks, off + 16);
+  writeU64(buf, off, a.ino);
+  writeU64(buf, off + 8, a.size);
+  writeU64(buf, off + 16, a.blocks);
   writeNsTime(buf, off + 24, off + 48, a.atimeNs);
   writeNsTime(buf, off + 32, off + 52, a.mtimeNs);
   writeNsTime(buf, off + 40, off + 56, a.ctimeNs);
@@ -135,36 +155,28 @@ export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
 }
 
 export function encodeEntryOut(buf: Buffer, off: number, e: Entry): number {
-  const [es, ens] = splitTimeout(e.entryTimeout);
-  const [as, ans] = splitTimeout(e.attrTimeout);
-  buf.writeBigUInt64LE(e.nodeid, off);
-  buf.writeBigUInt64LE(e.generation ?? 0n, off + 8);
-  buf.writeBigUInt64LE(es, off + 16);
-  buf.writeBigUInt64LE(as, off + 24);
-  buf.writeUInt32LE(ens, off + 32);
-  buf.writeUInt32LE(ans, off + 36);
+  writeU64(buf, off, e.nodeid);
+  writeU64(buf, off + 8, e.generation ?? 0n);
+  writeTimeout(buf, off + 16, off + 32, e.entryTimeout);
+  writeTimeout(buf, off + 24, off + 36, e.attrTimeout);
   return encodeAttr(buf, off + 40, e.attr);
 }
 
 /** A negative entry: nodeid 0 with a timeout makes the kernel cache "does not exist". */
 export function encodeNegativeEntry(buf: Buffer, off: number, entryTimeout: number): number {
   buf.fill(0, off, off + SIZEOF.fuse_entry_out);
-  const [es, ens] = splitTimeout(entryTimeout);
-  buf.writeBigUInt64LE(es, off + 16);
-  buf.writeUInt32LE(ens, off + 32);
+  writeTimeout(buf, off + 16, off + 32, entryTimeout);
   return off + SIZEOF.fuse_entry_out;
 }
 
 export function encodeAttrOut(buf: Buffer, off: number, r: AttrReply): number {
-  const [as, ans] = splitTimeout(r.attrTimeout);
-  buf.writeBigUInt64LE(as, off);
-  buf.writeUInt32LE(ans, off + 8);
+  writeTimeout(buf, off, off + 8, r.attrTimeout);
   buf.writeUInt32LE(0, off + 12);
   return encodeAttr(buf, off + 16, r.attr);
 }
 
 export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
-  buf.writeBigUInt64LE(o.fh, off);
+  writeU64(buf, off, o.fh);
   buf.writeUInt32LE((o.openFlags ?? 0) >>> 0, off + 8);
   buf.writeInt32LE(o.backingId ?? 0, off + 12);
   return off + SIZEOF.fuse_open_out;
@@ -177,16 +189,16 @@ export function encodeWriteOut(buf: Buffer, off: number, size: number): number {
 }
 
 export function encodeU64(buf: Buffer, off: number, v: bigint): number {
-  buf.writeBigUInt64LE(v, off);
+  writeU64(buf, off, v);
   return off + 8;
 }
 
 export function encodeStatfsOut(buf: Buffer, off: number, s: StatfsReply): number {
-  buf.writeBigUInt64LE(s.blocks, off);
-  buf.writeBigUInt64LE(s.bfree, off + 8);
-  buf.writeBigUInt64LE(s.bavail, off + 16);
-  buf.writeBigUInt64LE(s.files, off + 24);
-  buf.writeBigUInt64LE(s.ffree, off + 32);
+  writeU64(buf, off, s.blocks);
+  writeU64(buf, off + 8, s.bfree);
+  writeU64(buf, off + 16, s.bavail);
+  writeU64(buf, off + 24, s.files);
+  writeU64(buf, off + 32, s.ffree);
   buf.writeUInt32LE(s.bsize >>> 0, off + 40);
   buf.writeUInt32LE(s.namelen >>> 0, off + 44);
   buf.writeUInt32LE(s.frsize >>> 0, off + 48);
@@ -201,8 +213,8 @@ export function encodeGetxattrOut(buf: Buffer, off: number, size: number): numbe
 }
 
 export function encodeLkOut(buf: Buffer, off: number, lk: { start: bigint; end: bigint; type: number; pid: number }): number {
-  buf.writeBigUInt64LE(lk.start, off);
-  buf.writeBigUInt64LE(lk.end, off + 8);
+  writeU64(buf, off, lk.start);
+  writeU64(buf, off + 8, lk.end);
   buf.writeUInt32LE(lk.type >>> 0, off + 16);
   buf.writeUInt32LE(lk.pid >>> 0, off + 20);
   return off + 24;
@@ -223,29 +235,27 @@ export function encodePollOut(buf: Buffer, off: number, revents: number): number
 }
 
 function writeSxTime(buf: Buffer, off: number, t: StatxTime): void {
-  buf.writeBigInt64LE(t.sec, off);
+  writeI64(buf, off, t.sec);
   buf.writeUInt32LE(t.nsec >>> 0, off + 8);
   buf.writeInt32LE(0, off + 12);
 }
 
 export function encodeStatxOut(buf: Buffer, off: number, s: StatxReply): number {
-  const [as, ans] = splitTimeout(s.attrTimeout);
   buf.fill(0, off, off + SIZEOF.fuse_statx_out);
-  buf.writeBigUInt64LE(as, off);
-  buf.writeUInt32LE(ans, off + 8);
+  writeTimeout(buf, off, off + 8, s.attrTimeout);
   buf.writeUInt32LE((s.flags ?? 0) >>> 0, off + 12);
   const x = off + 32; // after two spare u64
   buf.writeUInt32LE(s.mask >>> 0, x);
   buf.writeUInt32LE(s.blksize >>> 0, x + 4);
-  buf.writeBigUInt64LE(s.attributes, x + 8);
+  writeU64(buf, x + 8, s.attributes);
   buf.writeUInt32LE(s.nlink >>> 0, x + 16);
   buf.writeUInt32LE(s.uid >>> 0, x + 20);
   buf.writeUInt32LE(s.gid >>> 0, x + 24);
   buf.writeUInt16LE(s.mode & 0xffff, x + 28);
-  buf.writeBigUInt64LE(s.ino, x + 32);
-  buf.writeBigUInt64LE(s.size, x + 40);
-  buf.writeBigUInt64LE(s.blocks, x + 48);
-  buf.writeBigUInt64LE(s.attributesMask, x + 56);
+  writeU64(buf, x + 32, s.ino);
+  writeU64(buf, x + 40, s.size);
+  writeU64(buf, x + 48, s.blocks);
+  writeU64(buf, x + 56, s.attributesMask);
   writeSxTime(buf, x + 64, s.atime);
   writeSxTime(buf, x + 80, s.btime);
   writeSxTime(buf, x + 96, s.ctime);
@@ -286,7 +296,7 @@ export function encodeInitOut(buf: Buffer, off: number, o: InitOut, kernelMinor:
 export function encodeOutHeader(buf: Buffer, off: number, len: number, error: number, unique: bigint): number {
   buf.writeUInt32LE(len, off);
   buf.writeInt32LE(error, off + 4);
-  buf.writeBigUInt64LE(unique, off + 8);
+  writeU64(buf, off + 8, unique);
   return off + 16;
 }
 
@@ -301,8 +311,8 @@ export function direntplusSize(nameLen: number): number {
 
 /** Writes one fuse_dirent; the caller has checked that it fits. */
 export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: bigint, type: number, name: Buffer): number {
-  buf.writeBigUInt64LE(ino, off);
-  buf.writeBigUInt64LE(nextOff, off + 8);
+  writeU64(buf, off, ino);
+  writeU64(buf, off + 8, nextOff);
   buf.writeUInt32LE(name.length, off + 16);
   buf.writeUInt32LE(type, off + 20);
   name.copy(buf, off + 24);
@@ -314,14 +324,14 @@ export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: big
 // ---- notifications (unique 0, error = notify code) ----
 
 export function encodeNotifyInvalInode(buf: Buffer, off: number, ino: bigint, offset: bigint, len: bigint): number {
-  buf.writeBigUInt64LE(ino, off);
-  buf.writeBigInt64LE(offset, off + 8);
-  buf.writeBigInt64LE(len, off + 16);
+  writeU64(buf, off, ino);
+  writeI64(buf, off + 8, offset);
+  writeI64(buf, off + 16, len);
   return off + 24;
 }
 
 export function encodeNotifyInvalEntry(buf: Buffer, off: number, parent: bigint, name: Buffer, flags: number): number {
-  buf.writeBigUInt64LE(parent, off);
+  writeU64(buf, off, parent);
   buf.writeUInt32LE(name.length, off + 8);
   buf.writeUInt32LE(flags >>> 0, off + 12);
   name.copy(buf, off + 16);
@@ -330,8 +340,8 @@ export function encodeNotifyInvalEntry(buf: Buffer, off: number, parent: bigint,
 }
 
 export function encodeNotifyDelete(buf: Buffer, off: number, parent: bigint, child: bigint, name: Buffer): number {
-  buf.writeBigUInt64LE(parent, off);
-  buf.writeBigUInt64LE(child, off + 8);
+  writeU64(buf, off, parent);
+  writeU64(buf, off + 8, child);
   buf.writeUInt32LE(name.length, off + 16);
   buf.writeUInt32LE(0, off + 20);
   name.copy(buf, off + 24);
@@ -340,8 +350,8 @@ export function encodeNotifyDelete(buf: Buffer, off: number, parent: bigint, chi
 }
 
 export function encodeNotifyStore(buf: Buffer, off: number, ino: bigint, offset: bigint, data: Buffer): number {
-  buf.writeBigUInt64LE(ino, off);
-  buf.writeBigUInt64LE(offset, off + 8);
+  writeU64(buf, off, ino);
+  writeU64(buf, off + 8, offset);
   buf.writeUInt32LE(data.length, off + 16);
   buf.writeUInt32LE(0, off + 20);
   data.copy(buf, off + 24);
@@ -349,15 +359,15 @@ export function encodeNotifyStore(buf: Buffer, off: number, ino: bigint, offset:
 }
 
 export function encodeNotifyRetrieve(buf: Buffer, off: number, notifyUnique: bigint, ino: bigint, offset: bigint, size: number): number {
-  buf.writeBigUInt64LE(notifyUnique, off);
-  buf.writeBigUInt64LE(ino, off + 8);
-  buf.writeBigUInt64LE(offset, off + 16);
+  writeU64(buf, off, notifyUnique);
+  writeU64(buf, off + 8, ino);
+  writeU64(buf, off + 16, offset);
   buf.writeUInt32LE(size >>> 0, off + 24);
   buf.writeUInt32LE(0, off + 28);
   return off + 32;
 }
 
 export function encodeNotifyPoll(buf: Buffer, off: number, kh: bigint): number {
-  buf.writeBigUInt64LE(kh, off);
+  writeU64(buf, off, kh);
   return off + 8;
 }

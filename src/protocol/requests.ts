@@ -2,6 +2,8 @@
 // Names and payloads are views into the input buffer (no copies); a consumer
 // that keeps them past the handler must copy them.
 
+import { readI64, readU64 } from './views.js';
+
 export class ProtocolError extends Error {
   constructor(message: string) {
     super(message);
@@ -28,8 +30,8 @@ export function decodeInHeader(buf: Buffer, length: number): InHeader {
   return {
     len,
     opcode: buf.readUInt32LE(4),
-    unique: buf.readBigUInt64LE(8),
-    nodeid: buf.readBigUInt64LE(16),
+    unique: readU64(buf, 8),
+    nodeid: readU64(buf, 16),
     uid: buf.readUInt32LE(24),
     gid: buf.readUInt32LE(28),
     pid: buf.readUInt32LE(32),
@@ -59,12 +61,12 @@ export class ArgReader {
     return v;
   }
   u64(): bigint {
-    const v = this.buf.readBigUInt64LE(this.pos);
+    const v = readU64(this.buf, this.pos);
     this.pos += 8;
     return v;
   }
   i64(): bigint {
-    const v = this.buf.readBigInt64LE(this.pos);
+    const v = readI64(this.buf, this.pos);
     this.pos += 8;
     return v;
   }

@@ -21,6 +21,19 @@ import { FuseError } from '../../session/errors.js';
 
 const VIRTUAL_FLAG = 1n << 55n;
 const HOST_INO_MASK = (1n << 47n) - 1n;
+
+// The two 32-bit halves of a u64 for hashing, without BigInt arithmetic
+// (each BigInt operation allocates) when the value is below 2^53, as inode
+// numbers and node ids almost always are.
+function lo32(v: bigint): number {
+  const n = Number(v);
+  return n <= Number.MAX_SAFE_INTEGER ? n >>> 0 : Number(v & 0xffffffffn);
+}
+
+function hi32(v: bigint): number {
+  const n = Number(v);
+  return n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / 0x100000000) : Number((v >> 32n) & 0xffffffffn);
+}
 const MAX_DEVICES = 254;
 const ESTALE = 116;
 const ENFILE = 23;
@@ -187,7 +200,7 @@ export class InodeTable {
   }
 
   private idStart(id: bigint): number {
-    let x = Math.imul(Number(id & 0xffffffffn) ^ Number((id >> 32n) & 0xffffffffn), 0x9e3779b1);
+    let x = Math.imul(lo32(id) ^ hi32(id), 0x9e3779b1);
     x ^= x >>> 15;
     return x & (this.idHash.length - 1);
   }
@@ -241,7 +254,7 @@ export class InodeTable {
 
   private hashStart(d: number, ino: bigint): number {
     // Inode numbers are dense: mixing the low bits is enough.
-    let x = Math.imul(Number(ino & 0xffffffffn) ^ (d << 24) ^ Number((ino >> 32n) & 0xffffn), 0x9e3779b1);
+    let x = Math.imul(lo32(ino) ^ (d << 24) ^ (hi32(ino) & 0xffff), 0x9e3779b1);
     x ^= x >>> 15;
     return x & (this.hash.length - 1);
   }
@@ -307,11 +320,20 @@ export class InodeTable {
   find(devKey: string, ino: bigint, btimeSec: number, btimeNsec: number): Inode | undefined {
     const d = this.devIndex.get(devKey);
     if (d === undefined) return undefined;
-    const s = this.probe(d, ino, (x) => {
+    // probe() without its callback: this runs for every name looked up.
+    const m = this.hash.length - 1;
+    for (let h = this.hashStart(d, ino), n = 0; n <= m; h = (h + 1) & m, n++) {
+      const e = this.hash[h]!;
+      if (e === 0) return undefined;
+      if (e < 0) continue;
+      const x = e - 1;
       const c = this.chunk(x);
-      return c.btimeSec[x & MASK] === btimeSec && c.btimeNsec[x & MASK] === btimeNsec;
-    });
-    return s < 0 ? undefined : s === 0 ? this.root : new InodeView(this, s);
+      const i = x & MASK;
+      if (c.dev[i] === d && c.hostIno[i] === ino && c.btimeSec[i] === btimeSec && c.btimeNsec[i] === btimeNsec) {
+        return x === 0 ? this.root : new InodeView(this, x);
+      }
+    }
+    return undefined;
   }
 
   /** Any live inode with this host inode number (readdir knows no birth time). */

@@ -65,6 +65,8 @@ export class PassthroughFs implements Filesystem {
   readonly inodes: InodeTable;
   private readonly creds: Credentials;
   private readonly stx = Buffer.alloc(256);
+  /** The statx buffer's 64-bit fields: DataView's BigInt accessors are builtins, Buffer's are JavaScript. */
+  private readonly sx = new DataView(this.stx.buffer, this.stx.byteOffset, 256);
   private readonly lastDev = { major: -1, minor: -1, mnt: -1n, key: '' };
   /** Open files and their I/O. */
   private readonly fileIo: FileIo;
@@ -111,7 +113,7 @@ export class PassthroughFs implements Filesystem {
     this.rootFd = fd;
     this.mountFd = sys.open(src, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
     ok(sys.statx(fd, '', EMPTY, STATX_MASK, this.stx));
-    this.rootMntId = this.stx.readBigUInt64LE(144);
+    this.rootMntId = this.sx.getBigUint64(144, true);
     // Live inodes must not be bounded by the fd limit: take the hard limit
     // and reopen inodes from file handles beyond a budget a little under it,
     // which the fds of open files share (they push inode fds out). The rest
@@ -123,7 +125,7 @@ export class PassthroughFs implements Filesystem {
     const maxFds = useHandles ? Math.max(64, soft - reserve) : Number.MAX_SAFE_INTEGER;
     const devKey = this.devKey();
     const [btimeSec, btimeNsec] = this.btime();
-    this.inodes = new InodeTable(fd, { devKey, ino: this.stx.readBigUInt64LE(32), btimeSec, btimeNsec, type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
+    this.inodes = new InodeTable(fd, { devKey, ino: this.sx.getBigUint64(32, true), btimeSec, btimeNsec, type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
@@ -177,7 +179,7 @@ export class PassthroughFs implements Filesystem {
     const b = this.stx;
     const major = b.readUInt32LE(136);
     const minor = b.readUInt32LE(140);
-    const mnt = b.readBigUInt64LE(144);
+    const mnt = this.sx.getBigUint64(144, true);
     // Almost every file is on the device of the one before: reuse its key string.
     const last = this.lastDev;
     if (last.major === major && last.minor === minor && last.mnt === mnt) return last.key;
@@ -190,20 +192,20 @@ export class PassthroughFs implements Filesystem {
 
   /** Birth time of the file in the statx buffer: with it, a reused inode number is a different file. */
   private btime(): [number, number] {
-    return [Number(this.stx.readBigInt64LE(80)), this.stx.readUInt32LE(88)];
+    return [Number(this.sx.getBigInt64(80, true)), this.stx.readUInt32LE(88)];
   }
 
   /** The known inode for the file in the statx buffer, if any. */
   private known(devKey: string): Inode | undefined {
     const [bs, bns] = this.btime();
-    return this.inodes.find(devKey, this.stx.readBigUInt64LE(32), bs, bns);
+    return this.inodes.find(devKey, this.sx.getBigUint64(32, true), bs, bns);
   }
 
   /** Adds the file in the statx buffer (fd: its O_PATH fd) to the table. */
   private addInode(fd: number, devKey: string, type: number): Inode {
     const [bs, bns] = this.btime();
-    const sameMount = this.stx.readBigUInt64LE(144) === this.rootMntId;
-    return this.inodes.add(fd, devKey, this.stx.readBigUInt64LE(32), bs, bns, type, sameMount);
+    const sameMount = this.sx.getBigUint64(144, true) === this.rootMntId;
+    return this.inodes.add(fd, devKey, this.sx.getBigUint64(32, true), bs, bns, type, sameMount);
   }
 
   // ---- lifecycle ----
@@ -281,14 +283,15 @@ export class PassthroughFs implements Filesystem {
   /** Attributes from the statx buffer, ids mapped to the client's view. */
   private attr(stIno: bigint): Attr {
     const b = this.stx;
+    const v = this.sx;
     const rdev = sys.newEncodeDev(b.readUInt32LE(128), b.readUInt32LE(132));
     return {
       ino: stIno,
-      size: b.readBigUInt64LE(40),
-      blocks: b.readBigUInt64LE(48),
-      atimeNs: b.readBigInt64LE(64) * NS + BigInt(b.readUInt32LE(72)),
-      mtimeNs: b.readBigInt64LE(112) * NS + BigInt(b.readUInt32LE(120)),
-      ctimeNs: b.readBigInt64LE(96) * NS + BigInt(b.readUInt32LE(104)),
+      size: v.getBigUint64(40, true),
+      blocks: v.getBigUint64(48, true),
+      atimeNs: v.getBigInt64(64, true) * NS + BigInt(v.getUint32(72, true)),
+      mtimeNs: v.getBigInt64(112, true) * NS + BigInt(v.getUint32(120, true)),
+      ctimeNs: v.getBigInt64(96, true) * NS + BigInt(v.getUint32(104, true)),
       mode: b.readUInt16LE(28),
       nlink: b.readUInt32LE(16),
       uid: this.options.uidMap.toClient(b.readUInt32LE(20)),
@@ -405,11 +408,11 @@ export class PassthroughFs implements Filesystem {
     try {
       for (let depth = 0; depth < 4096; depth++) {
         if (sys.statx(cur, '', EMPTY, STATX_MASK, this.stx) < 0) return false;
-        const key = `${this.devKey()}:${this.stx.readBigUInt64LE(32)}`;
+        const key = `${this.devKey()}:${this.sx.getBigUint64(32, true)}`;
         if (key === `${root.devKey}:${root.hostIno}`) return true;
         const up = sys.openat(cur, '..', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
         if (up < 0) return false;
-        if (sys.statx(up, '', EMPTY, STATX_MASK, this.stx) < 0 || `${this.devKey()}:${this.stx.readBigUInt64LE(32)}` === key) {
+        if (sys.statx(up, '', EMPTY, STATX_MASK, this.stx) < 0 || `${this.devKey()}:${this.sx.getBigUint64(32, true)}` === key) {
           sys.close(up);
           return false; // the host's root: the source was not on the way
         }
@@ -610,21 +613,22 @@ export class PassthroughFs implements Filesystem {
     const f = a.getattrFlags & 1 ? this.fileIo.handle(a.fh) : undefined;
     const b = this.stx;
     ok(sys.statx(f ? f.fd : this.inodes.fdOf(i), '', EMPTY | (a.sxFlags & 0x6000), a.sxMask | STATX_MASK, b));
-    const t = (off: number): { sec: bigint; nsec: number } => ({ sec: b.readBigInt64LE(off), nsec: b.readUInt32LE(off + 8) });
+    const v = this.sx;
+    const t = (off: number): { sec: bigint; nsec: number } => ({ sec: v.getBigInt64(off, true), nsec: b.readUInt32LE(off + 8) });
     const mode = b.readUInt16LE(28);
     return {
       attrTimeout: this.attrTimeoutFor(mode),
       mask: b.readUInt32LE(0) & ~sys.STATX_MNT_ID,
       blksize: b.readUInt32LE(4),
-      attributes: b.readBigUInt64LE(8),
+      attributes: v.getBigUint64(8, true),
       nlink: b.readUInt32LE(16),
       uid: this.options.uidMap.toClient(b.readUInt32LE(20)),
       gid: this.options.gidMap.toClient(b.readUInt32LE(24)),
       mode,
       ino: i.nodeid,
-      size: b.readBigUInt64LE(40),
-      blocks: b.readBigUInt64LE(48),
-      attributesMask: b.readBigUInt64LE(56),
+      size: v.getBigUint64(40, true),
+      blocks: v.getBigUint64(48, true),
+      attributesMask: v.getBigUint64(56, true),
       atime: t(64),
       btime: t(80),
       ctime: t(96),
