@@ -53,6 +53,12 @@ export class ConnectionInfo {
    * True when the session was not told (the safe assumption).
    */
   othersMayAccess = true;
+  /**
+   * Whether the session splices READ replies given as FileData (the
+   * spliceRead option). Without it a FileData reply is read with pread into
+   * the reply buffer, which a handler can as well do itself.
+   */
+  spliceRead = false;
 
   constructor(init: InitIn, limits: SessionLimits = {}) {
     this.kernelMajor = init.major;

@@ -381,6 +381,7 @@ export class Session {
     const conn = new ConnectionInfo(a, this.opts);
     conn.devFd = this.fd;
     conn.othersMayAccess = this.opts.othersMayAccess ?? true;
+    conn.spliceRead = this.splicer !== undefined;
     if (this.fs.readdirplus) {
       conn.request('DO_READDIRPLUS');
       conn.request('READDIRPLUS_AUTO');

@@ -275,7 +275,10 @@ export class FileIo {
   read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | FileData {
     const st = this.files.get(a.fh);
     // An open file's fd outlives the reply: the session may splice from it.
-    if (st !== undefined && !st.direct) return new FileData(st.fd, a.offset, a.size);
+    if (st !== undefined && !st.direct) {
+      if (this.conn?.spliceRead) return new FileData(st.fd, a.offset, a.size);
+      return ok(sys.pread(st.fd, out, a.size, a.offset));
+    }
     return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
       if (st?.direct) {
         // The reply buffer is not block-aligned: O_DIRECT reads go through an aligned one.
