@@ -65,7 +65,8 @@ print(json.dumps(out))
     assert.equal(r.status, 0, r.stderr + d.output());
     const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.deepEqual(o['800'], { held: 800, error: null, bad: [], daemon_fds: o['800'].daemon_fds });
-    assert.ok(o['800'].daemon_fds <= 1000, JSON.stringify(o));
+    // Each file the client holds is an fd in the daemon: the 800 are really open there, under its 1,000.
+    assert.ok(o['800'].daemon_fds >= 800, JSON.stringify(o));
     // More than the daemon can hold: a clean EMFILE near its limit, the files it did open intact.
     assert.equal(o.all.error, 'EMFILE', JSON.stringify(o));
     assert.ok(o.all.held >= 850 && o.all.held < 1000, JSON.stringify(o));
