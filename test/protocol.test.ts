@@ -922,6 +922,13 @@ describe('reply encoders', () => {
     assert.deepEqual(R.splitTimeout(0.9999999999), [0n, 999_999_999]);
   });
 
+  test('a negative u64 field is a RangeError, not a wrapped number', () => {
+    const attr = { ino: 1n, size: -1n, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 };
+    assert.throws(() => R.encodeAttr(dirty(88), 0, attr), RangeError);
+    assert.throws(() => R.encodeOpenOut(dirty(16), 0, { fh: -2n }), RangeError);
+    assert.equal(R.encodeU64(dirty(8), 0, (1n << 64n) - 1n), 8);
+  });
+
   test('encoded timeouts follow splitTimeout, past 2^32 seconds too', () => {
     const attr = { ino: 1n, size: 0n, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 };
     for (const t of [1.5, 0, -5, NaN, Infinity, 0.9999999999, 2 ** 32 + 0.5, 2 ** 40 + 3, 2 ** 53 - 1, 2 ** 53]) {

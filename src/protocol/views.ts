@@ -35,8 +35,13 @@ export function readI64(buf: Buffer, off: number): bigint {
   return viewOf(buf).getBigInt64(off, true);
 }
 
-/** Writes v as a u64. Unlike Buffer#writeBigUInt64LE, a value outside [0, 2^64) is taken modulo 2^64, as C would. */
+/**
+ * Writes v as a u64. A negative value (a filesystem's sentinel, say) is a
+ * RangeError, as with Buffer#writeBigUInt64LE; one of 2^64 or more is taken
+ * modulo 2^64 (checking it would cost an allocation per field).
+ */
 export function writeU64(buf: Buffer, off: number, v: bigint): void {
+  if (v < 0n) throw new RangeError(`u64 field at offset ${off}: ${v} is negative`);
   viewOf(buf).setBigUint64(off, v, true);
 }
 
