@@ -144,9 +144,12 @@ export class PassthroughFs implements Filesystem {
     for (const name of OP_METHODS) {
       const f = self[name];
       if (typeof f !== 'function') continue;
-      self[name] = function (this: unknown, ...a: unknown[]): unknown {
+      // Fixed parameters, not ...rest with apply: no array per request.
+      const g = f as (...x: unknown[]) => unknown;
+      if (g.length > 7) throw new Error(`PassthroughFs.${name} takes more than 7 parameters`);
+      self[name] = function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, h: unknown, i: unknown): unknown {
         table.beginOp();
-        return (f as (...x: unknown[]) => unknown).apply(this, a);
+        return g.call(this, a, b, c, d, e, h, i);
       };
     }
   }
