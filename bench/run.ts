@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import type { Mounted, PeerName } from './lib/peers.ts';
-import { ALL_PEERS, describePeer, mountPeer, PEERS, REPO, VARIANTS } from './lib/peers.ts';
+import { ALL_PEERS, describePeer, mountPeer, PEERS, REPO, setBaselineDist, VARIANTS } from './lib/peers.ts';
 import { installExitHandlers, killPid, onCleanup, runOk, sleep } from './lib/proc.ts';
 import { spawn } from 'node:child_process';
 import type { RowResult, Sample } from './lib/report.ts';
@@ -37,11 +37,13 @@ interface Args {
   quiet: number;
   sourceFs: 'loop' | 'tmp';
   out: string | undefined;
+  baseline: string | undefined;
 }
 
 function usage(): never {
   process.stdout.write(`usage: node --import tsx bench/run.ts [--quick] [--reps N] [--only group,...] [--peers p,...] [--profile] [--perf]
                                       [--no-warmup] [--no-pm-qos] [--quiet CORES] [--source-fs loop|tmp] [--out file.json]
+                                      [--baseline REV]
   --quick        smaller sizes (a smoke run of a few minutes)
   --reps N       repetitions per peer (default 3)
   --only g,...   run only these workload groups
@@ -56,6 +58,10 @@ function usage(): never {
   --source-fs F  loop (default): the source is a fresh ext4 with a journal, in a sparse image file under /tmp
                  on a loop device with direct I/O, for the run; tmp: a directory of /tmp's own filesystem
   --out FILE     where to write the JSON (default bench/results/<date>.json)
+  --baseline REV build git revision REV (a commit, tag or branch) for the tsfuse-base and tsfuse-nopt-base
+                 peers, which then alternate with the others: a change measured against its base in one
+                 run (this machine's speed drifts over a day, so separate runs disagree by more than
+                 most changes move)
 groups: ${GROUPS.map((g) => g.name).join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})
 peers:  ${PEERS.join(', ')} (default); tsfuse variants for experiments:
 ${Object.entries(VARIANTS).filter(([k]) => !PEERS.includes(k)).map(([k, v]) => `        ${k}: ${v.about}`).join('\n')}
@@ -64,7 +70,7 @@ ${Object.entries(VARIANTS).filter(([k]) => !PEERS.includes(k)).map(([k, v]) => `
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, pmQos: true, quiet: 0.3, sourceFs: 'loop', out: undefined };
+  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, pmQos: true, quiet: 0.3, sourceFs: 'loop', out: undefined, baseline: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const val = (): string => {
@@ -88,6 +94,7 @@ function parseArgs(argv: string[]): Args {
       if (v !== 'loop' && v !== 'tmp') throw new Error(`--source-fs: expected loop or tmp, not '${v}'`);
       a.sourceFs = v;
     } else if (k === '--out') a.out = val();
+    else if (k === '--baseline') a.baseline = val();
     else if (k === '--help' || k === '-h') usage();
     else throw new Error(`unknown argument ${k} (try --help)`);
   }
@@ -97,6 +104,9 @@ function parseArgs(argv: string[]): Args {
     for (const n of a.only) if (!GROUPS.some((g) => g.name === n)) throw new Error(`--only: unknown workload '${n}'`);
   }
   for (const p of a.peers) if (!ALL_PEERS.includes(p)) throw new Error(`--peers: unknown peer '${p}' (try --help)`);
+  const base = a.peers.filter((p) => VARIANTS[p]?.baseline);
+  if (base.length && a.baseline === undefined) throw new Error(`--peers ${base.join(',')}: needs --baseline REV`);
+  if (a.baseline !== undefined && !base.length) a.peers.push('tsfuse-base');
   return a;
 }
 
@@ -148,6 +158,30 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}-${z(d.getMonth() + 1)}-${z(d.getDate())}-${z(d.getHours())}${z(d.getMinutes())}${z(d.getSeconds())}`;
 }
 
+/**
+ * Builds git revision `rev` of src/ into a directory under bench/.snapshot
+ * (inside the repository, so that its imports find node_modules), for the
+ * tsfuse-*-base peers; removed when the run ends.
+ */
+function buildBaseline(rev: string): { rev: string; commit: string; sha: string } {
+  const git = (...a: string[]): string => {
+    const r = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`--baseline ${rev}: git ${a.join(' ')}: ${r.stderr.trim()}`);
+    return r.stdout.trim();
+  };
+  const commit = git('rev-parse', '--verify', `${rev}^{commit}`);
+  const dir = path.join(REPO, 'bench/.snapshot', `base-${process.pid}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'tree'), { recursive: true });
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const tar = spawnSync('sh', ['-c', 'git -C "$1" archive "$2" src tsconfig.json | tar -x -C "$3"', 'sh', REPO, commit, path.join(dir, 'tree')], { encoding: 'utf8' });
+  if (tar.status !== 0) throw new Error(`--baseline ${rev}: git archive: ${tar.stderr.trim()}`);
+  const tsc = spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, 'tree/tsconfig.json'), '--outDir', path.join(dir, 'dist')], { encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`--baseline ${rev}: tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+  setBaselineDist(path.join(dir, 'dist'));
+  return { rev, commit, sha: buildId(path.join(dir, 'dist')).sha };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark mounts, and drops the page cache');
@@ -162,6 +196,7 @@ async function main(): Promise<void> {
   onCleanup(() => fs.rmSync(snapshot, { recursive: true, force: true }));
   process.env.TSFUSE_BENCH_DIST = snapshot;
   const build = buildId(snapshot);
+  const baseline = args.baseline === undefined ? undefined : buildBaseline(args.baseline);
   const stale = mountsUnder('/tmp/tsfuse-bench-');
   if (stale.length) process.stderr.write(`warning: mounts left by an earlier run (not touched): ${stale.join(', ')}\n`);
 
@@ -356,6 +391,7 @@ async function main(): Promise<void> {
     mline,
     `cpu idle: ${pmQos}`,
     `tsfuse build: dist/ sha256 ${build.sha} (newest file ${build.builtAt}), loaded from a snapshot taken at the start`,
+    ...(baseline ? [`baseline build (tsfuse-*-base): ${baseline.rev} = commit ${baseline.commit.slice(0, 12)}, dist sha256 ${baseline.sha}`] : []),
     `run: ${started.toISOString()}, ${args.quick ? 'quick' : 'full'} sizes, ${args.reps} repetition(s) per peer, peers alternating (${args.peers.join(' ')}) within each repetition; ${(wall / 60).toFixed(1)} min`,
     `time per group (incl. mounting, warm-up and waits): ${groups.map((g) => `${g.name} ${(runs.filter((r) => r.group === g.name).reduce((a, r) => a + r.seconds, 0) / 60).toFixed(1)} min`).join(', ')}`,
     `peers (native runs in the source directory itself; every FUSE peer serves a source directory on the same filesystem):`,

@@ -23,6 +23,8 @@ export interface Variant {
   mount?: Record<string, unknown>;
   nodeFlags: string[];
   about: string;
+  /** Load the --baseline build instead of the run's dist/ snapshot. */
+  baseline?: boolean;
 }
 export const VARIANTS: Record<string, Variant> = {
   tsfuse: { fs: {}, nodeFlags: [], about: 'defaults (kernel passthrough on, spinUs 50)' },
@@ -32,7 +34,15 @@ export const VARIANTS: Record<string, Variant> = {
   'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
   'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], about: 'passthrough off, killprivV2 on' },
   'tsfuse-nopt-noinval': { fs: { passthrough: false, autoInvalData: false }, nodeFlags: [], about: 'passthrough off, autoInvalData off: a file\'s own writes no longer empty its page cache' },
+  'tsfuse-base': { fs: {}, nodeFlags: [], baseline: true, about: 'defaults, built from the --baseline revision: a change against its base in one alternating run' },
+  'tsfuse-nopt-base': { fs: { passthrough: false }, nodeFlags: [], baseline: true, about: 'kernel passthrough off, built from the --baseline revision' },
 };
+
+/** The dist/ of the --baseline build (set by the runner before any tsfuse-*-base peer mounts). */
+let baselineDist: string | undefined;
+export function setBaselineDist(dir: string): void {
+  baselineDist = dir;
+}
 export const ALL_PEERS: PeerName[] = ['native', 'bindfs', ...Object.keys(VARIANTS)];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -72,8 +82,10 @@ export function describePeer(peer: PeerName, w: MountWish): string {
       return 'the source directory itself';
     case 'bindfs':
       return `bindfs -f -o ${bindfsOptions(w)} <src> <mnt>`;
-    default:
-      return `node ${VARIANTS[peer]!.nodeFlags.map((f) => f + ' ').join('')}bench/serve.mjs <src> <mnt> '${JSON.stringify(tsfuseOptions(peer, w))}'`;
+    default: {
+      const v = VARIANTS[peer]!;
+      return `${v.baseline ? 'TSFUSE_BENCH_DIST=<baseline build> ' : ''}node ${v.nodeFlags.map((f) => f + ' ').join('')}bench/serve.mjs <src> <mnt> '${JSON.stringify(tsfuseOptions(peer, w))}'`;
+    }
   }
 }
 
@@ -111,9 +123,9 @@ interface Daemon {
   hasExited: () => boolean;
 }
 
-function startDaemon(cmd: string, args: string[], withStdin: boolean): Daemon {
+function startDaemon(cmd: string, args: string[], withStdin: boolean, env?: NodeJS.ProcessEnv): Daemon {
   // Its own process group: a Ctrl-C reaches the runner, which unmounts in order.
-  const child = spawn(cmd, args, { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd, args, { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true, env: env ?? process.env });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err += d;
@@ -149,8 +161,11 @@ async function abandon(d: Daemon, mnt: string, unregister: () => void): Promise<
 
 async function mountTsfuse(peer: PeerName, c: MountContext): Promise<Mounted> {
   const opts = tsfuseOptions(peer, c.wish);
-  const flags = [...VARIANTS[peer]!.nodeFlags, ...(c.nodeFlags ?? [])];
-  const d = startDaemon(process.execPath, [...flags, SERVE, c.src, c.mnt, JSON.stringify(opts)], true);
+  const v = VARIANTS[peer]!;
+  const flags = [...v.nodeFlags, ...(c.nodeFlags ?? [])];
+  if (v.baseline && baselineDist === undefined) throw new Error(`${peer} needs --baseline <revision>`);
+  const env = v.baseline ? { ...process.env, TSFUSE_BENCH_DIST: baselineDist } : undefined;
+  const d = startDaemon(process.execPath, [...flags, SERVE, c.src, c.mnt, JSON.stringify(opts)], true, env);
   const unregister = onCleanup(() => {
     killPid(d.child.pid);
     forceUnmount(c.mnt);

@@ -93,13 +93,15 @@ export function mainTable(results: RowResult[]): string {
 export function variantTable(results: RowResult[], peers: PeerName[]): string | undefined {
   const extra = peers.filter((p) => !MAIN.includes(p));
   if (!extra.length) return undefined;
-  const header = ['workload', 'unit', 'bindfs', 'tsfuse', 'tsfuse-nopt', ...extra.flatMap((p) => [p, `${p}/bindfs`])];
+  // Each variant is also compared with the default it varies: tsfuse-nopt for the nopt ones, tsfuse otherwise.
+  const refOf = (p: PeerName): string => (p.includes('nopt') ? 'tsfuse-nopt' : 'tsfuse');
+  const header = ['workload', 'unit', 'bindfs', 'tsfuse', 'tsfuse-nopt', ...extra.flatMap((p) => [p, `${p}/bindfs`, `${refOf(p)}/${p}`])];
   const rows = results.map((r) => {
     const m = medians(r);
     const unit = `${r.row.unit} ${r.row.better === 'lower' ? '↓' : '↑'}`;
     return [
       r.row.label, unit, ...['bindfs', 'tsfuse', 'tsfuse-nopt'].map((p) => cell(m[p], r.failed.includes(p))),
-      ...extra.flatMap((p) => [cell(m[p], r.failed.includes(p)), r2(ratio(m[p], m.bindfs))]),
+      ...extra.flatMap((p) => [cell(m[p], r.failed.includes(p)), r2(ratio(m[p], m.bindfs)), r2(ratio(m[refOf(p)], m[p]))]),
     ];
   });
   return pad(rows, header);
