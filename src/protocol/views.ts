@@ -2,29 +2,22 @@
 // JavaScript (shifts and masks on BigInts, ~55 ns a field here); DataView's
 // are V8 builtins (~12 ns). Every reply carries several u64 fields (node ids,
 // sizes, times), so the encoders and decoders go through a DataView of the
-// buffer. The session reuses a few buffers, so their views are kept.
+// buffer. The session cycles through a few buffers (requests, replies, error
+// replies), so the views of the last four are kept.
 
-let lastBuf: Buffer | null = null;
-let lastView: DataView | null = null;
-let prevBuf: Buffer | null = null;
-let prevView: DataView | null = null;
+const SLOTS = 4;
+const bufs: (Buffer | null)[] = new Array<Buffer | null>(SLOTS).fill(null);
+const views: (DataView | null)[] = new Array<DataView | null>(SLOTS).fill(null);
+let next = 0;
 
-/** A DataView over exactly the bytes of `buf` (cached for the last two buffers). */
+/** A DataView over exactly the bytes of `buf` (cached for the last four buffers). */
 export function viewOf(buf: Buffer): DataView {
-  if (buf === lastBuf) return lastView!;
-  if (buf === prevBuf) {
-    const v = prevView!;
-    prevBuf = lastBuf;
-    prevView = lastView;
-    lastBuf = buf;
-    lastView = v;
-    return v;
-  }
-  prevBuf = lastBuf;
-  prevView = lastView;
-  lastBuf = buf;
-  lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  return lastView;
+  for (let i = 0; i < SLOTS; i++) if (bufs[i] === buf) return views[i]!;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  bufs[next] = buf;
+  views[next] = v;
+  next = (next + 1) % SLOTS;
+  return v;
 }
 
 export function readU64(buf: Buffer, off: number): bigint {
