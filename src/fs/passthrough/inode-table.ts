@@ -336,13 +336,13 @@ export class InodeTable {
     return undefined;
   }
 
-  /** Any live inode with this host inode number (readdir knows no birth time). */
   /** Whether the table has the host inode `ino` of device `devKey` (findByHostIno without the view). */
   hasHostIno(devKey: string, ino: bigint): boolean {
     const d = this.devIndex.get(devKey);
     return d !== undefined && this.probe(d, ino, ANY) >= 0;
   }
 
+  /** Any live inode with this host inode number (readdir knows no birth time). */
   findByHostIno(devKey: string, ino: bigint): Inode | undefined {
     const d = this.devIndex.get(devKey);
     if (d === undefined) return undefined;
