@@ -124,8 +124,7 @@ export class PassthroughFs implements Filesystem {
     const reserve = Math.min(1024, Math.max(64, Math.floor(soft / 8)));
     const maxFds = useHandles ? Math.max(64, soft - reserve) : Number.MAX_SAFE_INTEGER;
     const devKey = this.devKey();
-    const [btimeSec, btimeNsec] = this.btime();
-    this.inodes = new InodeTable(fd, { devKey, ino: this.sx.getBigUint64(32, true), btimeSec, btimeNsec, type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
+    this.inodes = new InodeTable(fd, { devKey, ino: this.sx.getBigUint64(32, true), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
@@ -193,22 +192,24 @@ export class PassthroughFs implements Filesystem {
     return last.key;
   }
 
-  /** Birth time of the file in the statx buffer: with it, a reused inode number is a different file. */
-  private btime(): [number, number] {
-    return [Number(this.sx.getBigInt64(80, true)), this.stx.readUInt32LE(88)];
+  /** Birth time of the file in the statx buffer (seconds, nanoseconds): with it, a reused inode number is a different file. */
+  private btimeSec(): number {
+    return Number(this.sx.getBigInt64(80, true));
+  }
+
+  private btimeNsec(): number {
+    return this.stx.readUInt32LE(88);
   }
 
   /** The known inode for the file in the statx buffer, if any. */
   private known(devKey: string): Inode | undefined {
-    const [bs, bns] = this.btime();
-    return this.inodes.find(devKey, this.sx.getBigUint64(32, true), bs, bns);
+    return this.inodes.find(devKey, this.sx.getBigUint64(32, true), this.btimeSec(), this.btimeNsec());
   }
 
   /** Adds the file in the statx buffer (fd: its O_PATH fd) to the table. */
   private addInode(fd: number, devKey: string, type: number): Inode {
-    const [bs, bns] = this.btime();
     const sameMount = this.sx.getBigUint64(144, true) === this.rootMntId;
-    return this.inodes.add(fd, devKey, this.sx.getBigUint64(32, true), bs, bns, type, sameMount);
+    return this.inodes.add(fd, devKey, this.sx.getBigUint64(32, true), this.btimeSec(), this.btimeNsec(), type, sameMount);
   }
 
   // ---- lifecycle ----
