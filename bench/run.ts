@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import type { Mounted, PeerName } from './lib/peers.ts';
-import { ALL_PEERS, describePeer, mountPeer, PEERS, REPO, setBaselineDist, VARIANTS } from './lib/peers.ts';
+import { ALL_PEERS, describePeer, mountPeer, PEERS, REPO, VARIANTS } from './lib/peers.ts';
 import { installExitHandlers, killPid, onCleanup, runOk, sleep } from './lib/proc.ts';
 import { spawn } from 'node:child_process';
 import type { RowResult, Sample } from './lib/report.ts';
@@ -163,7 +163,7 @@ function stamp(d: Date): string {
  * (inside the repository, so that its imports find node_modules), for the
  * tsfuse-*-base peers; removed when the run ends.
  */
-function buildBaseline(rev: string): { rev: string; commit: string; sha: string } {
+function buildBaseline(rev: string): { rev: string; commit: string; sha: string; dist: string } {
   const git = (...a: string[]): string => {
     const r = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`--baseline ${rev}: git ${a.join(' ')}: ${r.stderr.trim()}`);
@@ -178,8 +178,8 @@ function buildBaseline(rev: string): { rev: string; commit: string; sha: string 
   if (tar.status !== 0) throw new Error(`--baseline ${rev}: git archive: ${tar.stderr.trim()}`);
   const tsc = spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, 'tree/tsconfig.json'), '--outDir', path.join(dir, 'dist')], { encoding: 'utf8' });
   if (tsc.status !== 0) throw new Error(`--baseline ${rev}: tsc failed:\n${tsc.stdout}${tsc.stderr}`);
-  setBaselineDist(path.join(dir, 'dist'));
-  return { rev, commit, sha: buildId(path.join(dir, 'dist')).sha };
+  const dist = path.join(dir, 'dist');
+  return { rev, commit, sha: buildId(dist).sha, dist };
 }
 
 async function main(): Promise<void> {
@@ -336,7 +336,7 @@ async function main(): Promise<void> {
       if (args.perf && peer.startsWith('tsfuse')) nodeFlags.push('--perf-basic-prof');
       let m: Mounted | undefined;
       try {
-        m = await mountPeer(peer, { src, mnt, wish: group.wish, nodeFlags, log });
+        m = await mountPeer(peer, { src, mnt, wish: group.wish, nodeFlags, log, baselineDist: baseline?.dist });
         if (m.agreed) agreed[peer] = m.agreed;
         const mounted = m;
         const root = m.root;

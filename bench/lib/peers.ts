@@ -38,11 +38,6 @@ export const VARIANTS: Record<string, Variant> = {
   'tsfuse-nopt-base': { fs: { passthrough: false }, nodeFlags: [], baseline: true, about: 'kernel passthrough off, built from the --baseline revision' },
 };
 
-/** The dist/ of the --baseline build (set by the runner before any tsfuse-*-base peer mounts). */
-let baselineDist: string | undefined;
-export function setBaselineDist(dir: string): void {
-  baselineDist = dir;
-}
 export const ALL_PEERS: PeerName[] = ['native', 'bindfs', ...Object.keys(VARIANTS)];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -106,6 +101,8 @@ export interface MountContext {
   wish: MountWish;
   /** Extra node flags for serve.mjs (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** The dist/ of the --baseline build, for the tsfuse-*-base peers. */
+  baselineDist?: string;
   /** Collected daemon stderr goes here on stop (warnings). */
   log?: (line: string) => void;
 }
@@ -163,8 +160,8 @@ async function mountTsfuse(peer: PeerName, c: MountContext): Promise<Mounted> {
   const opts = tsfuseOptions(peer, c.wish);
   const v = VARIANTS[peer]!;
   const flags = [...v.nodeFlags, ...(c.nodeFlags ?? [])];
-  if (v.baseline && baselineDist === undefined) throw new Error(`${peer} needs --baseline <revision>`);
-  const env = v.baseline ? { ...process.env, TSFUSE_BENCH_DIST: baselineDist } : undefined;
+  if (v.baseline && c.baselineDist === undefined) throw new Error(`${peer} needs --baseline <revision>`);
+  const env = v.baseline ? { ...process.env, TSFUSE_BENCH_DIST: c.baselineDist } : undefined;
   const d = startDaemon(process.execPath, [...flags, SERVE, c.src, c.mnt, JSON.stringify(opts)], true, env);
   const unregister = onCleanup(() => {
     killPid(d.child.pid);
