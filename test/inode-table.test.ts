@@ -70,17 +70,17 @@ test('use_host_ino: virtual flag | device (8 bits) | host inode (47 bits), expli
   const big = t.add(fd, 'D', (1n << 47n) + 5n, 1, 0, S_IFREG, true);
   assert.equal(big.nodeid, (1n << 55n) | 1n);
   assert.equal(t.get((1n << 55n) | 1n).hostIno, (1n << 47n) + 5n);
+  // The same host inode number alive twice (reused while the old is known): virtual.
+  const fd2 = sys.openat(rootFd, 'f3', sys.O_PATH | sys.O_CLOEXEC);
+  const twin = t.add(fd2, 'D', a.hostIno, 999, 0, S_IFREG, true);
+  assert.equal(twin.nodeid, (1n << 55n) | 2n);
+  assert.equal(t.get(a.nodeid).slot, a.slot);
+  assert.equal(t.root.nodeid, 1n);
   // Host inode numbers above 2^53 (hashed from BigInt halves) and below it are found exactly.
   const huge = t.add(sys.openat(rootFd, 'f2', sys.O_PATH | sys.O_CLOEXEC), 'D', (1n << 60n) + 7n, 1, 0, S_IFREG, true);
   assert.equal(t.find('D', (1n << 60n) + 7n, 1, 0)?.slot, huge.slot);
   assert.equal(t.find('D', (1n << 60n) + 8n, 1, 0), undefined);
   assert.equal(t.find('D', (1n << 47n) + 5n, 1, 0)?.slot, big.slot);
-  // The same host inode number alive twice (reused while the old is known): virtual.
-  const fd2 = sys.openat(rootFd, 'f3', sys.O_PATH | sys.O_CLOEXEC);
-  const twin = t.add(fd2, 'D', a.hostIno, 999, 0, S_IFREG, true);
-  assert.equal(twin.nodeid, (1n << 55n) | 3n);
-  assert.equal(t.get(a.nodeid).slot, a.slot);
-  assert.equal(t.root.nodeid, 1n);
 });
 
 test('at most 254 (device, mount) pairs', () => {
