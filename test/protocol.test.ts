@@ -922,6 +922,19 @@ describe('reply encoders', () => {
     assert.deepEqual(R.splitTimeout(0.9999999999), [0n, 999_999_999]);
   });
 
+  test('64-bit fields land in their own buffer when more buffers than the view cache holds take turns', () => {
+    const bufs = Array.from({ length: 6 }, () => dirty(16));
+    for (let round = 0; round < 3; round++) {
+      bufs.forEach((b, i) => R.encodeOutHeader(b, 0, 16, -i, BigInt(round * 100 + i)));
+      bufs.forEach((b, i) => assert.equal(b.readBigUInt64LE(8), BigInt(round * 100 + i), `buffer ${i}, round ${round}`));
+    }
+    // A view of a Buffer that is a slice of a larger ArrayBuffer starts at the slice.
+    const big = dirty(64);
+    const slice = big.subarray(24, 40);
+    R.encodeOutHeader(slice, 0, 16, 0, 0x1122334455667788n);
+    assert.equal(big.readBigUInt64LE(32), 0x1122334455667788n);
+  });
+
   test('a negative u64 field is a RangeError, not a wrapped number', () => {
     const attr = { ino: 1n, size: -1n, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 };
     assert.throws(() => R.encodeAttr(dirty(88), 0, attr), RangeError);
