@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import type { Mounted, PeerName } from './lib/peers.ts';
-import { ALL_PEERS, describePeer, mountPeer, PEERS, REPO, VARIANTS } from './lib/peers.ts';
+import { ALL_PEERS, describePeer, mountPeer, PASSTHROUGH_HP, PEERS, REPO, VARIANTS } from './lib/peers.ts';
 import { installExitHandlers, killPid, onCleanup, runOk, sleep } from './lib/proc.ts';
 import { spawn } from 'node:child_process';
 import type { RowResult, Sample } from './lib/report.ts';
@@ -38,12 +38,13 @@ interface Args {
   sourceFs: 'loop' | 'tmp';
   out: string | undefined;
   baseline: string | undefined;
+  passthroughHp: string | undefined;
 }
 
 function usage(): never {
   process.stdout.write(`usage: node --import tsx bench/run.ts [--quick] [--reps N] [--only group,...] [--peers p,...] [--profile] [--perf]
                                       [--no-warmup] [--no-pm-qos] [--quiet CORES] [--source-fs loop|tmp] [--out file.json]
-                                      [--baseline REV]
+                                      [--baseline REV] [--passthrough-hp PATH]
   --quick        smaller sizes (a smoke run of a few minutes)
   --reps N       repetitions per peer (default 3)
   --only g,...   run only these workload groups
@@ -62,6 +63,9 @@ function usage(): never {
                  peers, which then alternate with the others: a change measured against its base in one
                  run (this machine's speed drifts over a day, so separate runs disagree by more than
                  most changes move)
+  --passthrough-hp PATH
+                 add the peer passthrough_hp: libfuse's example/passthrough_hp (C++, multi-threaded,
+                 kernel passthrough), a binary you built from libfuse's source with libfuse's own build
 groups: ${GROUPS.map((g) => g.name).join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})
 peers:  ${PEERS.join(', ')} (default); tsfuse variants for experiments:
 ${Object.entries(VARIANTS).filter(([k]) => !PEERS.includes(k)).map(([k, v]) => `        ${k}: ${v.about}`).join('\n')}
@@ -70,7 +74,7 @@ ${Object.entries(VARIANTS).filter(([k]) => !PEERS.includes(k)).map(([k, v]) => `
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, pmQos: true, quiet: 0.3, sourceFs: 'loop', out: undefined, baseline: undefined };
+  const a: Args = { quick: false, reps: 3, only: undefined, peers: [...PEERS], profile: false, perf: false, warmup: true, pmQos: true, quiet: 0.3, sourceFs: 'loop', out: undefined, baseline: undefined, passthroughHp: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const val = (): string => {
@@ -95,6 +99,7 @@ function parseArgs(argv: string[]): Args {
       a.sourceFs = v;
     } else if (k === '--out') a.out = val();
     else if (k === '--baseline') a.baseline = val();
+    else if (k === '--passthrough-hp') a.passthroughHp = val();
     else if (k === '--help' || k === '-h') usage();
     else throw new Error(`unknown argument ${k} (try --help)`);
   }
@@ -107,6 +112,17 @@ function parseArgs(argv: string[]): Args {
   const base = a.peers.filter((p) => VARIANTS[p]?.baseline);
   if (base.length && a.baseline === undefined) throw new Error(`--peers ${base.join(',')}: needs --baseline REV`);
   if (a.baseline !== undefined && !base.length) a.peers.push('tsfuse-base');
+  if (a.passthroughHp !== undefined) {
+    a.passthroughHp = path.resolve(a.passthroughHp);
+    try {
+      fs.accessSync(a.passthroughHp, fs.constants.X_OK);
+    } catch (e) {
+      throw new Error(`--passthrough-hp ${a.passthroughHp}: not an executable file (${(e as NodeJS.ErrnoException).code})`);
+    }
+    if (!a.peers.includes(PASSTHROUGH_HP)) a.peers.push(PASSTHROUGH_HP);
+  } else if (a.peers.includes(PASSTHROUGH_HP)) {
+    throw new Error(`--peers ${PASSTHROUGH_HP}: needs --passthrough-hp PATH`);
+  }
   return a;
 }
 
@@ -151,6 +167,11 @@ function buildId(dir: string): { sha: string; builtAt: string } {
     newest = Math.max(newest, fs.statSync(path.join(REPO, 'dist', f), { throwIfNoEntry: false })?.mtimeMs ?? 0);
   }
   return { sha: h.digest('hex').slice(0, 12), builtAt: new Date(newest).toISOString() };
+}
+
+/** sha256 (first 12 hex) of one file: which passthrough_hp binary ran. */
+function fileSha(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 12);
 }
 
 function stamp(d: Date): string {
@@ -336,7 +357,7 @@ async function main(): Promise<void> {
       if (args.perf && peer.startsWith('tsfuse')) nodeFlags.push('--perf-basic-prof');
       let m: Mounted | undefined;
       try {
-        m = await mountPeer(peer, { src, mnt, wish: group.wish, nodeFlags, log, baselineDist: baseline?.dist });
+        m = await mountPeer(peer, { src, mnt, wish: group.wish, nodeFlags, log, baselineDist: baseline?.dist, passthroughHp: args.passthroughHp });
         if (m.agreed) agreed[peer] = m.agreed;
         const mounted = m;
         const root = m.root;
@@ -392,6 +413,7 @@ async function main(): Promise<void> {
     `cpu idle: ${pmQos}`,
     `tsfuse build: dist/ sha256 ${build.sha} (newest file ${build.builtAt}), loaded from a snapshot taken at the start`,
     ...(baseline ? [`baseline build (tsfuse-*-base): ${baseline.rev} = commit ${baseline.commit.slice(0, 12)}, dist sha256 ${baseline.sha}`] : []),
+    ...(args.passthroughHp ? [`passthrough_hp: ${args.passthroughHp} (sha256 ${fileSha(args.passthroughHp)})`] : []),
     `run: ${started.toISOString()}, ${args.quick ? 'quick' : 'full'} sizes, ${args.reps} repetition(s) per peer, peers alternating (${args.peers.join(' ')}) within each repetition; ${(wall / 60).toFixed(1)} min`,
     `time per group (incl. mounting, warm-up and waits): ${groups.map((g) => `${g.name} ${(runs.filter((r) => r.group === g.name).reduce((a, r) => a + r.seconds, 0) / 60).toFixed(1)} min`).join(', ')}`,
     `peers (native runs in the source directory itself; every FUSE peer serves a source directory on the same filesystem):`,
@@ -405,14 +427,14 @@ async function main(): Promise<void> {
     '',
     mainTable(results),
     '',
-    ...(variantTable(results, args.peers) ? ['tsfuse variants (experiments, see --help):', '', variantTable(results, args.peers)!, ''] : []),
+    ...(variantTable(results, args.peers) ? ['Further peers (tsfuse variants, passthrough_hp; see --help):', '', variantTable(results, args.peers)!, ''] : []),
     'Daemon CPU (user+sys seconds) and context switches during each step (medians):',
     '',
     daemonTable(results, args.peers),
     '',
     ...(memory.length
       ? [
-          'Daemon memory (VmRSS / VmHWM from /proc/<pid>/status of the daemon process: bindfs -f, or node bench/serve.mjs), median over repetitions:',
+          'Daemon memory (VmRSS / VmHWM from /proc/<pid>/status of the daemon process: bindfs -f, passthrough_hp --foreground, or node bench/serve.mjs), median over repetitions:',
           '',
           ...memoryLines(memory),
           '',

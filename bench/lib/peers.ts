@@ -1,7 +1,8 @@
 // The four peers every workload runs on: the source directory itself, bindfs,
-// tsfuse with kernel passthrough (its default), tsfuse without. The FUSE
-// daemons are separate processes (tsfuse through bench/serve.mjs), started
-// per workload group and stopped after it, also on failure.
+// tsfuse with kernel passthrough (its default), tsfuse without; optionally
+// libfuse's passthrough_hp and tsfuse variants. The FUSE daemons are separate
+// processes (tsfuse through bench/serve.mjs), started per workload group and
+// stopped after it, also on failure.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -38,7 +39,15 @@ export const VARIANTS: Record<string, Variant> = {
   'tsfuse-nopt-base': { fs: { passthrough: false }, nodeFlags: [], baseline: true, about: 'kernel passthrough off, built from the --baseline revision' },
 };
 
-export const ALL_PEERS: PeerName[] = ['native', 'bindfs', ...Object.keys(VARIANTS)];
+/**
+ * libfuse's own high-performance example daemon (example/passthrough_hp.cc:
+ * C++, multi-threaded, kernel passthrough), a peer the issue names. It is not
+ * packaged; `--passthrough-hp PATH` runs a binary the user built from
+ * libfuse's source with libfuse's own build. Not part of the default run.
+ */
+export const PASSTHROUGH_HP = 'passthrough_hp';
+
+export const ALL_PEERS: PeerName[] = ['native', 'bindfs', PASSTHROUGH_HP, ...Object.keys(VARIANTS)];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '../..');
@@ -71,12 +80,23 @@ export function tsfuseOptions(peer: PeerName, w: MountWish): { fs: Record<string
   return { fs: { ...fs, ...v.fs }, mount: { ...v.mount } };
 }
 
+/**
+ * passthrough_hp's arguments. It has no timeout options: 86,400 s for entries
+ * and attributes, or 0 with --nocache (which also drops its keep_cache and
+ * writeback cache), so the round-trip group (attr_timeout=0) runs it --nocache.
+ */
+export function passthroughHpArgs(w: MountWish): string[] {
+  return ['--foreground', ...(w.attrTimeout === 0 ? ['--nocache'] : [])];
+}
+
 export function describePeer(peer: PeerName, w: MountWish): string {
   switch (peer) {
     case 'native':
       return 'the source directory itself';
     case 'bindfs':
       return `bindfs -f -o ${bindfsOptions(w)} <src> <mnt>`;
+    case PASSTHROUGH_HP:
+      return `passthrough_hp ${passthroughHpArgs(w).join(' ')} <src> <mnt> (libfuse's example, multi-threaded, kernel passthrough)`;
     default: {
       const v = VARIANTS[peer]!;
       return `${v.baseline ? 'TSFUSE_BENCH_DIST=<baseline build> ' : ''}node ${v.nodeFlags.map((f) => f + ' ').join('')}bench/serve.mjs <src> <mnt> '${JSON.stringify(tsfuseOptions(peer, w))}'`;
@@ -103,6 +123,8 @@ export interface MountContext {
   nodeFlags?: string[];
   /** The dist/ of the --baseline build, for the tsfuse-*-base peers. */
   baselineDist?: string;
+  /** The passthrough_hp binary (--passthrough-hp), for that peer. */
+  passthroughHp?: string;
   /** Collected daemon stderr goes here on stop (warnings). */
   log?: (line: string) => void;
 }
@@ -110,7 +132,12 @@ export interface MountContext {
 export async function mountPeer(peer: PeerName, c: MountContext): Promise<Mounted> {
   if (peer === 'native') return { peer, root: c.src, stop: async () => {} };
   if (mountedType(c.mnt) !== undefined) throw new Error(`${c.mnt} is already a mount point`);
-  return peer === 'bindfs' ? mountBindfs(c) : mountTsfuse(peer, c);
+  if (peer === 'bindfs') return mountCDaemon(peer, 'bindfs', ['-f', '-o', bindfsOptions(c.wish), c.src, c.mnt], c);
+  if (peer === PASSTHROUGH_HP) {
+    if (c.passthroughHp === undefined) throw new Error(`${peer} needs --passthrough-hp PATH`);
+    return mountCDaemon(peer, c.passthroughHp, [...passthroughHpArgs(c.wish), c.src, c.mnt], c);
+  }
+  return mountTsfuse(peer, c);
 }
 
 interface Daemon {
@@ -210,8 +237,9 @@ async function mountTsfuse(peer: PeerName, c: MountContext): Promise<Mounted> {
   };
 }
 
-async function mountBindfs(c: MountContext): Promise<Mounted> {
-  const d = startDaemon('bindfs', ['-f', '-o', bindfsOptions(c.wish), c.src, c.mnt], false);
+/** A C daemon that mounts by itself in the foreground and leaves on `fusermount3 -u`. */
+async function mountCDaemon(peer: PeerName, cmd: string, args: string[], c: MountContext): Promise<Mounted> {
+  const d = startDaemon(cmd, args, false);
   const unregister = onCleanup(() => {
     killPid(d.child.pid);
     forceUnmount(c.mnt);
@@ -219,8 +247,8 @@ async function mountBindfs(c: MountContext): Promise<Mounted> {
   try {
     const t0 = Date.now();
     while (mountedType(c.mnt) === undefined) {
-      if (d.hasExited()) throw new Error(`bindfs exited before mounting: ${d.stderr().trim()}`);
-      if (Date.now() - t0 > 15_000) throw new Error(`bindfs did not mount in 15 s: ${d.stderr().trim()}`);
+      if (d.hasExited()) throw new Error(`${peer} exited before mounting: ${d.stderr().trim()}`);
+      if (Date.now() - t0 > 15_000) throw new Error(`${peer} did not mount in 15 s: ${d.stderr().trim()}`);
       await sleep(10);
     }
     // The first access waits for INIT to be answered.
@@ -230,7 +258,7 @@ async function mountBindfs(c: MountContext): Promise<Mounted> {
     throw e;
   }
   return {
-    peer: 'bindfs',
+    peer,
     root: c.mnt,
     pid: d.child.pid,
     async stop() {
