@@ -98,6 +98,8 @@ class Ctx implements RequestContext {
   }
 }
 
+/** How long a spin runs before it starts yielding the CPU at each look (ms). */
+const YIELD_AFTER_MS = 0.01;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const nap = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -166,7 +168,13 @@ export class Session {
             if (this.pending.size > 0) {
               // Event-loop turns while spinning, then naps of 1 ms between looks.
               await (idle < spinMs ? nextTurn() : nap(1));
-            } else if (idle >= spinMs) {
+            } else if (idle < spinMs) {
+              // Spinning. Past the first few microseconds, in which a client on
+              // another CPU usually sends its next request, yield: when the
+              // scheduler put the client on this thread's CPU, it runs now
+              // instead of waiting for the spin to end.
+              if (idle >= YIELD_AFTER_MS) sys.schedYield();
+            } else {
               if (this.fs.idle !== undefined && !this.idleCalled) {
                 // Sleep until a request comes or the session has been quiet
                 // IDLE_AFTER_MS; only then may the filesystem have its turn.

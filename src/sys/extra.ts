@@ -1,11 +1,13 @@
-// Wrappers added for the passthrough filesystem: the per-thread file-system
-// context (umask) of the session thread, and giving freed memory back.
+// Wrappers added for the passthrough filesystem and the session thread: the
+// per-thread file-system context (umask), giving freed memory back, and
+// yielding the CPU while spinning.
 
 import { declare, negErrno } from './libc.js';
 
 const _umask = declare('uint32_t umask(uint32_t mask)');
 const _mallocTrim = declare('int malloc_trim(size_t pad)');
 const _unshare = declare('int unshare(int flags)');
+const _schedYield = declare('int sched_yield(void)');
 
 export const CLONE_FS = 0x200;
 
@@ -23,6 +25,11 @@ export function mallocTrim(): boolean {
 export function unshare(flags: number): number {
   const r = _unshare(flags) as number;
   return r < 0 ? negErrno() : r;
+}
+
+/** sched_yield(2): lets another runnable thread on this CPU run first; returns at once if none is. */
+export function schedYield(): void {
+  _schedYield();
 }
 
 import { koffi } from './libc.js';
