@@ -26,17 +26,19 @@ export interface Variant {
   about: string;
   /** Load the --baseline build instead of the run's dist/ snapshot. */
   baseline?: boolean;
+  /** The default peer it varies, which the report compares it with (tsfuse unless said). */
+  ref?: PeerName;
 }
 export const VARIANTS: Record<string, Variant> = {
   tsfuse: { fs: {}, nodeFlags: [], about: 'defaults (kernel passthrough on, spinUs 50)' },
   'tsfuse-nopt': { fs: { passthrough: false }, nodeFlags: [], about: 'kernel passthrough off' },
   'tsfuse-nospin': { fs: {}, mount: { spinUs: 0 }, nodeFlags: [], about: 'spinUs 0: the session thread sleeps in poll(2) as soon as no request is queued' },
-  'tsfuse-nopt-nospin': { fs: { passthrough: false }, mount: { spinUs: 0 }, nodeFlags: [], about: 'passthrough off, spinUs 0' },
+  'tsfuse-nopt-nospin': { fs: { passthrough: false }, mount: { spinUs: 0 }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, spinUs 0' },
   'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
-  'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], about: 'passthrough off, killprivV2 on' },
-  'tsfuse-nopt-noinval': { fs: { passthrough: false, autoInvalData: false }, nodeFlags: [], about: 'passthrough off, autoInvalData off: a file\'s own writes no longer empty its page cache' },
+  'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, killprivV2 on' },
+  'tsfuse-nopt-noinval': { fs: { passthrough: false, autoInvalData: false }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, autoInvalData off: a file\'s own writes no longer empty its page cache' },
   'tsfuse-base': { fs: {}, nodeFlags: [], baseline: true, about: 'defaults, built from the --baseline revision: a change against its base in one alternating run' },
-  'tsfuse-nopt-base': { fs: { passthrough: false }, nodeFlags: [], baseline: true, about: 'kernel passthrough off, built from the --baseline revision' },
+  'tsfuse-nopt-base': { fs: { passthrough: false }, nodeFlags: [], baseline: true, ref: 'tsfuse-nopt', about: 'kernel passthrough off, built from the --baseline revision' },
 };
 
 /**
@@ -46,6 +48,11 @@ export const VARIANTS: Record<string, Variant> = {
  * libfuse's source with libfuse's own build. Not part of the default run.
  */
 export const PASSTHROUGH_HP = 'passthrough_hp';
+
+/** The peer a further peer is compared with in the report: its ref, or tsfuse. */
+export function referenceOf(peer: PeerName): PeerName {
+  return VARIANTS[peer]?.ref ?? 'tsfuse';
+}
 
 export const ALL_PEERS: PeerName[] = ['native', 'bindfs', PASSTHROUGH_HP, ...Object.keys(VARIANTS)];
 

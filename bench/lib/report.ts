@@ -1,6 +1,7 @@
 // Statistics, the printed tables and the targets.
 
 import type { PeerName } from './peers.ts';
+import { referenceOf } from './peers.ts';
 import type { RowDef } from './workloads.ts';
 
 export interface Sample {
@@ -89,19 +90,18 @@ export function mainTable(results: RowResult[]): string {
   return pad(rows, header);
 }
 
-/** Peers run beyond the main four (tsfuse variants): value and ratio to bindfs and to tsfuse. */
+/** Peers run beyond the main four (tsfuse variants, passthrough_hp): value, ratio to bindfs and to its reference. */
 export function variantTable(results: RowResult[], peers: PeerName[]): string | undefined {
   const extra = peers.filter((p) => !MAIN.includes(p));
   if (!extra.length) return undefined;
-  // Each variant is also compared with the default it varies: tsfuse-nopt for the nopt ones, tsfuse otherwise.
-  const refOf = (p: PeerName): string => (p.includes('nopt') ? 'tsfuse-nopt' : 'tsfuse');
-  const header = ['workload', 'unit', 'bindfs', 'tsfuse', 'tsfuse-nopt', ...extra.flatMap((p) => [p, `${p}/bindfs`, `${refOf(p)}/${p}`])];
+  // Each further peer is also compared with the default it varies (tsfuse for passthrough_hp).
+  const header = ['workload', 'unit', 'bindfs', 'tsfuse', 'tsfuse-nopt', ...extra.flatMap((p) => [p, `${p}/bindfs`, `${referenceOf(p)}/${p}`])];
   const rows = results.map((r) => {
     const m = medians(r);
     const unit = `${r.row.unit} ${r.row.better === 'lower' ? '↓' : '↑'}`;
     return [
       r.row.label, unit, ...['bindfs', 'tsfuse', 'tsfuse-nopt'].map((p) => cell(m[p], r.failed.includes(p))),
-      ...extra.flatMap((p) => [cell(m[p], r.failed.includes(p)), r2(ratio(m[p], m.bindfs)), r2(ratio(m[refOf(p)], m[p]))]),
+      ...extra.flatMap((p) => [cell(m[p], r.failed.includes(p)), r2(ratio(m[p], m.bindfs)), r2(ratio(m[referenceOf(p)], m[p]))]),
     ];
   });
   return pad(rows, header);
