@@ -67,7 +67,7 @@ function usage(): never {
                  add the peer passthrough_hp: libfuse's example/passthrough_hp (C++, multi-threaded,
                  kernel passthrough), a binary you built from libfuse's source with libfuse's own build
 groups: ${GROUPS.map((g) => g.name).join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})
-peers:  ${PEERS.join(', ')} (default); tsfuse variants for experiments:
+peers:  ${PEERS.join(', ')} (default); ${PASSTHROUGH_HP} (with --passthrough-hp); tsfuse variants for experiments:
 ${Object.entries(VARIANTS).filter(([k]) => !PEERS.includes(k)).map(([k, v]) => `        ${k}: ${v.about}`).join('\n')}
 `);
   process.exit(0);
