@@ -895,6 +895,7 @@ describe('credentials, limits, ids', () => {
     assert.equal(sys.getgid(), process.getgid!());
     assert.equal(sys.getpid(), process.pid);
     assert.equal(sys.gettid(), process.pid); // main thread
+    assert.equal(sys.schedYield(), 0);
     assert.equal(sys.getfsuid(), sys.geteuid());
     assert.deepEqual(sys.readOverflowIds(), {
       uid: Number(fs.readFileSync('/proc/sys/kernel/overflowuid', 'utf8')),

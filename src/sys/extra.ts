@@ -27,9 +27,10 @@ export function unshare(flags: number): number {
   return r < 0 ? negErrno() : r;
 }
 
-/** sched_yield(2): lets another runnable thread on this CPU run first; returns at once if none is. */
-export function schedYield(): void {
-  _schedYield();
+/** sched_yield(2): 0 | -errno. Lets another runnable thread on this CPU run first; returns at once if none is. */
+export function schedYield(): number {
+  const r = _schedYield() as number;
+  return r < 0 ? negErrno() : r;
 }
 
 import { koffi } from './libc.js';
