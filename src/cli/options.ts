@@ -227,7 +227,7 @@ export const OPTIONS: OptionSpec[] = [
     value: SPIN,
     group: 'mount',
     dflt: `${DEFAULT_SPIN_US} (0 on a single CPU)`,
-    help: 'after each request, poll for the next one for US microseconds before sleeping: saves a thread wake-up per request in bursts, costs at most US of CPU per request; 0 turns it off',
+    help: 'after each request, poll for the next one for US microseconds before sleeping: saves a thread wake-up per request in bursts, costs at most US of CPU per request (past 10 us each poll yields the CPU to a thread waiting for it); 0 turns it off',
     set: (c, v) => (c.mount.spinUs = v as number),
   },
   { names: ['splice_read'], flags: { splice_read: true }, group: 'mount', dflt: 'off', help: 'move large READ replies (without kernel passthrough) with splice(2): one copy less for clean pages, but measured twice as slow on data just written to a journaled ext4', set: (c) => (c.mount.spliceRead = true) },
