@@ -38,8 +38,6 @@ const MAX_DEVICES = 254;
 const ESTALE = 116;
 const ENFILE = 23;
 const EMFILE = 24;
-/** A probe that takes the first slot with the host inode. */
-const ANY = (): boolean => true;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
 const HANDLE_LATER = -2;
 const SHIFT = 14;
@@ -242,12 +240,12 @@ export class InodeTable {
   get(nodeid: bigint): Inode {
     const s = this.slotOf(nodeid);
     if (s < 0) throw new FuseError(ESTALE, `unknown node id ${nodeid}`);
-    return s === 0 ? this.root : new InodeView(this, s);
+    return this.view(s);
   }
 
   tryGet(nodeid: bigint): Inode | undefined {
     const s = this.slotOf(nodeid);
-    return s < 0 ? undefined : s === 0 ? this.root : new InodeView(this, s);
+    return s < 0 ? undefined : this.view(s);
   }
 
   // ---- the (dev, ino) hash ----
@@ -259,8 +257,12 @@ export class InodeTable {
     return x & (this.hash.length - 1);
   }
 
-  /** The first live slot with (d, ino) that `accept` takes, or -1. */
-  private probe(d: number, ino: bigint, accept: (slot: number) => boolean): number {
+  /**
+   * The first live slot with (d, ino), and with this birth time unless
+   * `anyBirth`, or -1. Plain parameters, no callback: it runs for every name
+   * looked up.
+   */
+  private probe(d: number, ino: bigint, anyBirth: boolean, btimeSec: number, btimeNsec: number): number {
     const m = this.hash.length - 1;
     for (let h = this.hashStart(d, ino), n = 0; n <= m; h = (h + 1) & m, n++) {
       const e = this.hash[h]!;
@@ -268,9 +270,15 @@ export class InodeTable {
       if (e < 0) continue;
       const s = e - 1;
       const c = this.chunk(s);
-      if (c.dev[s & MASK] === d && c.hostIno[s & MASK] === ino && accept(s)) return s;
+      const i = s & MASK;
+      if (c.dev[i] === d && c.hostIno[i] === ino && (anyBirth || (c.btimeSec[i] === btimeSec && c.btimeNsec[i] === btimeNsec))) return s;
     }
     return -1;
+  }
+
+  /** The view of a live slot (the root's is kept, so it compares by identity). */
+  private view(s: number): Inode {
+    return s === 0 ? this.root : new InodeView(this, s);
   }
 
   private hashInsert(slot: number): void {
@@ -320,34 +328,22 @@ export class InodeTable {
   find(devKey: string, ino: bigint, btimeSec: number, btimeNsec: number): Inode | undefined {
     const d = this.devIndex.get(devKey);
     if (d === undefined) return undefined;
-    // probe() without its callback: this runs for every name looked up.
-    const m = this.hash.length - 1;
-    for (let h = this.hashStart(d, ino), n = 0; n <= m; h = (h + 1) & m, n++) {
-      const e = this.hash[h]!;
-      if (e === 0) return undefined;
-      if (e < 0) continue;
-      const x = e - 1;
-      const c = this.chunk(x);
-      const i = x & MASK;
-      if (c.dev[i] === d && c.hostIno[i] === ino && c.btimeSec[i] === btimeSec && c.btimeNsec[i] === btimeNsec) {
-        return x === 0 ? this.root : new InodeView(this, x);
-      }
-    }
-    return undefined;
+    const s = this.probe(d, ino, false, btimeSec, btimeNsec);
+    return s < 0 ? undefined : this.view(s);
   }
 
   /** Whether the table has the host inode `ino` of device `devKey` (findByHostIno without the view). */
   hasHostIno(devKey: string, ino: bigint): boolean {
     const d = this.devIndex.get(devKey);
-    return d !== undefined && this.probe(d, ino, ANY) >= 0;
+    return d !== undefined && this.probe(d, ino, true, 0, 0) >= 0;
   }
 
   /** Any live inode with this host inode number (readdir knows no birth time). */
   findByHostIno(devKey: string, ino: bigint): Inode | undefined {
     const d = this.devIndex.get(devKey);
     if (d === undefined) return undefined;
-    const s = this.probe(d, ino, ANY);
-    return s < 0 ? undefined : s === 0 ? this.root : new InodeView(this, s);
+    const s = this.probe(d, ino, true, 0, 0);
+    return s < 0 ? undefined : this.view(s);
   }
 
   // ---- slots ----
