@@ -113,7 +113,7 @@ export class PassthroughFs implements Filesystem {
     this.rootFd = fd;
     this.mountFd = sys.open(src, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
     ok(sys.statx(fd, '', EMPTY, STATX_MASK, this.stx));
-    this.rootMntId = this.sx.getBigUint64(144, true);
+    this.rootMntId = this.stMntId();
     // Live inodes must not be bounded by the fd limit: take the hard limit
     // and reopen inodes from file handles beyond a budget a little under it,
     // which the fds of open files share (they push inode fds out). The rest
@@ -124,7 +124,7 @@ export class PassthroughFs implements Filesystem {
     const reserve = Math.min(1024, Math.max(64, Math.floor(soft / 8)));
     const maxFds = useHandles ? Math.max(64, soft - reserve) : Number.MAX_SAFE_INTEGER;
     const devKey = this.devKey();
-    this.inodes = new InodeTable(fd, { devKey, ino: this.sx.getBigUint64(32, true), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
+    this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
@@ -181,7 +181,7 @@ export class PassthroughFs implements Filesystem {
     const b = this.stx;
     const major = b.readUInt32LE(136);
     const minor = b.readUInt32LE(140);
-    const mnt = this.sx.getBigUint64(144, true);
+    const mnt = this.stMntId();
     // Almost every file is on the device of the one before: reuse its key string.
     const last = this.lastDev;
     if (last.major === major && last.minor === minor && last.mnt === mnt) return last.key;
@@ -190,6 +190,16 @@ export class PassthroughFs implements Filesystem {
     last.mnt = mnt;
     last.key = `${major}:${minor}:${mnt}`;
     return last.key;
+  }
+
+  /** Host inode number of the file in the statx buffer. */
+  private stHostIno(): bigint {
+    return this.sx.getBigUint64(32, true);
+  }
+
+  /** Mount id of the file in the statx buffer. */
+  private stMntId(): bigint {
+    return this.sx.getBigUint64(144, true);
   }
 
   /** Birth time of the file in the statx buffer (seconds, nanoseconds): with it, a reused inode number is a different file. */
@@ -203,13 +213,13 @@ export class PassthroughFs implements Filesystem {
 
   /** The known inode for the file in the statx buffer, if any. */
   private known(devKey: string): Inode | undefined {
-    return this.inodes.find(devKey, this.sx.getBigUint64(32, true), this.btimeSec(), this.btimeNsec());
+    return this.inodes.find(devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec());
   }
 
   /** Adds the file in the statx buffer (fd: its O_PATH fd) to the table. */
   private addInode(fd: number, devKey: string, type: number): Inode {
-    const sameMount = this.sx.getBigUint64(144, true) === this.rootMntId;
-    return this.inodes.add(fd, devKey, this.sx.getBigUint64(32, true), this.btimeSec(), this.btimeNsec(), type, sameMount);
+    const sameMount = this.stMntId() === this.rootMntId;
+    return this.inodes.add(fd, devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec(), type, sameMount);
   }
 
   // ---- lifecycle ----
@@ -412,11 +422,11 @@ export class PassthroughFs implements Filesystem {
     try {
       for (let depth = 0; depth < 4096; depth++) {
         if (sys.statx(cur, '', EMPTY, STATX_MASK, this.stx) < 0) return false;
-        const key = `${this.devKey()}:${this.sx.getBigUint64(32, true)}`;
+        const key = `${this.devKey()}:${this.stHostIno()}`;
         if (key === `${root.devKey}:${root.hostIno}`) return true;
         const up = sys.openat(cur, '..', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
         if (up < 0) return false;
-        if (sys.statx(up, '', EMPTY, STATX_MASK, this.stx) < 0 || `${this.devKey()}:${this.sx.getBigUint64(32, true)}` === key) {
+        if (sys.statx(up, '', EMPTY, STATX_MASK, this.stx) < 0 || `${this.devKey()}:${this.stHostIno()}` === key) {
           sys.close(up);
           return false; // the host's root: the source was not on the way
         }
