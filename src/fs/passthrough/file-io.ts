@@ -130,7 +130,9 @@ export class FileIo {
   /** Host open flags for a client's: `widened` applies what the writeback cache needs (see widen). */
   openFlags(flags: number, widened = false): number {
     // The kernel resolved the path: O_NOFOLLOW would refuse the /proc/self/fd magic link we reopen through.
-    let f = flags & ~(sys.O_CREAT | sys.O_EXCL | sys.O_NOCTTY | sys.O_NOFOLLOW);
+    // O_PATH and O_TMPFILE never come from the kernel (neither reaches a FUSE
+    // open); from a forged request they would turn a create into something else.
+    let f = flags & ~(sys.O_CREAT | sys.O_EXCL | sys.O_NOCTTY | sys.O_NOFOLLOW | sys.O_PATH | (sys.O_TMPFILE & ~sys.O_DIRECTORY));
     if (this.options.writeback && widened) {
       // The kernel reads pages of write-only files and owns the append position.
       if ((f & sys.O_ACCMODE) === sys.O_WRONLY) f = (f & ~sys.O_ACCMODE) | sys.O_RDWR;

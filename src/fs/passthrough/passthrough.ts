@@ -50,9 +50,11 @@ interface Found {
 
 const LOOKUP_FLAGS = sys.AT_SYMLINK_NOFOLLOW | sys.AT_NO_AUTOMOUNT;
 
-/** Rejects names the kernel should never send: '/' inside, empty, too long. */
+/** Rejects names the kernel should never send: '/' inside, empty, "." or "..", too long. */
 function checkName(name: Buffer): void {
-  if (name.length === 0 || name.includes(0x2f)) throw new FuseError(Errno.EINVAL);
+  // "." and ".." never name an entry to create, remove or rename (the kernel
+  // never sends them; a forged request with ".." would reach above the source).
+  if (name.length === 0 || name.includes(0x2f) || isDotOrDotDot(name)) throw new FuseError(Errno.EINVAL);
   if (name.length > 255) throw new FuseError(Errno.ENAMETOOLONG);
 }
 
