@@ -559,6 +559,42 @@ describe('space and data', () => {
     for (const x of [r, w, fd]) sys.close(x);
   });
 
+  it('io_uring: reads and writes at offsets, completions by tag, errors as -errno, more in flight than submission slots', () => {
+    const ring = sys.Uring.create(4);
+    assert.ok(typeof ring !== 'number', `io_uring_setup: ${typeof ring === 'number' ? sys.errnoName(-ring) : ''}`);
+    try {
+      const fd = mkfile('uring', 'hello, ring');
+      const rbuf = Buffer.alloc(32);
+      const wbuf = Buffer.from('J');
+      assert.equal(ring.submit(sys.IORING_OP_READ, fd, sys.addressOf(rbuf), 32, 7n, 11), 1);
+      assert.equal(ring.submit(sys.IORING_OP_WRITE, fd, sys.addressOf(wbuf), 1, 0n, 12), 1);
+      assert.equal(ring.submit(sys.IORING_OP_READ, 999_999, sys.addressOf(rbuf), 32, 0n, 13), 1);
+      const got = new Map<number, number>();
+      while (got.size < 3) {
+        if (!ring.ready()) assert.equal(ring.wait(), 0);
+        ring.reap((tag, res) => got.set(tag, res));
+      }
+      assert.deepEqual([...got].sort(), [[11, 4], [12, 1], [13, -E.EBADF]]);
+      assert.equal(rbuf.subarray(0, 4).toString(), 'ring');
+      assert.equal(fs.readFileSync(p('uring'), 'utf8'), 'Jello, ring');
+      // A FIFO read waits; the submission queue has 4 slots, in-flight requests do not hold them.
+      const [r, w] = sys.pipe2(0) as [number, number];
+      for (let i = 0; i < 4; i++) assert.equal(ring.submit(sys.IORING_OP_READ, r, sys.addressOf(rbuf), 1, 0n, 20 + i), 1);
+      assert.equal(ring.ready(), false);
+      assert.equal(sys.write(w, Buffer.from('abcd'), 4), 4);
+      let n = 0;
+      while (n < 4) {
+        if (!ring.ready()) ring.wait();
+        n += ring.reap((_tag, res) => assert.equal(res, 1));
+      }
+      sys.close(r);
+      sys.close(w);
+      sys.close(fd);
+    } finally {
+      ring.close();
+    }
+  });
+
   it('ftruncate, fallocate PUNCH_HOLE, SEEK_HOLE/SEEK_DATA', () => {
     const fd = mkfile('sparse');
     const big = 1n << 40n;

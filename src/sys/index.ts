@@ -18,3 +18,4 @@ export * from './mount.js';
 export * from './creds.js';
 export * from './socket.js';
 export * from './extra.js';
+export * from './uring.js';

@@ -24,6 +24,7 @@ const _writev = declare('long writev(int fd, const void *iov, int iovcnt)');
 const _readv = declare('long readv(int fd, const void *iov, int iovcnt)');
 const _pwritev = declare('long pwritev64(int fd, const void *iov, int iovcnt, int64_t offset)');
 const _preadv = declare('long preadv64(int fd, const void *iov, int iovcnt, int64_t offset)');
+const _preadv2 = declare('long preadv64v2(int fd, const void *iov, int iovcnt, int64_t offset, int flags)');
 const _lseek = declare('int64_t lseek64(int fd, int64_t offset, int whence)');
 const _ftruncate = declare('int ftruncate64(int fd, int64_t length)');
 const _fallocate = declare('int fallocate64(int fd, int mode, int64_t offset, int64_t len)');
@@ -185,6 +186,24 @@ export function pwritev(fd: number, bufs: readonly (Buffer | Uint8Array)[], offs
   if (n > IOV_MAX) return -EINVAL;
   fillIov(bufs, n);
   const r = _pwritev(fd, iovBuf, n, offset) as number;
+  return r < 0 ? negErrno() : r;
+}
+
+/** preadv2(2) flag: only what needs no waiting (data in the page cache), else EAGAIN. */
+export const RWF_NOWAIT = 0x08;
+const oneIov = Buffer.alloc(16);
+const oneIovAddr = new BigUint64Array(oneIov.buffer, oneIov.byteOffset, 2);
+
+/**
+ * preadv2(2) of one range into buf[bufOffset, bufOffset+len) with `flags`
+ * (RWF_NOWAIT: from the page cache only; EAGAIN if none of it is there, a
+ * short count if part is). Returns bytes read | -errno.
+ */
+export function preadFlags(fd: number, buf: Buffer | Uint8Array, len: number, offset: number | bigint, flags: number, bufOffset = 0): number {
+  checkRange(buf, bufOffset, len);
+  oneIovAddr[0] = (koffi.address(buf) as bigint) + BigInt(bufOffset);
+  oneIovAddr[1] = BigInt(len);
+  const r = _preadv2(fd, oneIov, 1, offset, flags) as number;
   return r < 0 ? negErrno() : r;
 }
 
