@@ -27,6 +27,8 @@ export interface MountOptions extends KernelMountOptions, SessionLimits {
   spinUs?: number;
   /** See SessionOptions.spliceRead. */
   spliceRead?: boolean;
+  /** See SessionOptions.ring. */
+  ring?: boolean | 'always';
 }
 
 export interface MountHandle {
@@ -76,7 +78,7 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
     exportName: source.exportName ?? 'default',
     args: source.args ?? [],
     session: {
-      debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead, spinUs: options.spinUs, spliceRead: options.spliceRead,
+      debug: options.debug, maxWrite: options.maxWrite, maxReadahead: options.maxReadahead, spinUs: options.spinUs, spliceRead: options.spliceRead, ring: options.ring,
       othersMayAccess: !!options.allowOther,
       denyOthersThan: km.denyOthers ? process.getuid!() : undefined,
     },

@@ -356,6 +356,27 @@ test('-d: without kernel passthrough, -o splice_read splices large READs from th
   }
 });
 
+test('-d: without kernel passthrough, -o ring_always sends READs of data not in the host\'s page cache through io_uring, -o noring none; the bytes are the file\'s', async () => {
+  for (const mode of ['ring_always', 'noring']) {
+    const { src, mnt } = fixture();
+    const data = randomBytes(3 << 20);
+    fs.writeFileSync(path.join(src, 'big'), data);
+    // Out of the host's page cache: a read that would wait.
+    const evict = spawnSync('python3', ['-c', 'import os,sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)', path.join(src, 'big')]);
+    assert.equal(evict.status, 0, String(evict.stderr));
+    const p = start([src, mnt, '-d', '-o', `nopassthrough,${mode}`]);
+    await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+    assert.ok(fs.readFileSync(path.join(mnt, 'big')).equals(data));
+    p.child.kill('SIGINT');
+    assert.equal((await p.exit).code, 0);
+    const replies = p.stderr().split('\n').filter((l) => / < READ OK \d+ bytes/.test(l));
+    const ring = replies.filter((l) => l.includes('(ring)'));
+    assert.ok(replies.length > 0, 'READ replies logged');
+    if (mode === 'ring_always') assert.ok(ring.length > 0, `READs through the ring: ${ring.length} of ${replies.length}`);
+    else assert.equal(ring.length, 0, 'no READ through the ring');
+  }
+});
+
 test('-d: a name under a directory not everyone may search is cached unless allow_other lets other users in', async () => {
   for (const allowOther of [false, true]) {
     const { src, mnt } = fixture();

@@ -1,5 +1,6 @@
 // READ replies given as FileData (a host fd, offset and length): the session
-// splices large ones to the kernel and reads the rest into the reply buffer.
+// reads them through its io_uring, or splices large ones to the kernel, or
+// reads them into the reply buffer.
 // Whichever way, the bytes a client reads must be exactly the file's.
 
 import { test } from 'node:test';
@@ -56,10 +57,12 @@ function checkReads(dir: string, files: Map<string, Buffer>): void {
   }
 }
 
-test('FileData reads return exactly the file, without kernel passthrough: read into the reply (default), and spliced (splice_read)', async () => {
+test('FileData reads return exactly the file, without kernel passthrough: through the ring when reads overlap (default), always, never (pread into the reply), and spliced (splice_read)', async () => {
   const src = tmpdir();
   const files = makeFiles(src);
   await withMount(src, { passthrough: false }, {}, (m) => checkReads(m.dir, files));
+  await withMount(src, { passthrough: false }, { ring: 'always' }, (m) => checkReads(m.dir, files));
+  await withMount(src, { passthrough: false }, { ring: false }, (m) => checkReads(m.dir, files));
   await withMount(src, { passthrough: false }, { spliceRead: true }, (m) => checkReads(m.dir, files));
 });
 

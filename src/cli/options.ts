@@ -17,7 +17,7 @@ export interface OptionConfig {
   /** The library MountOptions that -o can set. */
   mount: Pick<MountOptions,
     'allowOther' | 'allowRoot' | 'defaultPermissions' | 'readOnly' | 'fsname' | 'subtype' | 'autoUnmount' |
-    'nosuid' | 'nodev' | 'noexec' | 'noatime' | 'maxWrite' | 'spinUs' | 'spliceRead' | 'debug'>;
+    'nosuid' | 'nodev' | 'noexec' | 'noatime' | 'maxWrite' | 'spinUs' | 'spliceRead' | 'ring' | 'debug'>;
 
   /** threads=N: validated, recorded, no effect (one session thread). */
   threads?: number;
@@ -231,6 +231,7 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, v) => (c.mount.spinUs = v as number),
   },
   { names: ['splice_read'], flags: { splice_read: true }, group: 'mount', dflt: 'off', help: 'move large READ replies (without kernel passthrough) with splice(2): one copy less for clean pages, but measured twice as slow on data just written to a journaled ext4', set: (c) => (c.mount.spliceRead = true) },
+  { names: ['ring', 'ring_always', 'noring'], flags: { ring: true, ring_always: 'always', noring: false }, group: 'mount', dflt: 'ring', help: 'without kernel passthrough, READs go through io_uring when they overlap (one is on the disk, or others wait behind it): several on the disk at once while the session thread goes on with other requests; ring_always: every READ (for a source whose reads can take long, such as a network filesystem); noring: each read is a pread on the session thread (silently so where the kernel refuses io_uring). Writes are always pwrite on the session thread', set: (c, v) => (c.mount.ring = v as boolean | 'always') },
   { names: ['debug'], flags: { debug: true }, group: 'mount', dflt: 'off', help: 'log every request and reply on stderr; implies foreground (same as -d)', set: (c) => (c.debug = true) },
   { names: ['log'], value: PATH, group: 'mount', dflt: '/dev/null', help: 'in the background, append the daemon\'s messages to FILE (ignored with -f: they go to stderr)', set: (c, v) => (c.log = v as string) },
 

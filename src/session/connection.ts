@@ -54,9 +54,9 @@ export class ConnectionInfo {
    */
   othersMayAccess = true;
   /**
-   * Whether the session splices READ replies given as FileData (the
-   * spliceRead option). Without it a FileData reply is read with pread into
-   * the reply buffer, which a handler can as well do itself.
+   * Whether the session splices large READ replies given as FileData (the
+   * spliceRead option). Informational: a FileData is always accepted (read
+   * through the session's io_uring, or with pread into the reply buffer).
    */
   spliceRead = false;
 

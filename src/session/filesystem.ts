@@ -26,12 +26,15 @@ export type HandlerResult<T> = MaybePromise<T | FuseError>;
 /**
  * A READ result that names where the data is instead of carrying it: `length`
  * bytes (at most the request's size) of the file `fd` from `offset`. The
- * session moves large ones to the kernel with splice(2), one copy fewer than
- * reading them into the reply buffer, which it does for the rest. `fd` must
- * stay open until the handler has settled.
+ * session reads them itself: through io_uring when it has a ring (the thread
+ * goes on serving other requests meanwhile), with splice(2) for large ones
+ * under `spliceRead`, else with pread into the reply buffer. `direct`: `fd`
+ * was opened O_DIRECT (the session then reads into block-aligned memory).
+ * `fd` must stay open until the reply is sent (an open file's fd does: the
+ * kernel sends RELEASE only after its reads are answered).
  */
 export class FileData {
-  constructor(readonly fd: number, readonly offset: bigint, readonly length: number) {}
+  constructor(readonly fd: number, readonly offset: bigint, readonly length: number, readonly direct = false) {}
 }
 
 /** Who is asking, and a signal that fires when the kernel interrupts the request. */

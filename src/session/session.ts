@@ -23,6 +23,7 @@ import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
 import { FileData } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
+import { RING_SLOTS, RingIo } from './ring-io.js';
 import { Notifier } from './notify.js';
 
 export interface SessionOptions extends SessionLimits {
@@ -50,6 +51,16 @@ export interface SessionOptions extends SessionLimits {
    * reading back data just written on a journaled ext4 (docs/benchmarks.md).
    */
   spliceRead?: boolean;
+  /**
+   * Serve READs given as FileData through io_uring, so that several are on
+   * the disk at once while the thread serves other requests (default true;
+   * silently off where the kernel refuses io_uring). With true, a READ that
+   * nothing else waits behind (the thread found /dev/fuse empty before it,
+   * and no read is in flight) is still a plain pread, which costs fewer
+   * system calls; 'always' queues every one (for hosts whose reads can take
+   * long, such as a network filesystem: nothing then waits behind a read).
+   */
+  ring?: boolean | 'always';
   /** The mount has allow_other (default true: assume others may come in). See ConnectionInfo.othersMayAccess. */
   othersMayAccess?: boolean;
 }
@@ -71,6 +82,10 @@ export function defaultSpinUs(): number {
 export const IDLE_AFTER_MS = 200;
 
 const HDR = SIZEOF.fuse_out_header;
+/** How long READs count as overlapping after they last did (ms; see overlapping()). */
+const OVERLAP_MEMORY_MS = 1;
+/** Where O_DIRECT data starts in the aligned scratch buffer (the reply header just before it). */
+const DIRECT_DATA = 4096;
 const POLLIN = 1;
 /** With allow_root, operations on files already open stay allowed for anyone (as in libfuse). */
 const OPEN_TO_ALL = new Set<number>([
@@ -119,6 +134,19 @@ export class Session {
   private readonly pending = new Map<bigint, Ctx>();
   /** Only when the mount asks for spliced READ replies (spliceRead). */
   private readonly splicer: SpliceReplier | undefined;
+  /** io_uring for FileData results (the ring option); set up at INIT. */
+  private rio: RingIo | undefined;
+  /**
+   * The request being served came after the thread found /dev/fuse empty
+   * (no other request was waiting for it). A lone READ is served inline:
+   * queuing it on the ring only adds system calls (measured: 7% fewer reads
+   * per second for one O_DIRECT reader).
+   */
+  private waited = true;
+  /** When READs last overlapped (performance.now()). */
+  private overlapAt = -Infinity;
+  /** An aligned buffer for O_DIRECT FileData served inline. */
+  private scratch: Buffer | undefined;
   private minor = 0;
   private agreed = 0n;
   private ended = false;
@@ -162,6 +190,22 @@ export class Session {
         if (n < 0) {
           const e = -n;
           if (e === Errno.EAGAIN) {
+            this.waited = true;
+            const rio = this.rio;
+            if (rio !== undefined && rio.busy > 0) {
+              // A reply just sent is activity (its client's next request comes soon): spin again after it.
+              if (rio.reap()) {
+                idleSince = -1;
+                continue;
+              }
+              if (this.pending.size === 0) {
+                // Reads on the disk, nothing queued: sleep until one completes or
+                // a request comes, as a blocking pread would (spinning through a
+                // disk access costs a CPU for nothing, measured).
+                sys.poll([this.fd, rio.fd], POLLIN, -1);
+                continue;
+              }
+            }
             const now = performance.now();
             if (idleSince < 0) idleSince = now;
             const idle = now - idleSince;
@@ -203,6 +247,8 @@ export class Session {
         idleSince = -1;
         this.idleCalled = false;
         this.dispatch(this.inbuf, n);
+        this.waited = false;
+        if (this.rio !== undefined && this.rio.busy > 0) this.rio.reap();
         if (this.yieldSoon) {
           // A promise was settled outside a handler (a retrieve answered):
           // let its continuations run before blocking in read again.
@@ -236,6 +282,9 @@ export class Session {
     if (this.destroyed) return;
     this.destroyed = true;
     this.splicer?.close();
+    // In-flight ring requests write into our buffers: wait for them first.
+    this.rio?.close();
+    this.rio = undefined;
     try {
       await this.fs.destroy?.();
     } catch (e) {
@@ -400,6 +449,7 @@ export class Session {
       this.minor = conn.minor;
       this.agreed = conn.agreed;
       if (this.fs.read) this.splicer?.prepare();
+      if (this.fs.read && this.opts.ring !== false) this.startRing();
       const end = encodeInitOut(this.outbuf, HDR, out, a.minor);
       this.send(h.unique, 0, end, this.outbuf, t0, 'INIT');
       if (this.debug) this.log(`INIT agreed ${conn.minor}: ${conn.agreedNames().join(' ')} max_write=${out.maxWrite}`);
@@ -453,7 +503,8 @@ export class Session {
       this.replyError(h.unique, Errno.EIO, h.opcode, t0);
       return;
     }
-    if (this.splicer?.wants(len)) {
+    // Asked for (splice_read): splicing comes first for large replies.
+    if (!d.direct && this.splicer?.wants(len)) {
       const r = this.splicer.send(this.fd, h.unique, d.fd, d.offset, len);
       if (r.ok) {
         if (this.debug) this.log(`${h.unique} < READ OK ${r.n} bytes (spliced) ${(Number(process.hrtime.bigint() - t0) / 1000).toFixed(1)}us`);
@@ -463,9 +514,67 @@ export class Session {
       if (r.errno === Errno.ENOENT) return;
       if (this.debug) this.log(`${h.unique} READ splice failed (${errnoName(r.errno)}): reading instead`);
     }
+    const rio = this.rio;
+    if (rio !== undefined && this.overlapping(rio)) {
+      // Data in the host's page cache is cheapest read at once (the ring
+      // would add system calls); only what would wait goes on the ring.
+      if (!d.direct) {
+        const n = sys.preadFlags(d.fd, out, len, d.offset, sys.RWF_NOWAIT, HDR);
+        if (n === len) {
+          this.send(h.unique, 0, HDR + n, out, t0, 'READ');
+          return;
+        }
+      }
+      if (rio.read(h.unique, d.fd, d.offset, len)) return;
+    }
+    if (d.direct) {
+      // O_DIRECT needs block-aligned memory: read into the scratch buffer, send header and data.
+      const buf = this.alignedScratch(len);
+      const n = sys.pread(d.fd, buf, len, d.offset, DIRECT_DATA);
+      if (n < 0) this.replyError(h.unique, -n, h.opcode, t0);
+      else this.sendAt(h.unique, 0, buf, DIRECT_DATA - HDR, HDR + n, t0, 'READ');
+      return;
+    }
     const n = sys.pread(d.fd, out, len, d.offset, HDR);
     if (n < 0) this.replyError(h.unique, -n, h.opcode, t0);
     else this.send(h.unique, 0, HDR + n, out, t0, 'READ');
+  }
+
+  /**
+   * Whether READs overlap, so that this one goes on the ring: one is on the
+   * disk already (or was, less than OVERLAP_MEMORY_MS ago: a pipeline of
+   * parallel readers runs dry now and then), or other requests were queued
+   * behind this one. A lone reader's READs stay plain preads. (Only a read
+   * in flight is remembered: a lone reader's next request sometimes beats
+   * the thread back to /dev/fuse, and remembering that sent a millisecond
+   * of its reads to the ring: 7% fewer reads per second, measured.)
+   */
+  private overlapping(rio: RingIo): boolean {
+    if (this.opts.ring === 'always') return true;
+    const now = performance.now();
+    if (rio.busy > 0) {
+      this.overlapAt = now;
+      return true;
+    }
+    return !this.waited || now - this.overlapAt < OVERLAP_MEMORY_MS;
+  }
+
+  /** A block-aligned buffer with room for a reply header before its aligned data (at DIRECT_DATA). */
+  private alignedScratch(len: number): Buffer {
+    if (this.scratch === undefined || this.scratch.length < DIRECT_DATA + len) this.scratch = sys.alignedBuffer(DIRECT_DATA + Math.max(len, 1 << 20));
+    return this.scratch;
+  }
+
+  /** Sets up the io_uring for READs; without it (refused, or the ring option off) they are served inline. */
+  private startRing(): void {
+    const ring = sys.Uring.create(RING_SLOTS * 2);
+    if (typeof ring === 'number') {
+      if (this.debug) this.log(`io_uring not available (${errnoName(-ring)}): data requests served inline`);
+      return;
+    }
+    this.rio = new RingIo(ring, {
+      send: (unique, error, buf, off, len, what) => this.sendAt(unique, error, buf, off, len, 0n, what, ' (ring)'),
+    });
   }
 
   private replyThrown(h: InHeader, spec: OpSpec, e: unknown, t0: bigint): void {
@@ -488,10 +597,15 @@ export class Session {
   }
 
   private send(unique: bigint, error: number, len: number, buf: Buffer, t0: bigint, what: string): void {
-    encodeOutHeader(buf, 0, len, error, unique);
+    this.sendAt(unique, error, buf, 0, len, t0, what);
+  }
+
+  /** Sends the reply in buf[off, off+len), its header written at `off`; `how` ends its debug line. */
+  private sendAt(unique: bigint, error: number, buf: Buffer, off: number, len: number, t0: bigint, what: string, how = ''): void {
+    encodeOutHeader(buf, off, len, error, unique);
     let r: number;
     try {
-      r = sys.write(this.fd, buf, len);
+      r = sys.write(this.fd, buf, len, off);
     } catch (e) {
       // Only a reply longer than its buffer can throw here: a bug, logged, never fatal.
       this.log(`reply to ${what} ${unique} not sent: ${String(e)}`);
@@ -499,7 +613,7 @@ export class Session {
     }
     if (this.debug) {
       const us = t0 ? Number(process.hrtime.bigint() - t0) / 1000 : 0;
-      this.log(`${unique} < ${what} ${error ? errnoName(-error) : 'OK'} ${len - HDR} bytes ${us.toFixed(1)}us`);
+      this.log(`${unique} < ${what} ${error ? errnoName(-error) : 'OK'} ${len - HDR} bytes${how} ${t0 ? us.toFixed(1) + 'us' : ''}`);
     }
     // ENOENT: the kernel gave up on this request (interrupted); nothing to do.
     if (r < 0 && -r !== Errno.ENOENT && !this.ended) this.log(`reply to ${what} ${unique} failed: ${errnoName(-r)}`);

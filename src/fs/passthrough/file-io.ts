@@ -276,21 +276,10 @@ export class FileIo {
 
   read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | FileData {
     const st = this.files.get(a.fh);
-    // An open file's fd outlives the reply: the session may splice from it.
-    if (st !== undefined && !st.direct) {
-      if (this.conn?.spliceRead) return new FileData(st.fd, a.offset, a.size);
-      return ok(sys.pread(st.fd, out, a.size, a.offset));
-    }
-    return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => {
-      if (st?.direct) {
-        // The reply buffer is not block-aligned: O_DIRECT reads go through an aligned one.
-        const buf = this.alignedScratch(a.size);
-        const n = ok(sys.pread(fd, buf, a.size, a.offset));
-        buf.copy(out, 0, 0, n);
-        return n;
-      }
-      return ok(sys.pread(fd, out, a.size, a.offset));
-    });
+    // An open file's fd outlives the reply: the session reads it (through its
+    // ring while it serves other requests, or spliced, or into the reply).
+    if (st !== undefined) return new FileData(st.fd, a.offset, a.size, st.direct);
+    return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(sys.pread(fd, out, a.size, a.offset)));
   }
 
   private alignedScratch(size: number): Buffer {
