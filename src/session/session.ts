@@ -613,7 +613,7 @@ export class Session {
     }
     if (this.debug) {
       const us = t0 ? Number(process.hrtime.bigint() - t0) / 1000 : 0;
-      this.log(`${unique} < ${what} ${error ? errnoName(-error) : 'OK'} ${len - HDR} bytes${how} ${t0 ? us.toFixed(1) + 'us' : ''}`);
+      this.log(`${unique} < ${what} ${error ? errnoName(-error) : 'OK'} ${len - HDR} bytes${how}${t0 ? ` ${us.toFixed(1)}us` : ''}`);
     }
     // ENOENT: the kernel gave up on this request (interrupted); nothing to do.
     if (r < 0 && -r !== Errno.ENOENT && !this.ended) this.log(`reply to ${what} ${unique} failed: ${errnoName(-r)}`);
