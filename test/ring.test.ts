@@ -28,7 +28,7 @@ function ringFsPaths() {
 }
 
 async function mountRingFs(paths: ReturnType<typeof ringFsPaths>, options: MountOptions = {}) {
-  return mountFs({ module: new URL('./fixtures/ring-fs.ts', import.meta.url), exportName: 'RingFs', args: [paths] }, options);
+  return mountFs({ module: new URL('./fixtures/filedata-fs.ts', import.meta.url), exportName: 'FileDataFs', args: [paths.good, paths.fifo] }, options);
 }
 
 test('a READ waiting on the host (a FIFO) does not stall other requests; it is answered when the data comes', async () => {
