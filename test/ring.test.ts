@@ -10,11 +10,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { mountFs, tmpdir, unmountFs, withMount } from './helpers.js';
 import type { MountOptions } from '../src/index.js';
+import * as sys from '../src/sys/index.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -57,6 +58,89 @@ test('a READ waiting on the host (a FIFO) does not stall other requests; it is a
     }
   } finally {
     await unmountFs(m);
+  }
+});
+
+/**
+ * Runs python3 with `args`; its stdout, or a failure after 5 s, when the
+ * connection of the mount at `dir` is aborted (umount -f) so that a reader
+ * stuck in the kernel is let go rather than left behind.
+ */
+async function spawnBounded(args: string[], dir: string): Promise<string> {
+  const child = spawn('python3', args);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<boolean>((r) => child.on('exit', () => r(true)));
+  if (!(await Promise.race([exited, sleep(5000).then(() => false)]))) {
+    sys.umount2(dir, sys.MNT_FORCE);
+    await exited;
+    assert.fail(`python3 did not end within 5 s (stdout: ${out})`);
+  }
+  return out;
+}
+
+test('an interrupted READ on the ring (a signal to the reader) is cancelled and answered EINTR; unmounting with a READ in flight cancels it', async () => {
+  const p = ringFsPaths();
+  const m = await mountRingFs(p, { ring: 'always' });
+  try {
+    // The reader's SIGALRM handler raises, so the read returns EINTR to it
+    // (Python retries reads after a handler that returns).
+    const reader = String.raw`
+import os, signal, sys, time
+class Alarm(Exception): pass
+def on_alarm(sig, frame): raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+t0 = time.monotonic()
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    os.read(fd, 100)
+    print('read returned')
+except Alarm:
+    print('interrupted after %.1f s' % (time.monotonic() - t0))
+`;
+    const out = await spawnBounded(['-c', reader, path.join(m.dir, 'fifo')], m.dir);
+    assert.match(out, /^interrupted after 0\.\d s/);
+    // The session still serves, and the FIFO's data goes to the next reader.
+    const fh = await fs.promises.open(path.join(m.dir, 'fifo'), 'r');
+    try {
+      const pending = fh.read(Buffer.alloc(100), 0, 100, 0);
+      await sleep(100);
+      const w = fs.openSync(p.fifo, 'w');
+      fs.writeSync(w, 'after the interrupt');
+      fs.closeSync(w);
+      const got = await pending;
+      assert.equal(got.buffer.subarray(0, got.bytesRead).toString(), 'after the interrupt');
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    await unmountFs(m);
+  }
+  // A reader killed while its READ waits on the ring: the kernel interrupts
+  // the request, the cancel answers it, the reader dies (it would otherwise
+  // stay in the kernel until the FIFO got data).
+  const m2 = await mountRingFs(p, { ring: 'always' });
+  try {
+    const child = spawn('python3', ['-c', 'import os,sys; os.read(os.open(sys.argv[1], os.O_RDONLY), 10)', path.join(m2.dir, 'fifo')]);
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    await sleep(300);
+    child.kill('SIGKILL');
+    const ok = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+    if (!ok) sys.umount2(m2.dir, sys.MNT_FORCE); // let it go before failing
+    assert.ok(ok, 'the killed reader exits within 5 s');
+    // A READ in flight when the connection is aborted: the session cancels it and ends at once (not after the 10 s drain).
+    const child2 = spawn('python3', ['-c', 'import os,sys; os.read(os.open(sys.argv[1], os.O_RDONLY), 10)', path.join(m2.dir, 'fifo')]);
+    const exited2 = new Promise<void>((r) => child2.on('exit', () => r()));
+    await sleep(300);
+    const t1 = Date.now();
+    // umount -f: the kernel aborts the connection (the mount itself stays, busy).
+    sys.umount2(m2.dir, sys.MNT_FORCE);
+    await m2.closed;
+    assert.ok(Date.now() - t1 < 5000, `the session ended ${Date.now() - t1} ms after the abort`);
+    await exited2;
+  } finally {
+    await unmountFs(m2);
   }
 });
 

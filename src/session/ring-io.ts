@@ -25,6 +25,10 @@ const POLLIN = 1;
 
 /** Reads in flight at most; more are served inline (the caller's fallback). */
 export const RING_SLOTS = 32;
+/** The tag of cancel requests: their own completions carry nothing to send. */
+const CANCEL_TAG = 0xffff_ffff;
+const ECANCELED = 125;
+const EINTR = 4;
 
 interface Slot {
   index: number;
@@ -79,6 +83,21 @@ export class RingIo {
     return true;
   }
 
+  /**
+   * The kernel interrupted request `unique`: if it is a read on the ring,
+   * cancel it (it is then answered EINTR; one that completes first is
+   * answered as usual). True if it was one.
+   */
+  interrupt(unique: bigint): boolean {
+    for (const s of this.slots) {
+      if (s.unique === unique && !this.free.includes(s.index)) {
+        this.ring.cancel(s.index, CANCEL_TAG);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Sends the replies of the reads completed so far. True if there were any. */
   reap(): boolean {
     return this.ring.ready() && this.ring.reap(this.onCompletion) > 0;
@@ -100,8 +119,12 @@ export class RingIo {
     return true;
   }
 
-  /** Drains, then closes the ring. Reads still in flight after the drain keep the ring and its buffers forever. */
+  /**
+   * Cancels what is in flight, drains, then closes the ring. Reads still in
+   * flight after the drain keep the ring and its buffers forever.
+   */
   close(): void {
+    for (const s of this.slots) if (this.inFlight > 0 && !this.free.includes(s.index)) this.ring.cancel(s.index, CANCEL_TAG);
     if (!this.drain()) {
       abandoned.push(this);
       return;
@@ -111,9 +134,11 @@ export class RingIo {
 
   private complete(tag: number, res: number): void {
     const s = this.slots[tag];
-    if (s === undefined) return;
+    if (s === undefined) return; // a cancel's own completion
     this.inFlight--;
-    // A negative result is the errno: an error reply, header only.
+    // A negative result is the errno: an error reply, header only. A read
+    // cancelled because the kernel interrupted it is answered EINTR.
+    if (res === -ECANCELED) res = -EINTR;
     this.out.send(s.unique, res < 0 ? res : 0, s.buf!, DATA - HDR, HDR + (res < 0 ? 0 : res), 'READ');
     this.free.push(tag);
   }

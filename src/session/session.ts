@@ -402,8 +402,10 @@ export class Session {
         return;
       case Opcode.FUSE_INTERRUPT: {
         // No reply. An interrupt for a request already answered is dropped.
-        const target = this.pending.get((args as InterruptIn).unique);
+        const unique = (args as InterruptIn).unique;
+        const target = this.pending.get(unique);
         if (target) target.interrupt();
+        else this.rio?.interrupt(unique);
         return;
       }
       case Opcode.FUSE_NOTIFY_REPLY: {

@@ -26,6 +26,7 @@ const IORING_ENTER_GETEVENTS = 1;
 const SQE_SIZE = 64;
 const CQE_SIZE = 16;
 
+export const IORING_OP_ASYNC_CANCEL = 14;
 export const IORING_OP_READ = 22;
 export const IORING_OP_WRITE = 23;
 
@@ -138,6 +139,15 @@ export class Uring {
     Atomics.store(this.sq32, this.sqTail, (tail + 1) >>> 0);
     const r = Number(_enter(SYS_io_uring_enter, this.fd, 1, 0, 0, null, 0));
     return r < 0 ? negErrno() : r;
+  }
+
+  /**
+   * Asks the kernel to cancel the request tagged `target`; the cancel's own
+   * completion is tagged `tag`. The target then completes with -ECANCELED
+   * (or its own result, if it finished first). 1 | -errno.
+   */
+  cancel(target: number, tag: number): number {
+    return this.submit(IORING_OP_ASYNC_CANCEL, -1, BigInt(target), 0, 0n, tag);
   }
 
   /** Whether a completion is waiting (one shared-memory read). */
