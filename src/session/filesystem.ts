@@ -26,9 +26,9 @@ export type HandlerResult<T> = MaybePromise<T | FuseError>;
 /**
  * A READ result that names where the data is instead of carrying it: `length`
  * bytes (at most the request's size) of the file `fd` from `offset`. The
- * session reads them itself: through io_uring when it has a ring (the thread
- * goes on serving other requests meanwhile), with splice(2) for large ones
- * under `spliceRead`, else with pread into the reply buffer. `direct`: `fd`
+ * session reads them itself: through its io_uring when reads overlap (the
+ * thread goes on serving other requests meanwhile), with splice(2) for
+ * large ones under `spliceRead`, else with pread into the reply buffer. `direct`: `fd`
  * was opened O_DIRECT (the session then reads into block-aligned memory).
  * `fd` must stay open until the reply is sent (an open file's fd does: the
  * kernel sends RELEASE only after its reads are answered).
