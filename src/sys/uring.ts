@@ -30,12 +30,6 @@ export const IORING_OP_ASYNC_CANCEL = 14;
 export const IORING_OP_READ = 22;
 export const IORING_OP_WRITE = 23;
 
-/** One completion: the submitter's tag and the result (bytes | -errno). */
-export interface UringCompletion {
-  tag: number;
-  res: number;
-}
-
 /**
  * An io_uring instance. `submit()` queues one read or write and hands it to
  * the kernel at once; `reap()` takes the completions that have arrived.
@@ -94,10 +88,12 @@ export class Uring {
     const cqSize = u32(100) + cqEntries * CQE_SIZE;
     const maps: [bigint, number][] = [];
     const map = (len: number, off: number): bigint | number => {
-      const p = _mmap(null, len, PROT_RW, MAP_SHARED_POPULATE, fd, off) as bigint | number;
-      if (BigInt(p) === -1n || p === null) return negErrno();
-      maps.push([BigInt(p), len]);
-      return BigInt(p);
+      const r = _mmap(null, len, PROT_RW, MAP_SHARED_POPULATE, fd, off) as bigint | number | null;
+      // MAP_FAILED is (void *)-1, which koffi hands back as 2^64 - 1.
+      if (r === null || BigInt.asIntN(64, BigInt(r)) === -1n) return negErrno();
+      const p = BigInt(r);
+      maps.push([p, len]);
+      return p;
     };
     const fail = (e: number): number => {
       for (const [p, len] of maps) _munmap(p, len);
