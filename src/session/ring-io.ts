@@ -18,8 +18,8 @@ import * as sys from '../sys/index.js';
 import { SIZEOF } from '../protocol/kernel.js';
 
 const HDR = SIZEOF.fuse_out_header;
-/** Data starts here in a slot buffer; the reply header sits just before it. */
-const DATA = 4096;
+/** Data starts here in a reply buffer (alignedReplyBuffer); the reply header sits just before it. */
+export const DATA_AT = 4096;
 const GROW = 64 << 10;
 const POLLIN = 1;
 
@@ -33,7 +33,19 @@ const EINTR = 4;
 interface Slot {
   index: number;
   buf: Buffer | undefined;
+  /** The address of buf's data (at DATA_AT), for the submission. */
+  addr: bigint;
+  /** The request the slot serves; 0n when free (no request has unique 0). */
   unique: bigint;
+}
+
+/**
+ * A block-aligned buffer for a READ reply of up to `len` bytes: the data
+ * aligned at DATA_AT (O_DIRECT needs that), the reply header just before it,
+ * so the reply is one write(2) of [DATA_AT - header, DATA_AT + n).
+ */
+export function alignedReplyBuffer(len: number): Buffer {
+  return sys.alignedBuffer(DATA_AT + len);
 }
 
 export interface RingReplies {
@@ -52,7 +64,7 @@ export class RingIo {
 
   constructor(readonly ring: sys.Uring, private readonly out: RingReplies) {
     for (let i = RING_SLOTS - 1; i >= 0; i--) {
-      this.slots[i] = { index: i, buf: undefined, unique: 0n };
+      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n };
       this.free.push(i);
     }
   }
@@ -73,8 +85,11 @@ export class RingIo {
     if (i === undefined) return false;
     const s = this.slots[i]!;
     // Grown in 64 KiB steps, kept: the same few slots serve a steady load.
-    if (s.buf === undefined || s.buf.length < DATA + len) s.buf = sys.alignedBuffer(DATA + Math.max(GROW, Math.ceil(len / GROW) * GROW));
-    if (this.ring.submit(sys.IORING_OP_READ, fd, sys.addressOf(s.buf) + BigInt(DATA), len, offset, i) < 0) {
+    if (s.buf === undefined || s.buf.length < DATA_AT + len) {
+      s.buf = alignedReplyBuffer(Math.max(GROW, Math.ceil(len / GROW) * GROW));
+      s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
+    }
+    if (this.ring.submit(sys.IORING_OP_READ, fd, s.addr, len, offset, i) < 0) {
       this.free.push(i);
       return false;
     }
@@ -89,8 +104,9 @@ export class RingIo {
    * answered as usual). True if it was one.
    */
   interrupt(unique: bigint): boolean {
+    if (unique === 0n) return false;
     for (const s of this.slots) {
-      if (s.unique === unique && !this.free.includes(s.index)) {
+      if (s.unique === unique) {
         this.ring.cancel(s.index, CANCEL_TAG);
         return true;
       }
@@ -124,7 +140,7 @@ export class RingIo {
    * flight after the drain keep the ring and its buffers forever.
    */
   close(): void {
-    for (const s of this.slots) if (this.inFlight > 0 && !this.free.includes(s.index)) this.ring.cancel(s.index, CANCEL_TAG);
+    for (const s of this.slots) if (s.unique !== 0n) this.ring.cancel(s.index, CANCEL_TAG);
     if (!this.drain()) {
       abandoned.push(this);
       return;
@@ -139,7 +155,8 @@ export class RingIo {
     // A negative result is the errno: an error reply, header only. A read
     // cancelled because the kernel interrupted it is answered EINTR.
     if (res === -ECANCELED) res = -EINTR;
-    this.out.send(s.unique, res < 0 ? res : 0, s.buf!, DATA - HDR, HDR + (res < 0 ? 0 : res), 'READ');
+    this.out.send(s.unique, res < 0 ? res : 0, s.buf!, DATA_AT - HDR, HDR + (res < 0 ? 0 : res), 'READ');
+    s.unique = 0n;
     this.free.push(tag);
   }
 }

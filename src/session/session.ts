@@ -23,7 +23,7 @@ import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
 import { FileData } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
-import { RING_SLOTS, RingIo } from './ring-io.js';
+import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
 import { Notifier } from './notify.js';
 
 export interface SessionOptions extends SessionLimits {
@@ -84,8 +84,6 @@ export const IDLE_AFTER_MS = 200;
 const HDR = SIZEOF.fuse_out_header;
 /** How long READs count as overlapping after they last did (ms; see overlapping()). */
 const OVERLAP_MEMORY_MS = 1;
-/** Where O_DIRECT data starts in the aligned scratch buffer (the reply header just before it). */
-const DIRECT_DATA = 4096;
 const POLLIN = 1;
 /** With allow_root, operations on files already open stay allowed for anyone (as in libfuse). */
 const OPEN_TO_ALL = new Set<number>([
@@ -532,9 +530,9 @@ export class Session {
     if (d.direct) {
       // O_DIRECT needs block-aligned memory: read into the scratch buffer, send header and data.
       const buf = this.alignedScratch(len);
-      const n = sys.pread(d.fd, buf, len, d.offset, DIRECT_DATA);
+      const n = sys.pread(d.fd, buf, len, d.offset, DATA_AT);
       if (n < 0) this.replyError(h.unique, -n, h.opcode, t0);
-      else this.sendAt(h.unique, 0, buf, DIRECT_DATA - HDR, HDR + n, t0, 'READ');
+      else this.sendAt(h.unique, 0, buf, DATA_AT - HDR, HDR + n, t0, 'READ');
       return;
     }
     const n = sys.pread(d.fd, out, len, d.offset, HDR);
@@ -561,9 +559,9 @@ export class Session {
     return !this.waited || now - this.overlapAt < OVERLAP_MEMORY_MS;
   }
 
-  /** A block-aligned buffer with room for a reply header before its aligned data (at DIRECT_DATA). */
+  /** The reply buffer of O_DIRECT reads served inline (alignedReplyBuffer's layout), kept and grown. */
   private alignedScratch(len: number): Buffer {
-    if (this.scratch === undefined || this.scratch.length < DIRECT_DATA + len) this.scratch = sys.alignedBuffer(DIRECT_DATA + Math.max(len, 1 << 20));
+    if (this.scratch === undefined || this.scratch.length < DATA_AT + len) this.scratch = alignedReplyBuffer(Math.max(len, 1 << 20));
     return this.scratch;
   }
 
