@@ -5,7 +5,7 @@
 import { Opcode, SIZEOF } from './kernel.js';
 import * as Q from './requests.js';
 import * as R from './replies.js';
-import type { Filesystem, FileData, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
+import type { Filesystem, FileData, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
 import { FuseError } from '../session/errors.js';
 
@@ -144,9 +144,10 @@ const table: OpSpec[] = [
     // A FileData result never gets here: the session sends it itself.
     encode: (buf, off, d, a) => encodeData(buf, off, d as Buffer | number, a.size), describe: rwDesc,
   }),
-  op<Q.WriteIn, number>({
+  op<Q.WriteIn, number | FileWrite>({
     opcode: Opcode.FUSE_WRITE, name: 'WRITE', decode: Q.decodeWrite, method: 'write',
-    call: (fs, c, a) => fs.write!(c, c.nodeid, a), encode: R.encodeWriteOut,
+    // A FileWrite result never gets here: the session writes it itself.
+    call: (fs, c, a) => fs.write!(c, c.nodeid, a), encode: (buf, off, n) => R.encodeWriteOut(buf, off, n as number),
     describe: (a) => `fh=${a.fh} off=${a.offset} size=${a.size} wflags=${hex(a.writeFlags)}`,
   }),
   op<Q.NoArgs, R.StatfsReply>({

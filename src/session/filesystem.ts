@@ -37,6 +37,21 @@ export class FileData {
   constructor(readonly fd: number, readonly offset: bigint, readonly length: number, readonly direct = false) {}
 }
 
+/**
+ * A WRITE result that leaves the writing to the session: `data` (the
+ * request's payload) to the file `fd` at `offset`; the reply is the count
+ * written. The session writes it through its io_uring when requests overlap
+ * (several O_DIRECT writers are then served in parallel), else with pwrite.
+ * `direct`: `fd` was opened O_DIRECT (the session then writes from
+ * block-aligned memory). Only O_DIRECT data goes on the ring: io_uring hands
+ * buffered writes to kernel workers, measured slower than pwrite. The write
+ * runs with the daemon's credentials, later: a handler that must write as
+ * the caller (to clear set-id bits) writes itself.
+ */
+export class FileWrite {
+  constructor(readonly fd: number, readonly offset: bigint, readonly data: Buffer, readonly direct = false) {}
+}
+
 /** Who is asking, and a signal that fires when the kernel interrupts the request. */
 export interface RequestContext {
   readonly unique: bigint;
@@ -101,8 +116,11 @@ export interface Filesystem {
    * Buffer of data. Filling `out` avoids a copy: it is the reply buffer.
    */
   read?(ctx: RequestContext, ino: bigint, args: ReadIn, out: Buffer): HandlerResult<number | Buffer | FileData>;
-  /** Return the number of bytes written. args.data is only valid until the handler settles. */
-  write?(ctx: RequestContext, ino: bigint, args: WriteIn): HandlerResult<number>;
+  /**
+   * Return the number of bytes written, or a FileWrite for the session to do.
+   * args.data is only valid until the handler settles.
+   */
+  write?(ctx: RequestContext, ino: bigint, args: WriteIn): HandlerResult<number | FileWrite>;
   flush?(ctx: RequestContext, ino: bigint, args: FlushIn): HandlerResult<void>;
   release?(ctx: RequestContext, ino: bigint, args: ReleaseIn): HandlerResult<void>;
   fsync?(ctx: RequestContext, ino: bigint, args: FsyncIn): HandlerResult<void>;

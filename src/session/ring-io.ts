@@ -1,18 +1,21 @@
-// READs served through io_uring: the session thread queues the host read and
-// goes on reading /dev/fuse; the reply goes out when the completion is
-// reaped. Without it the thread blocks in each pread, so parallel clients
-// (4 fio jobs doing O_DIRECT 4 KiB reads) are served one disk access at a
-// time. Used for FileData results (the passthrough's reads without kernel
+// READs, and O_DIRECT WRITEs, served through io_uring: the session thread
+// queues the host read or write and goes on reading /dev/fuse; the reply goes
+// out when the completion is reaped. Without it the thread blocks in each
+// pread/pwrite, so parallel clients (4 fio jobs doing O_DIRECT 4 KiB I/O)
+// are served one disk access at a time. Used for FileData and FileWrite
+// results (the passthrough's reads and O_DIRECT writes without kernel
 // passthrough).
 //
-// Writes stay on the session thread: io_uring hands a write it cannot issue
-// without blocking (any buffered ext4 write; O_DIRECT through a loop device)
-// to its kernel workers, which run the writes to one inode one at a time and
-// cost a context switch each: measured slower than pwrite (docs/benchmarks.md).
+// Buffered writes stay on the session thread: io_uring hands a buffered ext4
+// write to its kernel workers, which run the writes to one inode one at a
+// time and cost a context switch each: measured slower than pwrite
+// (docs/benchmarks.md). O_DIRECT writes to blocks already allocated are
+// issued at once, in parallel.
 //
-// Each in-flight read owns a slot: an aligned buffer with the reply header
+// Each request in flight owns a slot: an aligned buffer with the reply header
 // just before an aligned data area (O_DIRECT needs block-aligned memory), so
-// a reply is one write(2) from the slot.
+// a READ reply is one write(2) from the slot; a WRITE's data is copied there
+// (the request buffer is reused as soon as the handler returns).
 
 import * as sys from '../sys/index.js';
 import { SIZEOF } from '../protocol/kernel.js';
@@ -23,7 +26,7 @@ export const DATA_AT = 4096;
 const GROW = 64 << 10;
 const POLLIN = 1;
 
-/** Reads in flight at most; more are served inline (the caller's fallback). */
+/** Requests in flight at most; more are served inline (the caller's fallback). */
 export const RING_SLOTS = 32;
 /** The tag of cancel requests: their own completions carry nothing to send. */
 const CANCEL_TAG = 0xffff_ffff;
@@ -37,6 +40,7 @@ interface Slot {
   addr: bigint;
   /** The request the slot serves; 0n when free (no request has unique 0). */
   unique: bigint;
+  write: boolean;
 }
 
 /**
@@ -53,7 +57,7 @@ export interface RingReplies {
   send(unique: bigint, error: number, buf: Buffer, off: number, len: number, what: string): void;
 }
 
-/** Rings whose reads never completed: kept reachable so that their buffers are never freed under the kernel. */
+/** Rings whose requests never completed: kept reachable so that their buffers are never freed under the kernel. */
 const abandoned: RingIo[] = [];
 
 export class RingIo {
@@ -64,12 +68,12 @@ export class RingIo {
 
   constructor(readonly ring: sys.Uring, private readonly out: RingReplies) {
     for (let i = RING_SLOTS - 1; i >= 0; i--) {
-      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n };
+      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n, write: false };
       this.free.push(i);
     }
   }
 
-  /** Reads in flight. */
+  /** Requests in flight. */
   get busy(): number {
     return this.inFlight;
   }
@@ -81,6 +85,15 @@ export class RingIo {
 
   /** Queues a READ of `len` bytes of `fd` at `offset`; false when it cannot (then serve it inline). */
   read(unique: bigint, fd: number, offset: bigint, len: number): boolean {
+    return this.queue(sys.IORING_OP_READ, unique, fd, offset, len, undefined);
+  }
+
+  /** Queues a WRITE of `data` (copied) to `fd` at `offset`; false when it cannot (then serve it inline). */
+  write(unique: bigint, fd: number, offset: bigint, data: Buffer): boolean {
+    return this.queue(sys.IORING_OP_WRITE, unique, fd, offset, data.length, data);
+  }
+
+  private queue(op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined): boolean {
     const i = this.free.pop();
     if (i === undefined) return false;
     const s = this.slots[i]!;
@@ -89,17 +102,19 @@ export class RingIo {
       s.buf = alignedReplyBuffer(Math.max(GROW, Math.ceil(len / GROW) * GROW));
       s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
     }
-    if (this.ring.submit(sys.IORING_OP_READ, fd, s.addr, len, offset, i) < 0) {
+    if (data !== undefined) data.copy(s.buf, DATA_AT);
+    if (this.ring.submit(op, fd, s.addr, len, offset, i) < 0) {
       this.free.push(i);
       return false;
     }
     s.unique = unique;
+    s.write = data !== undefined;
     this.inFlight++;
     return true;
   }
 
   /**
-   * The kernel interrupted request `unique`: if it is a read on the ring,
+   * The kernel interrupted request `unique`: if it is on the ring,
    * cancel it (it is then answered EINTR; one that completes first is
    * answered as usual). True if it was one.
    */
@@ -114,14 +129,14 @@ export class RingIo {
     return false;
   }
 
-  /** Sends the replies of the reads completed so far. True if there were any. */
+  /** Sends the replies of the requests completed so far. True if there were any. */
   reap(): boolean {
     return this.ring.ready() && this.ring.reap(this.onCompletion) > 0;
   }
 
   /**
-   * Waits for every read in flight, at most `limitMs` (at the end of the
-   * session: the kernel writes into our buffers until they complete). True
+   * Waits for every request in flight, at most `limitMs` (at the end of the
+   * session: the kernel uses our buffers until they complete). True
    * if all completed.
    */
   drain(limitMs = 10_000): boolean {
@@ -136,8 +151,8 @@ export class RingIo {
   }
 
   /**
-   * Cancels what is in flight, drains, then closes the ring. Reads still in
-   * flight after the drain keep the ring and its buffers forever.
+   * Cancels what is in flight, drains, then closes the ring. Requests still
+   * in flight after the drain keep the ring and its buffers forever.
    */
   close(): void {
     for (const s of this.slots) if (s.unique !== 0n) this.ring.cancel(s.index, CANCEL_TAG);
@@ -152,10 +167,21 @@ export class RingIo {
     const s = this.slots[tag];
     if (s === undefined) return; // a cancel's own completion
     this.inFlight--;
-    // A negative result is the errno: an error reply, header only. A read
-    // cancelled because the kernel interrupted it is answered EINTR.
+    // A negative result is the errno: an error reply, header only. A request
+    // cancelled because the kernel interrupted it is answered EINTR (a
+    // cancelled write wrote nothing).
     if (res === -ECANCELED) res = -EINTR;
-    this.out.send(s.unique, res < 0 ? res : 0, s.buf!, DATA_AT - HDR, HDR + (res < 0 ? 0 : res), 'READ');
+    const buf = s.buf!;
+    if (res < 0) {
+      this.out.send(s.unique, res, buf, 0, HDR, s.write ? 'WRITE' : 'READ');
+    } else if (s.write) {
+      // fuse_write_out: the count and 4 bytes of padding.
+      buf.writeUInt32LE(res, HDR);
+      buf.writeUInt32LE(0, HDR + 4);
+      this.out.send(s.unique, 0, buf, 0, HDR + 8, 'WRITE');
+    } else {
+      this.out.send(s.unique, 0, buf, DATA_AT - HDR, HDR + res, 'READ');
+    }
     s.unique = 0n;
     this.free.push(tag);
   }

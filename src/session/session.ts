@@ -14,13 +14,13 @@ import * as sys from '../sys/index.js';
 import { Opcode, SIZEOF } from '../protocol/kernel.js';
 import { ArgReader, decodeInHeader, ProtocolError } from '../protocol/requests.js';
 import type { InHeader, InitIn, InterruptIn, NotifyReplyIn, ReadIn } from '../protocol/requests.js';
-import { encodeInitOut, encodeOutHeader } from '../protocol/replies.js';
+import { encodeInitOut, encodeOutHeader, encodeWriteOut } from '../protocol/replies.js';
 import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import type { SessionLimits } from './connection.js';
 import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
-import { FileData } from './filesystem.js';
+import { FileData, FileWrite } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
@@ -479,6 +479,15 @@ export class Session {
       }
       return;
     }
+    if (result instanceof FileWrite) {
+      try {
+        this.replyFileWrite(h, result, out, t0);
+      } catch (e) {
+        this.log(`WRITE ${h.unique}: FileWrite failed: ${String((e as Error)?.stack ?? e)}`);
+        this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      }
+      return;
+    }
     let end: number = HDR;
     if (spec.encode) {
       try {
@@ -540,8 +549,30 @@ export class Session {
     else this.send(h.unique, 0, HDR + n, out, t0, 'READ');
   }
 
+  /** A WRITE whose data the filesystem left to us: on the ring when O_DIRECT writes overlap, else pwrite. */
+  private replyFileWrite(h: InHeader, w: FileWrite, out: Buffer, t0: bigint): void {
+    if (!Number.isInteger(w.fd) || typeof w.offset !== 'bigint' || !Buffer.isBuffer(w.data)) {
+      this.log(`WRITE: bad FileWrite from the filesystem (fd ${w.fd}, offset ${String(w.offset)})`);
+      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      return;
+    }
+    const rio = this.rio;
+    if (w.direct && rio !== undefined && this.overlapping(rio) && rio.write(h.unique, w.fd, w.offset, w.data)) return;
+    let n: number;
+    if (w.direct) {
+      // O_DIRECT needs block-aligned memory.
+      const buf = this.alignedScratch(w.data.length);
+      w.data.copy(buf, DATA_AT);
+      n = sys.pwrite(w.fd, buf, w.data.length, w.offset, DATA_AT);
+    } else {
+      n = sys.pwrite(w.fd, w.data, w.data.length, w.offset);
+    }
+    if (n < 0) this.replyError(h.unique, -n, h.opcode, t0);
+    else this.send(h.unique, 0, encodeWriteOut(out, HDR, n), out, t0, 'WRITE');
+  }
+
   /**
-   * Whether READs overlap, so that this one goes on the ring: one is on the
+   * Whether requests overlap, so that this one goes on the ring: one is on the
    * disk already (or was, less than OVERLAP_MEMORY_MS ago: a pipeline of
    * parallel readers runs dry now and then), or other requests were queued
    * behind this one. A lone reader's READs stay plain preads. (Only a read
