@@ -384,6 +384,41 @@ test('-d: without kernel passthrough, READs of 4 parallel O_DIRECT readers go th
   }
 });
 
+test('-d: without kernel passthrough, O_DIRECT opens allow parallel writes: WRITEs of 4 parallel O_DIRECT writers to one file go through io_uring by default, none with -o noring; the host file holds every block', async () => {
+  for (const mode of ['ring', 'noring']) {
+    const { src, mnt } = fixture();
+    fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(1 << 20));
+    const p = start([src, mnt, '-d', '-o', mode === 'ring' ? 'nopassthrough' : 'nopassthrough,noring']);
+    await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+    // Writer k writes blocks k, k+4, ...: each block filled with its own number, 4 rounds.
+    const writer = 'import mmap, os, sys\nk = int(sys.argv[2])\nfd = os.open(sys.argv[1], os.O_WRONLY | os.O_DIRECT)\nbuf = mmap.mmap(-1, 4096)\nfor r in range(4):\n    for i in range(k, 256, 4):\n        buf.seek(0); buf.write(bytes([i]) * 4096)\n        assert os.pwrite(fd, buf, i * 4096) == 4096, i\n';
+    const runs = [0, 1, 2, 3].map((k) => new Promise<number | null>((resolve) => spawn('python3', ['-c', writer, path.join(mnt, 'big'), String(k)], { stdio: 'inherit' }).on('exit', resolve)));
+    assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0]);
+    p.child.kill('SIGINT');
+    assert.equal((await p.exit).code, 0);
+    const host = fs.readFileSync(path.join(src, 'big'));
+    for (let i = 0; i < 256; i++) assert.ok(host.subarray(i * 4096, (i + 1) * 4096).equals(Buffer.alloc(4096, i)), `block ${i}`);
+    const log = p.stderr().split('\n');
+    const replies = log.filter((l) => / < WRITE OK 8 bytes/.test(l));
+    const ring = replies.filter((l) => l.includes('(ring)'));
+    assert.ok(replies.length >= 1024, `WRITE replies logged: ${replies.length}`);
+    if (mode === 'ring') {
+      assert.ok(ring.length > 0, `WRITEs through the ring: ${ring.length} of ${replies.length}`);
+      // With WRITEs on the ring the thread reads the next request before the
+      // last is answered, but the kernel sends a second WRITE to the file
+      // before the first is answered only when the open allowed parallel writes.
+      let inFlight = 0;
+      let most = 0;
+      for (const l of log) {
+        if (/^\d+ > WRITE /.test(l)) most = Math.max(most, ++inFlight);
+        else if (/^\d+ < WRITE /.test(l)) inFlight--;
+      }
+      assert.ok(most >= 2, `at most ${most} WRITE in flight at once`);
+    }
+    else assert.equal(ring.length, 0, 'no WRITE through the ring');
+  }
+});
+
 test('-d: a name under a directory not everyone may search is cached unless allow_other lets other users in', async () => {
   for (const allowOther of [false, true]) {
     const { src, mnt } = fixture();

@@ -735,6 +735,48 @@ export const CASES: Case[] = [
     `,
     expect: { aligned_write: 8192, aligned_read: 4096, first: 'AAA', unaligned_len: 'EINVAL', size: 8192 },
   },
+  {
+    // Without kernel passthrough an O_DIRECT open is served as direct I/O with
+    // parallel writes: the kernel then leaves set-id clearing to the daemon,
+    // maps such files only when asked to at INIT, and sends writes at once.
+    name: 'O_DIRECT: another user\'s write clears suid/sgid, root\'s keeps them; shared mapping; 4 parallel writers',
+    py: String.raw`
+      import threading
+      def dwrite(p, data, off):
+          fd = os.open(p, os.O_WRONLY | os.O_DIRECT)
+          try:
+              m = mmap.mmap(-1, len(data)); m.write(data)
+              return V(os.pwrite, fd, m, off)
+          finally:
+              os.close(fd)
+      mk('f', 'x' * 8192); os.chmod('f', 0o6777)
+      out['root_write'] = (dwrite('f', b'R' * 4096, 0), mode('f'))
+      out['u1_write'] = (as_user(U1, lambda: dwrite('f', b'U' * 4096, 4096)), mode('f'))
+      out['content'] = rd('f')[::4096]
+      fd = os.open('m', os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644)
+      os.ftruncate(fd, 8192)
+      mm = mmap.mmap(fd, 8192)
+      mm[4096:4101] = b'hello'; mm.flush(); mm.close()
+      buf = mmap.mmap(-1, 4096)
+      out['mapped'] = (os.preadv(fd, [buf], 4096), bytes(buf[:5]).decode())
+      os.close(fd)
+      fd = os.open('p', os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644)
+      os.ftruncate(fd, 256 * 4096)
+      errs = []
+      def writer(k):
+          m = mmap.mmap(-1, 4096)
+          for i in range(k, 256, 4):
+              m.seek(0); m.write(bytes([65 + i % 26]) * 4096)
+              if os.pwrite(fd, m, i * 4096) != 4096: errs.append(i)
+      ts = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+      for t in ts: t.start()
+      for t in ts: t.join()
+      os.close(fd)
+      data = open('p', 'rb').read()
+      out['parallel'] = (errs, len(data), all(data[i * 4096:(i + 1) * 4096] == bytes([65 + i % 26]) * 4096 for i in range(256)))
+    `,
+    expect: { root_write: [4096, '6777'], u1_write: [4096, '777'], content: 'RU', mapped: [4096, 'hello'], parallel: [[], 1048576, true] },
+  },
 
   // ---------------------------------------------------------------------------
   // truncate, timestamps

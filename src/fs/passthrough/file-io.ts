@@ -5,7 +5,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
-import { FileData } from '../../session/filesystem.js';
+import { FileData, FileWrite } from '../../session/filesystem.js';
 import type { OpenReply, RequestContext } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { Notifier } from '../../session/notify.js';
@@ -13,7 +13,7 @@ import type {
   CopyFileRangeIn, FallocateIn, FlushIn, FsyncIn, LseekIn, OpenIn, ReadIn, ReleaseIn, WriteIn,
 } from '../../protocol/requests.js';
 import {
-  FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_PASSTHROUGH, FUSE_DEV_IOC_BACKING_CLOSE, FUSE_DEV_IOC_BACKING_OPEN,
+  FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_PARALLEL_DIRECT_WRITES, FOPEN_PASSTHROUGH, FUSE_DEV_IOC_BACKING_CLOSE, FUSE_DEV_IOC_BACKING_OPEN,
   FUSE_FSYNC_FDATASYNC, FUSE_WRITE_KILL_SUIDGID,
 } from '../../protocol/kernel.js';
 import type { ResolvedOptions } from './options.js';
@@ -212,6 +212,7 @@ export class FileIo {
     const fh = BigInt(fd);
     // The host fd was opened with openFlags(requestFlags): it has O_DIRECT if they do.
     const direct = (this.openFlags(requestFlags) & sys.O_DIRECT) !== 0;
+    if (direct && !(openFlags & FOPEN_PASSTHROUGH)) openFlags |= FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
     const st: FileState = { fd, ino, backingId, ioIno, setId, direct, opener: ctx ? { uid: ctx.uid, gid: ctx.gid, pid: ctx.pid } : undefined };
     this.files.set(fh, st);
     this.inodes.holdFd();
@@ -296,16 +297,20 @@ export class FileIo {
     return ok(sys.pwrite(fd, a.data, a.data.length, a.offset));
   }
 
-  write(ctx: RequestContext, ino: bigint, a: WriteIn): number {
-    return this.withFile(ino, a.fh, sys.O_WRONLY, (fd) => {
+  write(ctx: RequestContext, ino: bigint, a: WriteIn): number | FileWrite {
+    return this.withFile(ino, a.fh, sys.O_WRONLY, (fd): number | FileWrite => {
       if (this.options.sealSize) this.sealCheckGrow(fd, a.offset + BigInt(a.data.length));
       // Writing as the writer (without CAP_FSETID unless it is root) makes the
       // host drop suid/sgid exactly as it would natively (the kernel's FUSE
-      // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2) asks
-      // for the same.
+      // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2, and
+      // every direct-I/O write by a caller without CAP_FSETID) asks for the same.
       const st = this.files.get(a.fh);
+      const asCaller = (st !== undefined && st.setId) || (a.writeFlags & FUSE_WRITE_KILL_SUIDGID) !== 0;
+      // An O_DIRECT write the daemon may do as itself: the session does it,
+      // on its ring when several overlap (their opens allow parallel writes).
+      if (st?.direct && !asCaller && !this.options.writeback) return new FileWrite(fd, a.offset, a.data, true);
       let n: number;
-      if ((st !== undefined && st.setId) || a.writeFlags & FUSE_WRITE_KILL_SUIDGID) {
+      if (asCaller) {
         // Pages the writeback cache sends later come without a caller (pid 0): they are the opener's.
         const who = ctx.pid === 0 && st?.opener ? ({ ...st.opener } as unknown as RequestContext) : ctx;
         n = this.creds.asCaller(who, () => this.pwrite(st, fd, a));

@@ -34,7 +34,7 @@ import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, failure, ok } from '
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
-import type { FileData, NegativeEntry } from '../../session/filesystem.js';
+import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
 
 /** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -251,7 +251,7 @@ export class PassthroughFs implements Filesystem {
     // clash with created files bound to one (fs/fuse/iomode.c).
     const passthrough = o.passthrough && sys.geteuid() === 0 && o.cache !== 'never' && o.cache !== 'metadata' && !o.writeback && !o.sealSize && !o.noOpen;
     // Direct I/O files (cache=never/metadata) may still be mapped shared, as natively.
-    conn.request('DIRECT_IO_ALLOW_MMAP', o.cache === 'never' || o.cache === 'metadata');
+    conn.request('DIRECT_IO_ALLOW_MMAP', true);
     conn.request('PASSTHROUGH', passthrough);
     if (passthrough) conn.maxStackDepth = 1;
   }
@@ -596,7 +596,7 @@ export class PassthroughFs implements Filesystem {
     return this.fileIo.read(ctx, ino, a, out);
   }
 
-  write(ctx: RequestContext, ino: bigint, a: WriteIn): number {
+  write(ctx: RequestContext, ino: bigint, a: WriteIn): number | FileWrite {
     return this.fileIo.write(ctx, ino, a);
   }
 
