@@ -1,7 +1,8 @@
-// READs through io_uring (the session's ring, default on): the session
-// thread queues the host read and goes on serving; the reply follows the
-// completion. Checked here: a read waiting on the host does not stall the
-// other requests; without the ring the same filesystem fails (a FIFO cannot
+// READs (and O_DIRECT WRITEs) through io_uring (the session's ring, default
+// on): the session thread queues the host read or write and goes on serving;
+// the reply follows the completion. Checked here: a read waiting on the host
+// does not stall the other requests; an interrupt cancels a read or a write
+// waiting on the ring; without the ring the same filesystem fails (a FIFO cannot
 // be pread), so these tests see which path ran; parallel O_DIRECT and
 // buffered I/O through the passthrough, without kernel passthrough, reads
 // back exactly the bytes written.
@@ -141,6 +142,70 @@ except Alarm:
     await exited2;
   } finally {
     await unmountFs(m2);
+  }
+});
+
+test('a WRITE on the ring waiting on the host (a full FIFO) is cancelled when the writer is interrupted (EINTR), and one that can go through is answered with its count', async () => {
+  const p = ringFsPaths();
+  const m = await mountRingFs(p, { ring: 'always' });
+  // Fill the pipe (the filesystem holds it open for reading, so a
+  // non-blocking writer may open it), so that the next write waits.
+  const w = fs.openSync(p.fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  const chunk = Buffer.alloc(4096, 1);
+  let filled = 0;
+  try {
+    for (;;) filled += fs.writeSync(w, chunk);
+  } catch (e) {
+    assert.equal((e as NodeJS.ErrnoException).code, 'EAGAIN');
+  }
+  fs.closeSync(w);
+  try {
+    const writer = String.raw`
+import os, signal, sys, time
+class Alarm(Exception): pass
+def on_alarm(sig, frame): raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+fd = os.open(sys.argv[1], os.O_WRONLY)
+t0 = time.monotonic()
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    os.write(fd, b'x' * 100)
+    print('write returned')
+except Alarm:
+    print('interrupted after %.1f s' % (time.monotonic() - t0))
+`;
+    const out = await spawnBounded(['-c', writer, path.join(m.dir, 'fifo')], m.dir);
+    assert.match(out, /^interrupted after 0\.\d s/);
+    // Nothing of the cancelled write reached the pipe: empty it (what the test put in, only).
+    const r = fs.openSync(p.fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const sink = Buffer.alloc(1 << 20);
+    let drained = 0;
+    try {
+      for (;;) {
+        const n = fs.readSync(r, sink);
+        if (n === 0) break;
+        drained += n;
+      }
+    } catch (e) {
+      assert.equal((e as NodeJS.ErrnoException).code, 'EAGAIN');
+    }
+    fs.closeSync(r);
+    assert.equal(drained, filled);
+    // With room in the pipe, a write through the ring is answered with its count.
+    const fh = await fs.promises.open(path.join(m.dir, 'fifo'), 'r+');
+    try {
+      const { bytesWritten } = await fh.write(Buffer.from('through the ring'), 0, 16, 0);
+      assert.equal(bytesWritten, 16);
+      const back = Buffer.alloc(16);
+      const r2 = fs.openSync(p.fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      assert.equal(fs.readSync(r2, back), 16);
+      fs.closeSync(r2);
+      assert.equal(back.toString(), 'through the ring');
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    await unmountFs(m);
   }
 });
 
