@@ -774,8 +774,20 @@ export const CASES: Case[] = [
       os.close(fd)
       data = open('p', 'rb').read()
       out['parallel'] = (errs, len(data), all(data[i * 4096:(i + 1) * 4096] == bytes([65 + i % 26]) * 4096 for i in range(256)))
+      # Buffered and O_DIRECT fds on one file see each other's writes.
+      fb = os.open('c', os.O_RDWR | os.O_CREAT, 0o644)
+      os.write(fb, b'B' * 8192)
+      fdd = os.open('c', os.O_RDWR | os.O_DIRECT)
+      out['direct_sees_buffered'] = (os.preadv(fdd, [buf], 0), bytes(buf[:3]).decode())
+      os.pread(fb, 3, 4096)
+      buf[:] = b'D' * 4096
+      out['buffered_sees_direct'] = (os.pwrite(fdd, buf, 4096), os.pread(fb, 3, 4096).decode(), os.pread(fb, 3, 0).decode())
+      os.close(fdd); os.close(fb)
     `,
-    expect: { root_write: [4096, '6777'], u1_write: [4096, '777'], content: 'RU', mapped: [4096, 'hello'], parallel: [[], 1048576, true] },
+    expect: {
+      root_write: [4096, '6777'], u1_write: [4096, '777'], content: 'RU', mapped: [4096, 'hello'], parallel: [[], 1048576, true],
+      direct_sees_buffered: [4096, 'BBB'], buffered_sees_direct: [4096, 'DDD', 'BBB'],
+    },
   },
 
   // ---------------------------------------------------------------------------
