@@ -384,6 +384,22 @@ test('-d: without kernel passthrough, READs of 4 parallel O_DIRECT readers go th
   }
 });
 
+test('-d: -o ring_always still answers a READ whose data is in the host\'s page cache at once (preadv2 RWF_NOWAIT), not through the ring', async () => {
+  const { src, mnt } = fixture();
+  const data = randomBytes(1 << 20);
+  fs.writeFileSync(path.join(src, 'cached'), data);
+  // Make sure it is all in the host's page cache.
+  assert.ok(fs.readFileSync(path.join(src, 'cached')).equals(data));
+  const p = start([src, mnt, '-d', '-o', 'nopassthrough,ring_always']);
+  await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+  assert.ok(fs.readFileSync(path.join(mnt, 'cached')).equals(data));
+  p.child.kill('SIGINT');
+  assert.equal((await p.exit).code, 0);
+  const replies = p.stderr().split('\n').filter((l) => / < READ OK \d+ bytes/.test(l));
+  assert.ok(replies.length > 0, 'READ replies logged');
+  assert.deepEqual(replies.filter((l) => l.includes('(ring)')), [], 'no READ of cached data through the ring');
+});
+
 test('-d: without kernel passthrough, O_DIRECT opens allow parallel writes: WRITEs of 4 parallel O_DIRECT writers to one file go through io_uring by default, none with -o noring; the host file holds every block', async () => {
   for (const mode of ['ring', 'noring']) {
     const { src, mnt } = fixture();
