@@ -17,6 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mountFs, tmpdir, unmountFs, withMount } from './helpers.js';
 import type { MountOptions } from '../src/index.js';
 import * as sys from '../src/sys/index.js';
+import { DATA_AT, RingIo } from '../src/session/ring-io.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,6 +33,41 @@ function ringFsPaths() {
 async function mountRingFs(paths: ReturnType<typeof ringFsPaths>, options: MountOptions = {}) {
   return mountFs({ module: new URL('./fixtures/filedata-fs.ts', import.meta.url), exportName: 'FileDataFs', args: [paths.good, paths.fifo] }, options);
 }
+
+test('RingIo: a 1 MiB read and write keep a grown slot buffer until trim(), which lets free slots\' buffers go; the ring serves on after it', () => {
+  const file = path.join(tmpdir(), 'data');
+  const data = randomBytes(1 << 20);
+  fs.writeFileSync(file, data);
+  const fd = fs.openSync(file, 'r+');
+  const ring = sys.Uring.create(8);
+  assert.notEqual(typeof ring, 'number', 'io_uring available');
+  const replies: { unique: bigint; error: number; body: Buffer }[] = [];
+  const rio = new RingIo(ring as sys.Uring, {
+    send: (unique, error, buf, off, len) => replies.push({ unique, error, body: Buffer.from(buf.subarray(off + 16, off + len)) }),
+  });
+  try {
+    assert.equal(rio.heldBytes, 0);
+    assert.ok(rio.read(1n, fd, 0n, 1 << 20));
+    assert.ok(rio.drain(5000));
+    assert.equal(replies[0]!.unique, 1n);
+    assert.ok(replies[0]!.body.equals(data));
+    assert.ok(rio.heldBytes >= DATA_AT + (1 << 20), `held ${rio.heldBytes}`);
+    // A write answered with fuse_write_out: the count, then 4 bytes of padding.
+    assert.ok(rio.write(2n, fd, 4096n, Buffer.alloc(100, 7)));
+    assert.ok(rio.drain(5000));
+    assert.deepEqual([replies[1]!.unique, replies[1]!.error, replies[1]!.body.readUInt32LE(0), replies[1]!.body.length], [2n, 0, 100, 8]);
+    const held = rio.heldBytes;
+    assert.equal(rio.trim(), held);
+    assert.equal(rio.heldBytes, 0);
+    assert.ok(rio.read(3n, fd, 4096n, 100));
+    assert.ok(rio.drain(5000));
+    assert.ok(replies[2]!.body.equals(Buffer.alloc(100, 7)));
+    assert.ok(rio.heldBytes > 0 && rio.heldBytes < 1 << 20, `regrown to ${rio.heldBytes}`);
+  } finally {
+    rio.close();
+    fs.closeSync(fd);
+  }
+});
 
 test('a READ waiting on the host (a FIFO) does not stall other requests; it is answered when the data comes', async () => {
   const p = ringFsPaths();

@@ -129,6 +129,29 @@ export class RingIo {
     return false;
   }
 
+  /** Bytes of slot buffers held (grown for large requests, kept for the next ones). */
+  get heldBytes(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.buf?.length ?? 0;
+    return n;
+  }
+
+  /**
+   * Lets go of the buffers of free slots (the session calls this once it has
+   * been quiet a while): a burst of 1 MiB requests would otherwise keep up to
+   * RING_SLOTS MiB. Returns the bytes let go.
+   */
+  trim(): number {
+    let n = 0;
+    for (const s of this.slots) {
+      if (s.unique !== 0n || s.buf === undefined) continue;
+      n += s.buf.length;
+      s.buf = undefined;
+      s.addr = 0n;
+    }
+    return n;
+  }
+
   /** Sends the replies of the requests completed so far. True if there were any. */
   reap(): boolean {
     return this.ring.ready() && this.ring.reap(this.onCompletion) > 0;

@@ -217,13 +217,15 @@ export class Session {
               // instead of waiting for the spin to end.
               if (idle >= YIELD_AFTER_MS) sys.schedYield();
             } else {
-              if (this.fs.idle !== undefined && !this.idleCalled) {
+              if (!this.idleCalled && (this.fs.idle !== undefined || (this.rio !== undefined && this.rio.heldBytes > 0))) {
                 // Sleep until a request comes or the session has been quiet
-                // IDLE_AFTER_MS; only then may the filesystem have its turn.
+                // IDLE_AFTER_MS; only then may the filesystem have its turn,
+                // and the ring's buffers go.
                 if (idle < IDLE_AFTER_MS) {
                   sys.poll([this.fd], POLLIN, Math.ceil(IDLE_AFTER_MS - idle));
                   continue;
                 }
+                this.trimRing();
                 // It may want the event loop a while (its memory being given
                 // back): 1 ms naps between looks, as for pending work.
                 if (this.callIdle()) {
@@ -259,6 +261,14 @@ export class Session {
       this.notifier.close();
       await this.callDestroy();
     }
+  }
+
+  /** Quiet for IDLE_AFTER_MS: the ring's buffers go (regrown in 64 KiB steps when needed). */
+  private trimRing(): void {
+    const rio = this.rio;
+    if (rio === undefined || rio.busy > 0) return;
+    const n = rio.trim();
+    if (this.debug && n > 0) this.log(`idle: ${Math.round(n / 1024)} KiB of ring buffers let go`);
   }
 
   private callIdle(): boolean {
