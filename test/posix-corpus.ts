@@ -736,6 +736,37 @@ export const CASES: Case[] = [
     expect: { aligned_write: 8192, aligned_read: 4096, first: 'AAA', unaligned_len: 'EINVAL', size: 8192 },
   },
   {
+    name: 'O_DIRECT turned off and on again with fcntl(F_SETFL), as dd oflag=direct does for a partial last block',
+    py: String.raw`
+      import fcntl
+      m = mmap.mmap(-1, 8192); m.write(b'A' * 8192)
+      fd = os.open('f', os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644)
+      out['aligned'] = V(os.write, fd, m)
+      fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+      fcntl.fcntl(fd, fcntl.F_SETFL, fl & ~os.O_DIRECT)
+      out['tail'] = V(os.write, fd, b'tail' * 25)
+      out['unaligned_read'] = V(lambda: os.pread(fd, 10, 8190).decode())
+      fcntl.fcntl(fd, fcntl.F_SETFL, fl)
+      out['direct_again_unaligned'] = V(os.pwrite, fd, b'x' * 100, 0)
+      out['direct_again_aligned'] = V(os.pwrite, fd, m, 0)
+      os.close(fd)
+      fd = os.open('f', os.O_RDONLY | os.O_DIRECT)
+      fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+      out['ro_unaligned_read'] = V(lambda: os.pread(fd, 6, 8290).decode())
+      os.close(fd)
+      out['size'] = size('f')
+    `,
+    expect: {
+      aligned: 8192, tail: 100, unaligned_read: 'AAtailtail', direct_again_unaligned: 'EINVAL', direct_again_aligned: 8192,
+      ro_unaligned_read: 'il', size: 8292,
+    },
+    fuse: {
+      why: 'a read-only O_DIRECT open is served by kernel passthrough, whose backing file keeps the O_DIRECT it was opened with (fcntl reaches only the FUSE file); writable ones are served by the daemon, which follows each request\'s flags',
+      default: { ro_unaligned_read: 'EINVAL' },
+      dp: { ro_unaligned_read: 'EINVAL' },
+    },
+  },
+  {
     // Without kernel passthrough an O_DIRECT open is served as direct I/O with
     // parallel writes: the kernel then leaves set-id clearing to the daemon,
     // maps such files only when asked to at INIT, and sends writes at once.

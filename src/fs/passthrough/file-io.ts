@@ -14,7 +14,7 @@ import type {
 } from '../../protocol/requests.js';
 import {
   FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_PARALLEL_DIRECT_WRITES, FOPEN_PASSTHROUGH, FUSE_DEV_IOC_BACKING_CLOSE, FUSE_DEV_IOC_BACKING_OPEN,
-  FUSE_FSYNC_FDATASYNC, FUSE_WRITE_KILL_SUIDGID,
+  FUSE_FSYNC_FDATASYNC, FUSE_WRITE_CACHE, FUSE_WRITE_KILL_SUIDGID,
 } from '../../protocol/kernel.js';
 import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
@@ -173,10 +173,19 @@ export class FileIo {
     let ioIno: bigint | undefined;
     // `mode`: the creator just stat'ed the file; an open has to ask.
     const setId = isReg && (mode !== undefined ? (mode & 0o6000) !== 0 : this.hasSetIdBits(fd));
-    // allow_direct_io off: a passthrough backing file would be opened by the
-    // kernel with the client's O_DIRECT; serve such an open through our fd
-    // (O_DIRECT stripped) instead, unless the inode is bound to passthrough.
-    if (isReg && !o.allowDirectIo && requestFlags & sys.O_DIRECT && this.conn?.has('PASSTHROUGH') && !this.io.get(ino)?.passthrough) {
+    // O_DIRECT opens served through our fd instead of a passthrough backing
+    // file (unless the inode is bound to passthrough: the kernel then refuses
+    // any other mode). With allow_direct_io off: the kernel would open the
+    // backing file with the client's O_DIRECT. A writable one: the client may
+    // turn O_DIRECT off with fcntl(F_SETFL), as dd oflag=direct does for a
+    // partial last block, which a backing file never learns (its unaligned
+    // write would fail EINVAL); our fd follows each request's flags
+    // (followDirect). Parallel writes there are also faster. Read-only ones
+    // keep passthrough: its reads are faster than ours.
+    if (
+      isReg && requestFlags & sys.O_DIRECT && (!o.allowDirectIo || (requestFlags & sys.O_ACCMODE) !== sys.O_RDONLY) &&
+      this.conn?.has('PASSTHROUGH') && !this.io.get(ino)?.passthrough
+    ) {
       openFlags |= FOPEN_DIRECT_IO;
     }
     if (isReg && this.conn?.has('PASSTHROUGH') && !(openFlags & FOPEN_DIRECT_IO)) {
@@ -275,11 +284,26 @@ export class FileIo {
 
   // ---- data ----
 
+  /**
+   * The client turns O_DIRECT on or off with fcntl(F_SETFL) without telling
+   * us, but each READ and WRITE carries its file's flags of the moment: our
+   * fd follows, so that alignment is required exactly when it would be natively.
+   */
+  private followDirect(st: FileState, flags: number): void {
+    const want = (flags & sys.O_DIRECT) !== 0;
+    if (want === st.direct || !this.options.allowDirectIo) return;
+    const fl = sys.fcntl(st.fd, sys.F_GETFL);
+    if (fl >= 0 && sys.fcntl(st.fd, sys.F_SETFL, want ? fl | sys.O_DIRECT : fl & ~sys.O_DIRECT) >= 0) st.direct = want;
+  }
+
   read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | FileData {
     const st = this.files.get(a.fh);
     // An open file's fd outlives the reply: the session reads it (through its
     // ring while it serves other requests, or spliced, or into the reply).
-    if (st !== undefined) return new FileData(st.fd, a.offset, a.size, st.direct);
+    if (st !== undefined) {
+      if (((a.flags & sys.O_DIRECT) !== 0) !== st.direct) this.followDirect(st, a.flags);
+      return new FileData(st.fd, a.offset, a.size, st.direct);
+    }
     return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(sys.pread(fd, out, a.size, a.offset)));
   }
 
@@ -305,6 +329,8 @@ export class FileIo {
       // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2, and
       // every direct-I/O write by a caller without CAP_FSETID) asks for the same.
       const st = this.files.get(a.fh);
+      // Pages the writeback cache sends (FUSE_WRITE_CACHE) carry no file's flags.
+      if (st !== undefined && ((a.flags & sys.O_DIRECT) !== 0) !== st.direct && !(a.writeFlags & FUSE_WRITE_CACHE)) this.followDirect(st, a.flags);
       const asCaller = (st !== undefined && st.setId) || (a.writeFlags & FUSE_WRITE_KILL_SUIDGID) !== 0;
       // An O_DIRECT write the daemon may do as itself: the session does it,
       // on its ring when several overlap (their opens allow parallel writes).
