@@ -386,6 +386,20 @@ test('-d: without kernel passthrough, READs of 4 parallel O_DIRECT readers go th
   }
 });
 
+test('dd oflag=direct of a file whose size is not a multiple of the block (the last block written after dd drops O_DIRECT) copies every byte, with kernel passthrough and without', async () => {
+  for (const opts of [[], ['-o', 'nopassthrough']]) {
+    const { src, mnt } = fixture();
+    const data = randomBytes(1_000_000);
+    fs.writeFileSync(path.join(src, 'in'), data);
+    const r = tsfuse([src, mnt, ...opts]);
+    assert.equal(r.status, 0, r.stderr);
+    const dd = spawnSync('dd', [`if=${path.join(src, 'in')}`, `of=${path.join(mnt, 'out')}`, 'oflag=direct', 'bs=65536'], { encoding: 'utf8' });
+    assert.equal(dd.status, 0, `${opts.join(' ')}: ${dd.stderr}`);
+    assert.ok(fs.readFileSync(path.join(src, 'out')).equals(data), opts.join(' '));
+    assert.equal(tsfuse(['unmount', mnt]).status, 0);
+  }
+});
+
 test('-d: -o ring_always still answers a READ whose data is in the host\'s page cache at once (preadv2 RWF_NOWAIT), not through the ring', async () => {
   const { src, mnt } = fixture();
   const data = randomBytes(1 << 20);
