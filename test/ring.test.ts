@@ -116,26 +116,33 @@ async function spawnBounded(args: string[], dir: string): Promise<string> {
   return out;
 }
 
-test('an interrupted READ on the ring (a signal to the reader) is cancelled and answered EINTR; unmounting with a READ in flight cancels it', async () => {
-  const p = ringFsPaths();
-  const m = await mountRingFs(p, { ring: 'always' });
-  try {
-    // The reader's SIGALRM handler raises, so the read returns EINTR to it
-    // (Python retries reads after a handler that returns).
-    const reader = String.raw`
+/**
+ * A python3 script that opens argv[1] with `flags`, runs `call` on the fd and
+ * prints how it ended. A SIGALRM after 0.3 s raises from its handler, so the
+ * call returns EINTR to it (Python retries a call after a handler that returns).
+ */
+function alarmScript(flags: string, call: string): string {
+  return String.raw`
 import os, signal, sys, time
 class Alarm(Exception): pass
 def on_alarm(sig, frame): raise Alarm()
 signal.signal(signal.SIGALRM, on_alarm)
-fd = os.open(sys.argv[1], os.O_RDONLY)
+fd = os.open(sys.argv[1], ${flags})
 t0 = time.monotonic()
 signal.setitimer(signal.ITIMER_REAL, 0.3)
 try:
-    os.read(fd, 100)
-    print('read returned')
+    ${call}
+    print('returned')
 except Alarm:
     print('interrupted after %.1f s' % (time.monotonic() - t0))
 `;
+}
+
+test('an interrupted READ on the ring (a signal to the reader) is cancelled and answered EINTR; unmounting with a READ in flight cancels it', async () => {
+  const p = ringFsPaths();
+  const m = await mountRingFs(p, { ring: 'always' });
+  try {
+    const reader = alarmScript('os.O_RDONLY', 'os.read(fd, 100)');
     const out = await spawnBounded(['-c', reader, path.join(m.dir, 'fifo')], m.dir);
     assert.match(out, /^interrupted after 0\.\d s/);
     // The session still serves, and the FIFO's data goes to the next reader.
@@ -196,20 +203,7 @@ test('a WRITE on the ring waiting on the host (a full FIFO) is cancelled when th
   }
   fs.closeSync(w);
   try {
-    const writer = String.raw`
-import os, signal, sys, time
-class Alarm(Exception): pass
-def on_alarm(sig, frame): raise Alarm()
-signal.signal(signal.SIGALRM, on_alarm)
-fd = os.open(sys.argv[1], os.O_WRONLY)
-t0 = time.monotonic()
-signal.setitimer(signal.ITIMER_REAL, 0.3)
-try:
-    os.write(fd, b'x' * 100)
-    print('write returned')
-except Alarm:
-    print('interrupted after %.1f s' % (time.monotonic() - t0))
-`;
+    const writer = alarmScript('os.O_WRONLY', "os.write(fd, b'x' * 100)");
     const out = await spawnBounded(['-c', writer, path.join(m.dir, 'fifo')], m.dir);
     assert.match(out, /^interrupted after 0\.\d s/);
     // Nothing of the cancelled write reached the pipe: empty it (what the test put in, only).
