@@ -416,15 +416,19 @@ test('-d: -o ring_always still answers a READ whose data is in the host\'s page 
   assert.deepEqual(replies.filter((l) => l.includes('(ring)')), [], 'no READ of cached data through the ring');
 });
 
-test('-d: without kernel passthrough, O_DIRECT opens allow parallel writes: WRITEs of 4 parallel O_DIRECT writers to one file go through io_uring by default, none with -o noring; the host file holds every block', async () => {
+test('-d: without kernel passthrough, O_DIRECT opens allow parallel writes: WRITEs of 4 parallel O_DIRECT writers (not root) to one file go through io_uring by default, none with -o noring; the host file holds every block', async () => {
   for (const mode of ['ring', 'noring']) {
     const { src, mnt } = fixture();
     fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(1 << 20));
-    const p = start([src, mnt, '-d', '-o', mode === 'ring' ? 'nopassthrough' : 'nopassthrough,noring']);
+    // A writer without CAP_FSETID: the kernel asks each of its direct writes
+    // to clear set-id bits (FUSE_WRITE_KILL_SUIDGID); the file has none, so
+    // the daemon may still write it on the ring.
+    fs.chownSync(path.join(src, 'big'), 1000, 1000);
+    const p = start([src, mnt, '-d', '-o', mode === 'ring' ? 'nopassthrough,allow_other' : 'nopassthrough,noring,allow_other']);
     await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
     // Writer k writes blocks k, k+4, ...: each block filled with its own number, 4 rounds.
     const writer = 'import mmap, os, sys\nk = int(sys.argv[2])\nfd = os.open(sys.argv[1], os.O_WRONLY | os.O_DIRECT)\nbuf = mmap.mmap(-1, 4096)\nfor r in range(4):\n    for i in range(k, 256, 4):\n        buf.seek(0); buf.write(bytes([i]) * 4096)\n        assert os.pwrite(fd, buf, i * 4096) == 4096, i\n';
-    const runs = [0, 1, 2, 3].map((k) => new Promise<number | null>((resolve) => spawn('python3', ['-c', writer, path.join(mnt, 'big'), String(k)], { stdio: 'inherit' }).on('exit', resolve)));
+    const runs = [0, 1, 2, 3].map((k) => new Promise<number | null>((resolve) => spawn('python3', ['-c', writer, path.join(mnt, 'big'), String(k)], { stdio: 'inherit', uid: 1000, gid: 1000 }).on('exit', resolve)));
     assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0]);
     p.child.kill('SIGINT');
     assert.equal((await p.exit).code, 0);

@@ -244,8 +244,9 @@ export class FileIo {
     return this.fileReply(this.widen(fd, requestFlags), ino, true, requestFlags, ctx, mode);
   }
 
-  private hasSetIdBits(fd: number): boolean {
-    if (sys.statx(fd, '', EMPTY, sys.STATX_MODE, this.stx) < 0) return false;
+  /** Whether the file has suid or sgid; `onError` when it cannot be told. */
+  private hasSetIdBits(fd: number, onError = false): boolean {
+    if (sys.statx(fd, '', EMPTY, sys.STATX_MODE, this.stx) < 0) return onError;
     return (this.stx.readUInt16LE(28) & 0o6000) !== 0;
   }
 
@@ -324,14 +325,17 @@ export class FileIo {
   write(ctx: RequestContext, ino: bigint, a: WriteIn): number | FileWrite {
     return this.withFile(ino, a.fh, sys.O_WRONLY, (fd): number | FileWrite => {
       if (this.options.sealSize) this.sealCheckGrow(fd, a.offset + BigInt(a.data.length));
-      // Writing as the writer (without CAP_FSETID unless it is root) makes the
-      // host drop suid/sgid exactly as it would natively (the kernel's FUSE
-      // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2, and
-      // every direct-I/O write by a caller without CAP_FSETID) asks for the same.
       const st = this.files.get(a.fh);
       // Pages the writeback cache sends (FUSE_WRITE_CACHE) carry no file's flags.
       if (st !== undefined && ((a.flags & sys.O_DIRECT) !== 0) !== st.direct && !(a.writeFlags & FUSE_WRITE_CACHE)) this.followDirect(st, a.flags);
-      const asCaller = (st !== undefined && st.setId) || (a.writeFlags & FUSE_WRITE_KILL_SUIDGID) !== 0;
+      // Writing as the writer (without CAP_FSETID unless it is root) makes the
+      // host drop suid/sgid exactly as it would natively (the kernel's FUSE
+      // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2, and
+      // every direct-I/O write by a caller without CAP_FSETID) asks for the
+      // same; a file without set-id bits has none to drop (one statx: the
+      // write then needs no credential switch, and may go on the ring; a
+      // chmod u+s racing it could keep a bit a native write would drop).
+      const asCaller = (st !== undefined && st.setId) || ((a.writeFlags & FUSE_WRITE_KILL_SUIDGID) !== 0 && this.hasSetIdBits(fd, true));
       // An O_DIRECT write the daemon may do as itself: the session does it,
       // on its ring when several overlap (their opens allow parallel writes).
       if (st?.direct && !asCaller && !this.options.writeback) return new FileWrite(fd, a.offset, a.data, true);
