@@ -814,10 +814,17 @@ export const CASES: Case[] = [
       buf[:] = b'D' * 4096
       out['buffered_sees_direct'] = (os.pwrite(fdd, buf, 4096), os.pread(fb, 3, 4096).decode(), os.pread(fb, 3, 0).decode())
       os.close(fdd); os.close(fb)
+      # The other order: the O_DIRECT open first, then a buffered one.
+      fdd = os.open('c2', os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644)
+      buf[:] = b'E' * 4096
+      first = os.pwrite(fdd, buf, 0)
+      fb = os.open('c2', os.O_RDWR)
+      out['direct_first'] = (first, os.pread(fb, 3, 0).decode(), os.pwrite(fb, b'F' * 4096, 4096), os.preadv(fdd, [buf], 4096), bytes(buf[:3]).decode())
+      os.close(fdd); os.close(fb)
     `,
     expect: {
       root_write: [4096, '6777'], u1_write: [4096, '777'], content: 'RU', mapped: [4096, 'hello'], parallel: [[], 1048576, true],
-      direct_sees_buffered: [4096, 'BBB'], buffered_sees_direct: [4096, 'DDD', 'BBB'],
+      direct_sees_buffered: [4096, 'BBB'], buffered_sees_direct: [4096, 'DDD', 'BBB'], direct_first: [4096, 'EEE', 4096, 4096, 'FFF'],
     },
   },
 
