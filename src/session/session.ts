@@ -52,13 +52,14 @@ export interface SessionOptions extends SessionLimits {
    */
   spliceRead?: boolean;
   /**
-   * Serve READs given as FileData through io_uring, so that several are on
-   * the disk at once while the thread serves other requests (default true;
-   * silently off where the kernel refuses io_uring). With true, a READ that
-   * nothing else waits behind (the thread found /dev/fuse empty before it,
-   * and no read is in flight) is still a plain pread, which costs fewer
-   * system calls; 'always' queues every one (for hosts whose reads can take
-   * long, such as a network filesystem: nothing then waits behind a read).
+   * Serve READs given as FileData, and O_DIRECT WRITEs given as FileWrite,
+   * through io_uring, so that several are on the disk at once while the
+   * thread serves other requests (default true; silently off where the
+   * kernel refuses io_uring). With true, a request that nothing else waits
+   * behind (the thread found /dev/fuse empty before it, and none is in
+   * flight) is still a plain pread/pwrite, which costs fewer system calls;
+   * 'always' queues every one (for hosts whose reads can take long, such as
+   * a network filesystem: nothing then waits behind a read).
    */
   ring?: boolean | 'always';
   /** The mount has allow_other (default true: assume others may come in). See ConnectionInfo.othersMayAccess. */
@@ -132,7 +133,7 @@ export class Session {
   private readonly pending = new Map<bigint, Ctx>();
   /** Only when the mount asks for spliced READ replies (spliceRead). */
   private readonly splicer: SpliceReplier | undefined;
-  /** io_uring for FileData results (the ring option); set up at INIT. */
+  /** io_uring for FileData and FileWrite results (the ring option); set up at INIT. */
   private rio: RingIo | undefined;
   /**
    * The request being served came after the thread found /dev/fuse empty
@@ -143,7 +144,7 @@ export class Session {
   private waited = true;
   /** When READs last overlapped (performance.now()). */
   private overlapAt = -Infinity;
-  /** An aligned buffer for O_DIRECT FileData served inline. */
+  /** An aligned buffer for O_DIRECT FileData and FileWrite served inline. */
   private scratch: Buffer | undefined;
   private minor = 0;
   private agreed = 0n;
@@ -600,13 +601,13 @@ export class Session {
     return !this.waited || now - this.overlapAt < OVERLAP_MEMORY_MS;
   }
 
-  /** The reply buffer of O_DIRECT reads served inline (alignedReplyBuffer's layout), kept and grown. */
+  /** The buffer of O_DIRECT reads and writes served inline (alignedReplyBuffer's layout), kept and grown. */
   private alignedScratch(len: number): Buffer {
     if (this.scratch === undefined || this.scratch.length < DATA_AT + len) this.scratch = alignedReplyBuffer(Math.max(len, 1 << 20));
     return this.scratch;
   }
 
-  /** Sets up the io_uring for READs; without it (refused, or the ring option off) they are served inline. */
+  /** Sets up the io_uring for READs and O_DIRECT WRITEs; without it (refused, or the ring option off) they are served inline. */
   private startRing(): void {
     const ring = sys.Uring.create(RING_SLOTS * 2);
     if (typeof ring === 'number') {
