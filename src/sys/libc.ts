@@ -58,6 +58,8 @@ export const SYS = {
   setresuid: arch?.setresuid ?? -1,
   setresgid: arch?.setresgid ?? -1,
   gettid: arch?.gettid ?? -1,
+  io_uring_setup: 425,
+  io_uring_enter: 426,
   openat2: 437,
   faccessat2: 439,
   fchmodat2: 452,

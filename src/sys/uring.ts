@@ -6,15 +6,13 @@
 // Raw syscalls (io_uring_setup, io_uring_enter) and mmap of the rings; no
 // liburing. Layouts are the kernel's (include/uapi/linux/io_uring.h).
 
-import { declare, koffi, negErrno } from './libc.js';
+import { SYS, declare, koffi, negErrno } from './libc.js';
+import { close as closeFd } from './io.js';
 
-const SYS_io_uring_setup = 425;
-const SYS_io_uring_enter = 426;
 const _setup = declare('long syscall(long nr, uint32_t entries, void *params)');
 const _enter = declare('long syscall(long nr, int fd, uint32_t toSubmit, uint32_t minComplete, uint32_t flags, void *sig, size_t sz)');
 const _mmap = declare('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)');
 const _munmap = declare('int munmap(void *addr, size_t len)');
-const _close = declare('int close(int fd)');
 
 const PROT_RW = 3;
 const MAP_SHARED_POPULATE = 0x01 | 0x8000;
@@ -78,7 +76,7 @@ export class Uring {
   /** A ring of `entries` (a power of two) submissions; -errno when the kernel refuses (no io_uring, or disabled). */
   static create(entries: number): Uring | number {
     const params = Buffer.alloc(120);
-    const fd = Number(_setup(SYS_io_uring_setup, entries, params));
+    const fd = Number(_setup(SYS.io_uring_setup, entries, params));
     if (fd < 0) return negErrno();
     const u32 = (o: number): number => params.readUInt32LE(o);
     const sqEntries = u32(0);
@@ -97,7 +95,7 @@ export class Uring {
     };
     const fail = (e: number): number => {
       for (const [p, len] of maps) _munmap(p, len);
-      _close(fd);
+      closeFd(fd);
       return e;
     };
     const ringLen = single ? Math.max(sqSize, cqSize) : sqSize;
@@ -133,7 +131,7 @@ export class Uring {
     v.setBigUint64(o + 48, 0n, true);
     v.setBigUint64(o + 56, 0n, true);
     Atomics.store(this.sq32, this.sqTail, (tail + 1) >>> 0);
-    const r = Number(_enter(SYS_io_uring_enter, this.fd, 1, 0, 0, null, 0));
+    const r = Number(_enter(SYS.io_uring_enter, this.fd, 1, 0, 0, null, 0));
     return r < 0 ? negErrno() : r;
   }
 
@@ -171,7 +169,7 @@ export class Uring {
 
   /** Blocks until at least one completion is waiting. 0 | -errno. */
   wait(): number {
-    const r = Number(_enter(SYS_io_uring_enter, this.fd, 0, 1, IORING_ENTER_GETEVENTS, null, 0));
+    const r = Number(_enter(SYS.io_uring_enter, this.fd, 0, 1, IORING_ENTER_GETEVENTS, null, 0));
     return r < 0 ? negErrno() : 0;
   }
 
@@ -180,7 +178,7 @@ export class Uring {
     if (this.closed) return;
     this.closed = true;
     for (const [p, len] of this.maps) _munmap(p, len);
-    _close(this.fd);
+    closeFd(this.fd);
   }
 }
 
