@@ -124,6 +124,22 @@ describe('open, close, read, write', () => {
     assert.equal(sys.open(p('x'), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CREAT, 0o600), -E.EINVAL);
   });
 
+  it('preadFlags: preadv2 into a buffer at an offset; RWF_NOWAIT reads page-cache data; bad ranges throw', () => {
+    const data = Buffer.from('0123456789abcdef'.repeat(8192));
+    fs.writeFileSync(p('pv2'), data); // just written: in the page cache
+    const fd = sys.open(p('pv2'), sys.O_RDONLY | sys.O_CLOEXEC);
+    assert.ok(fd >= 0);
+    const buf = Buffer.alloc(70000, 0x2e);
+    assert.equal(sys.preadFlags(fd, buf, 65536, 16n, sys.RWF_NOWAIT, 100), 65536);
+    assert.ok(buf.subarray(100, 100 + 65536).equals(data.subarray(16, 16 + 65536)));
+    assert.equal(buf[99], 0x2e);
+    assert.equal(buf[100 + 65536], 0x2e);
+    assert.equal(sys.preadFlags(fd, buf, 10, BigInt(data.length), 0), 0);
+    assert.throws(() => sys.preadFlags(fd, buf, 10, 0n, 0, 69995), RangeError);
+    assert.equal(sys.close(fd), 0);
+    assert.equal(sys.preadFlags(fd, buf, 10, 0n, 0), -E.EBADF);
+  });
+
   it('raw-byte Buffer names, NUL checks', () => {
     const raw = Buffer.from([0x72, 0x61, 0x77, 0xff, 0x80, 0x01]); // not UTF-8
     const fd = sys.openat(dfd, raw, sys.O_CREAT | sys.O_WRONLY | sys.O_CLOEXEC, 0o600);

@@ -192,7 +192,9 @@ export function pwritev(fd: number, bufs: readonly (Buffer | Uint8Array)[], offs
 /** preadv2(2) flag: only what needs no waiting (data in the page cache), else EAGAIN. */
 export const RWF_NOWAIT = 0x08;
 const oneIov = Buffer.alloc(16);
-const oneIovAddr = new BigUint64Array(oneIov.buffer, oneIov.byteOffset, 2);
+const oneIovAddr = new BigUint64Array(oneIov.buffer, oneIov.byteOffset, 1);
+// The length through 32-bit slots, as in fillIov: no BigInt for it.
+const oneIovLen = new Uint32Array(oneIov.buffer, oneIov.byteOffset, 4);
 
 /**
  * preadv2(2) of one range into buf[bufOffset, bufOffset+len) with `flags`
@@ -202,7 +204,8 @@ const oneIovAddr = new BigUint64Array(oneIov.buffer, oneIov.byteOffset, 2);
 export function preadFlags(fd: number, buf: Buffer | Uint8Array, len: number, offset: number | bigint, flags: number, bufOffset = 0): number {
   checkRange(buf, bufOffset, len);
   oneIovAddr[0] = (koffi.address(buf) as bigint) + BigInt(bufOffset);
-  oneIovAddr[1] = BigInt(len);
+  oneIovLen[2] = len >>> 0;
+  oneIovLen[3] = (len / 4294967296) >>> 0;
   const r = _preadv2(fd, oneIov, 1, offset, flags) as number;
   return r < 0 ? negErrno() : r;
 }
