@@ -164,3 +164,33 @@ test('200,000 inodes added then forgotten: about 100 bytes each, and the memory 
   assert.equal((t as unknown as { chunks: unknown[] }).chunks.filter(Boolean).length, 1);
   void rootFd;
 });
+
+test('a chunk emptied and dropped leaves no hash entry behind, also for slots filled while the hashes grew', () => {
+  // The hashes grow (rehash) from inside the filling of a slot. That slot was
+  // entered twice, once under a stale node id; after its chunk was dropped, a
+  // probe through the extra entries read the missing chunk (TypeError, and
+  // READDIRPLUS answered EIO: `rm -rf` of an unpacked tree left directories
+  // behind). The last growth here happens while slot 32,768 (chunk 2, the
+  // 32,768th inode added) is filled; chunk 2 is then emptied.
+  const { t } = setup(false, 1 << 20, 0);
+  const N = 36_000;
+  const FIRST_OF_CHUNK2 = 32_767; // the root is slot 0, so inode i is in slot i + 1
+  const ino = (i: number): bigint => BigInt(1_000_000 + i);
+  const ids: bigint[] = [];
+  for (let i = 0; i < N; i++) ids.push(t.add(-1, 'D', ino(i), 1, 0, S_IFREG, false).nodeid);
+  for (let i = FIRST_OF_CHUNK2; i < N; i++) t.forget(ids[i]!, 1n);
+  assert.equal((t as unknown as { chunks: unknown[] }).chunks[2], null, 'chunk 2 was dropped');
+  for (let i = 0; i < N; i++) {
+    const live = i < FIRST_OF_CHUNK2;
+    assert.equal(t.find('D', ino(i), 1, 0)?.nodeid, live ? ids[i] : undefined, `find of inode ${i}`);
+    assert.equal(t.hasHostIno('D', ino(i)), live, `hasHostIno of inode ${i}`);
+    assert.equal(t.tryGet(ids[i]!)?.hostIno, live ? ino(i) : undefined, `tryGet of node ${ids[i]}`);
+  }
+  for (let id = 0n; id < 4n * BigInt(N); id++) void t.tryGet(id);
+  // Slots are reused after the drop, and every inode can be found and forgotten.
+  const again: bigint[] = [];
+  for (let i = FIRST_OF_CHUNK2; i < N; i++) again.push(t.add(-1, 'D', ino(N + i), 1, 0, S_IFREG, false).nodeid);
+  for (const id of [...ids.slice(0, FIRST_OF_CHUNK2), ...again]) t.forget(id, 1n);
+  assert.equal(t.size, 1);
+  for (let i = 0; i < 2 * N; i++) assert.equal(t.hasHostIno('D', ino(i)), false);
+});

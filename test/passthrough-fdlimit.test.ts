@@ -1,11 +1,12 @@
 // More live inodes than the fd limit (SPEC §3): a C peer keeping one fd per
-// inode fails with EMFILE here; tsfuse reopens inodes from file handles.
+// inode fails with EMFILE here; tsfuse reopens inodes from file handles. And
+// many live inodes coming and going: the inode table's chunks and hashes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from './helpers.js';
+import { sh, tmpdir, withMount } from './helpers.js';
 import { isMounted, py, startChildDaemon } from './reliability-util.js';
 
 test('5,000 live inodes under a 1,000 fd limit: every file listed, stated, read', () => {
@@ -78,4 +79,52 @@ print(json.dumps(out))
   } finally {
     await d.cleanup();
   }
+});
+
+// The inode table's hashes grew while a new inode's slot was being filled, and
+// entered that slot twice. Once the kernel forgot every inode of that slot's
+// chunk (16,384 slots; the chunk is then dropped), a lookup whose probe passed
+// the extra entry failed: READDIRPLUS answered EIO, and `rm -rf` of an
+// unpacked tree left directories behind. Here the hashes last grow when the
+// 32,768th inode is added, one of b/'s files (a/ and b/ are listed in turn);
+// b/'s files are all removed, and so forgotten, while keep/ holds host hard
+// links to them. Listing keep/ then probes for those very host inodes; the
+// freed slots of a/'s removed files take keep/'s new inodes, so the dropped
+// chunk stays dropped.
+test('36,700 live inodes, a chunk of them forgotten while other names of them remain: those names listed and stated', async () => {
+  const src = tmpdir();
+  const made = spawnSync('python3', ['-c', `
+import os, sys
+root = sys.argv[1]
+for d, n in (('a', 32700), ('b', 4000)):
+    os.mkdir(os.path.join(root, d))
+    for k in range(n):
+        os.close(os.open(os.path.join(root, d, 'f%05d' % k), os.O_CREAT | os.O_WRONLY, 0o644))
+os.mkdir(os.path.join(root, 'keep'))
+for k in range(4000):
+    os.link(os.path.join(root, 'b', 'f%05d' % k), os.path.join(root, 'keep', 'f%05d' % k))
+`, src], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  await withMount(src, { entryTimeout: 3600, attrTimeout: 3600 }, {}, async (m) => {
+    const count = (cmd: string): number => {
+      const r = sh(cmd, { cwd: m.dir, timeout: 120_000 });
+      assert.equal(r.status, 0, `${cmd}: ${r.stderr.slice(0, 500)}`);
+      return Number(r.stdout.trim());
+    };
+    assert.equal(count('ls -l a | grep -c "^-"'), 32700);
+    assert.equal(count('ls -l b | grep -c "^-"'), 4000);
+    const rm = sh('find b -type f -delete && find a -name "f0[0-4]*" -delete', { cwd: m.dir, timeout: 120_000 });
+    assert.equal(rm.status, 0, rm.stderr.slice(0, 500));
+    assert.equal(fs.readdirSync(path.join(src, 'a')).length, 27700);
+    // The kernel forgets a removed file's inode once its name is gone (a
+    // FORGET after the UNLINK's reply): a moment for the last ones.
+    await new Promise((r) => setTimeout(r, 500));
+    for (let round = 0; round < 2; round++) {
+      assert.equal(count('ls -l keep | grep -c "^-"'), 4000);
+      assert.equal(count('find keep a -type f -size -1 | wc -l'), 31700);
+    }
+    const all = sh('rm -rf a b keep', { cwd: m.dir, timeout: 120_000 });
+    assert.equal(all.status, 0, all.stderr.slice(0, 500));
+    assert.deepEqual(fs.readdirSync(src), []);
+  });
 });

@@ -306,10 +306,10 @@ export class InodeTable {
     }
   }
 
-  /** Resizes the hashes to fit `live` at most half full (also clears deleted marks). */
+  /** Resizes the hashes to hold `live` and one more at most half full (also clears deleted marks). */
   private rehash(): void {
     let size = 4096;
-    while (size < this.live * 2) size *= 2;
+    while (size <= this.live * 2) size *= 2;
     this.hash = new Int32Array(size);
     this.hashUsed = 0;
     this.idHash = new Int32Array(size);
@@ -375,6 +375,10 @@ export class InodeTable {
   }
 
   private fill(s: number, d: number, ino: bigint, bs: number, bns: number, type: number, fd: number): void {
+    // Grow the hashes before the slot is live: rehash() enters every live
+    // slot, and this one would then be entered twice (and once under the
+    // previous occupant's node id), entries that outlive its chunk.
+    if (Math.max(this.hashUsed, this.idHashUsed) + 1 > this.hash.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
     c.dev[i] = d;
@@ -390,7 +394,6 @@ export class InodeTable {
     c.touched[i] = this.op;
     c.live++;
     this.live++;
-    if (Math.max(this.hashUsed, this.idHashUsed) + 1 > this.hash.length >> 1) this.rehash();
     this.hashInsert(s);
   }
 
