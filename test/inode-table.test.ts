@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
 import { tmpdir } from './helpers.js';
+import { Rng } from './rng.js';
 
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -194,3 +195,81 @@ test('a chunk emptied and dropped leaves no hash entry behind, also for slots fi
   assert.equal(t.size, 1);
   for (let i = 0; i < 2 * N; i++) assert.equal(t.hasHostIno('D', ino(i)), false);
 });
+
+// Random adds, repeated lookups and forgets against a plain Map, in waves
+// that grow the table past several chunks and hash sizes and shrink it back
+// (chunks dropped, hashes shrunk): every live inode is found by node id and by
+// host identity, every forgotten one by neither, after every wave.
+for (const useHostIno of [false, true]) {
+  test(`random waves of adds and forgets agree with a model (use_host_ino ${useHostIno})`, () => {
+    const seed = Number(process.env.TSFUSE_SEED ?? (Date.now() % 1_000_000));
+    const rng = new Rng(seed);
+    const { t } = setup(useHostIno, 1 << 20, 0);
+    interface M { nodeid: bigint; dev: string; ino: bigint; btime: number; refs: number }
+    const live = new Map<bigint, M>();
+    const hostKeys = new Set<string>();
+    const gone: M[] = [];
+    let nextIno = 100n;
+    const check = (where: string): void => {
+      assert.equal(t.size, live.size + 1, `${where}: size (seed ${seed})`);
+      for (const m of live.values()) {
+        const v = t.tryGet(m.nodeid);
+        assert.ok(v, `${where}: node ${m.nodeid} lost (seed ${seed})`);
+        assert.equal(v.hostIno, m.ino, `${where}: node ${m.nodeid} host inode (seed ${seed})`);
+        assert.equal(v.refs, BigInt(m.refs), `${where}: node ${m.nodeid} refs (seed ${seed})`);
+        assert.equal(t.find(m.dev, m.ino, m.btime, 0)?.nodeid, m.nodeid, `${where}: find ${m.dev}:${m.ino} (seed ${seed})`);
+        assert.ok(t.hasHostIno(m.dev, m.ino), `${where}: hasHostIno ${m.dev}:${m.ino} (seed ${seed})`);
+      }
+      for (const m of gone) {
+        if (!live.has(m.nodeid)) assert.equal(t.tryGet(m.nodeid), undefined, `${where}: forgotten node ${m.nodeid} found (seed ${seed})`);
+        if (!hostKeys.has(`${m.dev}:${m.ino}`)) assert.equal(t.hasHostIno(m.dev, m.ino), false, `${where}: forgotten ${m.dev}:${m.ino} found (seed ${seed})`);
+      }
+    };
+    const forgetSome = (m: M): void => {
+      const n = rng.chance(0.7) ? m.refs : rng.range(1, m.refs);
+      t.forget(m.nodeid, BigInt(n));
+      m.refs -= n;
+      if (m.refs <= 0) {
+        live.delete(m.nodeid);
+        hostKeys.delete(`${m.dev}:${m.ino}`);
+        gone.push(m);
+      }
+    };
+    for (let wave = 0; wave < 6; wave++) {
+      const recent = [...live.values()].slice(0, 5000);
+      const target = rng.pick([3_000, 20_000, 40_000, 70_000]);
+      while (live.size < target) {
+        if (rng.chance(0.1) && recent.length > 0) {
+          // A lookup of a known file: one more reference.
+          const m = rng.pick(recent);
+          const v = t.find(m.dev, m.ino, m.btime, 0)!;
+          v.refs++;
+          m.refs++;
+        } else {
+          const dev = rng.chance(0.9) ? 'D' : 'E';
+          const ino = nextIno++;
+          const m: M = { nodeid: 0n, dev, ino, btime: rng.int(1000), refs: 1 };
+          m.nodeid = t.add(-1, dev, ino, m.btime, 0, S_IFREG, false).nodeid;
+          assert.ok(!live.has(m.nodeid), `node id ${m.nodeid} given twice (seed ${seed})`);
+          live.set(m.nodeid, m);
+          if (recent.length < 5000) recent.push(m);
+          else recent[rng.int(5000)] = m;
+          hostKeys.add(`${dev}:${ino}`);
+        }
+      }
+      check(`wave ${wave} grown to ${live.size}`);
+      // Forget: the newest or the oldest part (whole chunks emptied and
+      // dropped while the rest stays), or a scattered part.
+      const all = [...live.values()];
+      const share = rng.pick([0.2, 0.5, 0.9, 1]);
+      const cut = Math.floor(all.length * share);
+      const how = rng.int(3);
+      const victims = how === 0 ? all.slice(all.length - cut) : how === 1 ? all.slice(0, cut) : all.filter(() => rng.chance(share));
+      for (const m of victims) while (live.has(m.nodeid)) forgetSome(m);
+      check(`wave ${wave} shrunk to ${live.size}`);
+    }
+    for (const m of [...live.values()]) t.forget(m.nodeid, BigInt(m.refs));
+    assert.equal(t.size, 1);
+    assert.equal((t as unknown as { chunks: unknown[] }).chunks.filter(Boolean).length, 1);
+  });
+}
