@@ -273,3 +273,52 @@ for (const useHostIno of [false, true]) {
     assert.equal((t as unknown as { chunks: unknown[] }).chunks.filter(Boolean).length, 1);
   });
 }
+
+// Random operations on inodes with real fds under a small fd budget: fds are
+// closed (clock sweep) and reopened from file handles, open files come and go,
+// the handle arena fills with the handles of forgotten inodes and is compacted
+// (about once in 60,000 steps). Every fdOf() must reach the inode's own
+// file, and no fd may leak.
+test('random lookups, fd use, open files and forgets under a 64-fd budget: every fd reaches its own file', () => {
+  const seed = Number(process.env.TSFUSE_SEED ?? (Date.now() % 1_000_000));
+  const rng = new Rng(seed);
+  const N = 1500;
+  const { t, add, dir } = setup(false, 64, N);
+  const inoOf = Array.from({ length: N }, (_, i) => BigInt(fs.statSync(path.join(dir, `f${i}`)).ino));
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  const live = new Map<number, { nodeid: bigint; refs: number }>();
+  let held = 0;
+  const st = Buffer.alloc(256);
+  for (let step = 0; step < 60_000; step++) {
+    t.beginOp();
+    const i = rng.int(N);
+    const m = live.get(i);
+    const r = rng.int(10);
+    if (m === undefined) {
+      live.set(i, { nodeid: add(i).nodeid, refs: 1 });
+    } else if (r < 5) {
+      const fd = t.fdOf(t.get(m.nodeid));
+      assert.equal(sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO, st), 0, `fdOf of f${i} (seed ${seed})`);
+      assert.equal(st.readBigUInt64LE(32), inoOf[i], `fdOf of f${i} reached another file (seed ${seed})`);
+    } else if (r < 6) {
+      t.find('D', inoOf[i]!, 100 + i, 0)!.refs++;
+      m.refs++;
+    } else if (r < 8) {
+      const n = rng.chance(0.5) ? m.refs : rng.range(1, m.refs);
+      t.forget(m.nodeid, BigInt(n));
+      m.refs -= n;
+      if (m.refs === 0) live.delete(i);
+    } else if (r < 9 && held < 50) {
+      t.holdFd();
+      held++;
+    } else if (held > 0) {
+      t.releaseFd();
+      held--;
+    }
+    assert.ok(t.fdCount + held <= 64 || t.fdCount === 0, `step ${step}: ${t.fdCount} inode fds + ${held} open files over the budget (seed ${seed})`);
+  }
+  assert.equal(t.size, live.size + 1);
+  for (const m of live.values()) t.forget(m.nodeid, BigInt(m.refs));
+  assert.equal(t.fdCount, 0);
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+});
