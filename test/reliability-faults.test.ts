@@ -337,7 +337,15 @@ for (const [name, opts] of [['default options', {}], ['kernel passthrough off', 
     const m = await mountPassthrough(src, { ...opts, entryTimeout: 0, attrTimeout: 0 });
     try {
       const r = await py(BEHIND_BACK, [m.dir, src], { timeout: 20_000 });
-      assert.deepEqual(outcome(r), nat);
+      // Whether the host gives the replacing file the old one's inode number
+      // is ext4's choice (it reuses freed numbers, but not always: both seen
+      // on /tmp here). Through the mount the replacement is always a new node
+      // (birth time is part of identity), so that key is checked on its own.
+      const o = outcome(r);
+      assert.equal(o['d is a new inode'], true, 'the replacing file got the old node id');
+      delete o['d is a new inode'];
+      delete nat['d is a new inode'];
+      assert.deepEqual(o, nat);
       // And still serving afterwards.
       fs.writeFileSync(path.join(m.dir, 'after'), 'ok');
       assert.equal(fs.readFileSync(path.join(src, 'after'), 'utf8'), 'ok');
