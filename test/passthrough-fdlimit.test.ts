@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { sh, tmpdir, withMount } from './helpers.js';
-import { isMounted, py, startChildDaemon } from './reliability-util.js';
+import { isMounted, py, startChildDaemon, withUserFuseDevice } from './reliability-util.js';
 
 test('5,000 live inodes under a 1,000 fd limit: every file listed, stated, read', () => {
   const src = tmpdir();
@@ -128,3 +128,49 @@ for k in range(4000):
     assert.deepEqual(fs.readdirSync(src), []);
   });
 });
+
+// A daemon that cannot use file handles (not root: open_by_handle_at needs
+// CAP_DAC_READ_SEARCH) keeps an fd per live inode, so past its fd limit
+// lookups fail. Before, they failed only when the process had no fd left at
+// all, and then SIGTERM could not unmount: spawning fusermount3 -u needs fds
+// ("unmount failed: fusermount3 -u"), and the daemon served on. The budget
+// (the limit less a reserve) is now where new fds are refused.
+test('a non-root daemon at its fd limit (300): lookups past the budget get EMFILE, the reserve stays free, SIGTERM unmounts', () => withUserFuseDevice(async () => {
+  const src = tmpdir();
+  const N = 600;
+  for (let i = 0; i < N; i++) fs.writeFileSync(path.join(src, `f${i}`), `content ${i}`);
+  for (const f of ['.', ...fs.readdirSync(src)]) fs.chownSync(path.join(src, f), 1000, 1000);
+  const d = await startChildDaemon(
+    { fs: 'passthrough', options: { source: src, entryTimeout: 3600, attrTimeout: 3600 } },
+    { uid: 1000, gid: 1000, prefix: ['prlimit', '--nofile=300:300', '--'] },
+  );
+  try {
+    assert.equal(d.mode, 'no-passthrough');
+    const r = await py(String.raw`
+import os, sys, json, errno
+ok = emfile = 0
+for i in range(${N}):
+    try:
+        os.stat(os.path.join(sys.argv[1], 'f%d' % i))
+        ok += 1
+    except OSError as e:
+        if e.errno != errno.EMFILE: raise
+        emfile += 1
+print(json.dumps({'ok': ok, 'emfile': emfile}))
+`, [d.dir], { uid: 1000, gid: 1000, timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as { ok: number; emfile: number };
+    assert.ok(res.ok >= 150 && res.emfile > 0 && res.ok + res.emfile === N, JSON.stringify(res));
+    // The reserve (64 of the 300, of which the runtime's own fds take ~40)
+    // keeps fds free: enough to spawn fusermount3.
+    const fds = fs.readdirSync(`/proc/${d.pid}/fd`).length;
+    assert.ok(fds <= 300 - 16, `the daemon holds ${fds} of its 300 fds`);
+    d.proc.kill('SIGTERM');
+    const end = await Promise.race([d.exited, new Promise<null>((res2) => setTimeout(() => res2(null), 15_000))]);
+    assert.ok(end !== null, `SIGTERM did not end the daemon within 15 s: ${d.output().slice(-500)}`);
+    assert.equal(end.code, 0, d.output());
+    assert.ok(!isMounted(d.dir));
+  } finally {
+    await d.cleanup();
+  }
+}));

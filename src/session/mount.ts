@@ -225,6 +225,8 @@ export function unmountKernel(mountpoint: string, o: UnmountOptions = {}): void 
   const helper = findFusermount();
   if (!helper) throw new MountError('not permitted to unmount: run as root, or install fusermount3 (Debian package fuse3)');
   const r = spawnSync(helper, ['-u', ...(o.lazy ? ['-z'] : []), '--', target], { encoding: 'utf8' });
+  // r.error: it could not be run at all (EMFILE when the process has no fd left for its pipes).
+  if (r.error) throw new MountError(`fusermount3 -u: could not run ${helper}: ${r.error.message}`);
   if (r.status !== 0) throw new MountError(`fusermount3 -u: ${(r.stderr ?? '').trim()}`);
 }
 

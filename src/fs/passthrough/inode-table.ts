@@ -494,6 +494,8 @@ export class InodeTable {
 
   /** Closes inode fds if `extra` more fds would go over budget (down to 90% of it). */
   private fitBudget(extra: number): void {
+    // Without handles no inode fd can be closed: nothing to sweep.
+    if (!this.useHandles) return;
     if (this.openFds + this.otherFds + extra > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
   }
 
@@ -528,8 +530,14 @@ export class InodeTable {
     return this.openFds < before;
   }
 
-  /** `f()` (a call that makes an fd), once more after shed() if the process ran out of fds. */
+  /**
+   * `f()` (a call that makes an fd), once more after shed() if the process ran
+   * out of fds. Without handles the budget is a hard limit: past it, EMFILE
+   * without the call, so that the fds above the budget stay free for the
+   * runtime (the unmount at a signal spawns fusermount3, which needs pipes).
+   */
   retryFd(f: () => number): number {
+    if (!this.useHandles && this.openFds + this.otherFds >= this.maxFds) return -EMFILE;
     const r = f();
     return (r === -EMFILE || r === -ENFILE) && this.shed() ? f() : r;
   }

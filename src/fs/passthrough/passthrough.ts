@@ -119,12 +119,14 @@ export class PassthroughFs implements Filesystem {
     // Live inodes must not be bounded by the fd limit: take the hard limit
     // and reopen inodes from file handles beyond a budget a little under it,
     // which the fds of open files share (they push inode fds out). The rest
-    // is left to the runtime and the session (pipes, /proc reads).
+    // is left to the runtime and the session (pipes, /proc reads). Without
+    // handles (non-root) every inode keeps its fd, and the budget is where
+    // new fds are refused (EMFILE to the client), so the rest stays free.
     const lim = sys.raiseNofileLimit();
     const soft = typeof lim === 'number' ? 1024 : Number(lim.soft);
     const useHandles = this.handlesWork();
     const reserve = Math.min(1024, Math.max(64, Math.floor(soft / 8)));
-    const maxFds = useHandles ? Math.max(64, soft - reserve) : Number.MAX_SAFE_INTEGER;
+    const maxFds = Math.max(64, soft - reserve);
     const devKey = this.devKey();
     this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
