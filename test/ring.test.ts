@@ -69,6 +69,35 @@ test('RingIo: a 1 MiB read and write keep a grown slot buffer until trim(), whic
   }
 });
 
+// At the end of a session the ring waits for what is in flight, but not
+// forever (drain's limit: 10 s in close()); a request that never completes
+// leaves drain() false, and close() cancels before it drains.
+test('RingIo: drain() gives up at its limit while a READ waits; close() cancels it (EINTR) and closes', () => {
+  const fifo = path.join(tmpdir(), 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  // O_RDWR: the open does not wait for a writer, and the read waits for data.
+  const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  const ring = sys.Uring.create(8);
+  assert.notEqual(typeof ring, 'number', 'io_uring available');
+  const replies: { unique: bigint; error: number }[] = [];
+  const rio = new RingIo(ring as sys.Uring, { send: (unique, error) => replies.push({ unique, error }) });
+  try {
+    // io_uring reads a nonblocking pipe by polling it: the READ waits.
+    assert.ok(rio.read(7n, fd, 0n, 100));
+    const t0 = performance.now();
+    assert.equal(rio.drain(200), false, 'nothing came: drain gives up');
+    const took = performance.now() - t0;
+    assert.ok(took >= 190 && took < 2000, `drain(200) took ${took.toFixed(0)} ms`);
+    assert.equal(rio.busy, 1);
+    assert.deepEqual(replies, []);
+  } finally {
+    rio.close();
+    fs.closeSync(fd);
+  }
+  assert.deepEqual(replies, [{ unique: 7n, error: -4 }], 'the READ was cancelled and answered EINTR');
+  assert.equal(rio.busy, 0);
+});
+
 test('a READ waiting on the host (a FIFO) does not stall other requests; it is answered when the data comes', async () => {
   const p = ringFsPaths();
   // 'always': even a READ nothing waits behind goes through the ring.
