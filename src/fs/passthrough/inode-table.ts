@@ -494,8 +494,6 @@ export class InodeTable {
 
   /** Closes inode fds if `extra` more fds would go over budget (down to 90% of it). */
   private fitBudget(extra: number): void {
-    // Without handles no inode fd can be closed: nothing to sweep.
-    if (!this.useHandles) return;
     if (this.openFds + this.otherFds + extra > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
   }
 
@@ -547,6 +545,9 @@ export class InodeTable {
    * are left, never one the current operation has used (its caller may hold it).
    */
   private evict(target: number): void {
+    // Without handles no inode fd could be reopened: none is closed (and the
+    // budget is enforced in retryFd instead).
+    if (!this.useHandles) return;
     const slots = this.chunks.length << SHIFT;
     for (let n = 0; this.openFds > Math.max(0, target) && n < 2 * slots; n++) {
       const s = this.hand;
