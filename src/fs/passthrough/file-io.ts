@@ -302,7 +302,7 @@ export class FileIo {
     // An open file's fd outlives the reply: the session reads it (through its
     // ring while it serves other requests, or spliced, or into the reply).
     if (st !== undefined) {
-      if (((a.flags & sys.O_DIRECT) !== 0) !== st.direct) this.followDirect(st, a.flags);
+      this.followDirect(st, a.flags);
       return new FileData(st.fd, a.offset, a.size, st.direct);
     }
     return this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(sys.pread(fd, out, a.size, a.offset)));
@@ -327,7 +327,7 @@ export class FileIo {
       if (this.options.sealSize) this.sealCheckGrow(fd, a.offset + BigInt(a.data.length));
       const st = this.files.get(a.fh);
       // Pages the writeback cache sends (FUSE_WRITE_CACHE) carry no file's flags.
-      if (st !== undefined && ((a.flags & sys.O_DIRECT) !== 0) !== st.direct && !(a.writeFlags & FUSE_WRITE_CACHE)) this.followDirect(st, a.flags);
+      if (st !== undefined && !(a.writeFlags & FUSE_WRITE_CACHE)) this.followDirect(st, a.flags);
       // Writing as the writer (without CAP_FSETID unless it is root) makes the
       // host drop suid/sgid exactly as it would natively (the kernel's FUSE
       // rule for sgid is older and narrower). KILL_SUIDGID (killpriv_v2, and
