@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
+import type { Inode } from '../src/fs/passthrough/inode-table.js';
 import { tmpdir } from './helpers.js';
 import { Rng } from './rng.js';
 
@@ -319,6 +320,210 @@ test('random lookups, fd use, open files and forgets under a 64-fd budget: every
   }
   assert.equal(t.size, live.size + 1);
   for (const m of live.values()) t.forget(m.nodeid, BigInt(m.refs));
+  assert.equal(t.fdCount, 0);
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+});
+
+// ---- without file handles: inodes reopened by parent and name ----
+
+/** A table without handles on a real tree, and `lookup(parent, name)` as the passthrough does it. */
+function setupByName(maxFds: number) {
+  const dir = tmpdir();
+  const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const st = Buffer.alloc(256);
+  const idOf = (fd: number) => {
+    const r = sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO | sys.STATX_BTIME, st);
+    if (r < 0) return r;
+    return { devKey: 'D', ino: st.readBigUInt64LE(32), btimeSec: Number(st.readBigInt64LE(80)), btimeNsec: st.readUInt32LE(88) };
+  };
+  const root = idOf(rootFd) as Exclude<ReturnType<typeof idOf>, number>;
+  const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, maxFds, false, -1, idOf);
+  const lookup = (parent: Inode, name: string): Inode => {
+    const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
+    assert.ok(fd >= 0, `openat ${name}: ${fd}`);
+    const id = idOf(fd) as Exclude<ReturnType<typeof idOf>, number>;
+    const known = t.find('D', id.ino, id.btimeSec, id.btimeNsec);
+    if (known) {
+      t.offerFd(known, fd);
+      t.nameSeen(known, parent, Buffer.from(name));
+      known.refs++;
+      return known;
+    }
+    const type = fs.statSync(`/proc/self/fd/${fd}`).isDirectory() ? S_IFDIR : S_IFREG;
+    return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, true, parent, Buffer.from(name));
+  };
+  /** The content of the file `i` stands for, read through the fd the table gives. */
+  const read = (i: Inode): string => {
+    t.beginOp();
+    return fs.readFileSync(`/proc/self/fd/${t.fdOf(i)}`, 'utf8');
+  };
+  return { dir, t, lookup, read, idOf };
+}
+
+test('without file handles: inodes past the budget are reopened by parent and name; renames followed; an unlinked one keeps its fd; a name replaced behind gives ESTALE', () => {
+  const { dir, t, lookup, read } = setupByName(20);
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  for (const d of ['a', 'b']) {
+    fs.mkdirSync(path.join(dir, d));
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, d, `f${i}`), `${d}${i}`);
+  }
+  assert.equal(t.byName, true);
+  const A = lookup(t.root, 'a');
+  const B = lookup(t.root, 'b');
+  const fa = Array.from({ length: 40 }, (_, i) => { t.beginOp(); return lookup(A, `f${i}`); });
+  const fb = Array.from({ length: 40 }, (_, i) => { t.beginOp(); return lookup(B, `f${i}`); });
+  const all = () => {
+    for (let i = 0; i < 40; i++) {
+      if (i !== 1 && i !== 2 && i !== 3) assert.equal(read(fa[i]!), `a${i}`);
+      assert.equal(read(fb[i]!), `b${i}`);
+      assert.ok(t.fdCount <= 20, `${t.fdCount} inode fds`);
+    }
+  };
+  all();
+  assert.ok(t.fdCount <= 20, `${t.fdCount} inode fds over a budget of 20`);
+
+  // Renamed through the mount: the table follows, the file is reached by its new name.
+  fs.renameSync(path.join(dir, 'a', 'f1'), path.join(dir, 'b', 'g1'));
+  t.renamed(fa[1]!, B, Buffer.from('g1'));
+  all();
+  assert.equal(read(fa[1]!), 'a1');
+  assert.equal(t.named(B, Buffer.from('g1'))!.nodeid, fa[1]!.nodeid);
+  assert.equal(t.named(A, Buffer.from('f1')), undefined);
+
+  // Unlinked through the mount while the kernel still holds it: its fd stays open.
+  t.beginOp();
+  const gone = t.keepOpen(A, Buffer.from('f2'))!;
+  assert.equal(gone.nodeid, fa[2]!.nodeid);
+  fs.unlinkSync(path.join(dir, 'a', 'f2'));
+  t.unname(gone);
+  all();
+  assert.equal(read(fa[2]!), 'a2');
+
+  // Replaced behind the table: the name now reaches another file, which is refused.
+  fs.renameSync(path.join(dir, 'a', 'f3'), path.join(dir, 'a', 'old3'));
+  fs.writeFileSync(path.join(dir, 'a', 'f3'), 'impostor');
+  all();
+  assert.throws(() => read(fa[3]!), { errno: 116 });
+
+  // A directory forgotten by the kernel stays while its children are known by name.
+  t.forget(A.nodeid, A.refs);
+  assert.ok(t.tryGet(A.nodeid) !== undefined, 'a/ went while its files are known by name');
+  assert.equal(read(fa[0]!), 'a0');
+  for (const f of [...fa, ...fb]) t.forget(f.nodeid, f.refs);
+  assert.equal(t.tryGet(A.nodeid), undefined, 'a/ stayed after its last child went');
+  t.forget(B.nodeid, B.refs);
+  assert.equal(t.size, 1);
+  assert.equal(t.fdCount, 0);
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+});
+
+test('without file handles: a path deeper than the budget is reopened holding few fds at once', () => {
+  const { dir, t, lookup, read } = setupByName(16);
+  const depth = 100;
+  let p = dir;
+  for (let k = 0; k < depth; k++) fs.mkdirSync((p = path.join(p, 'd')));
+  fs.writeFileSync(path.join(p, 'leaf'), 'bottom');
+  const chain: Inode[] = [];
+  let cur = t.root;
+  for (let k = 0; k < depth; k++) {
+    t.beginOp();
+    chain.push((cur = lookup(cur, 'd')));
+  }
+  t.beginOp();
+  const leaf = lookup(cur, 'leaf');
+  // Push every fd out, then reach the leaf: each directory is reopened from its parent.
+  for (let k = 0; k < depth; k++) { t.beginOp(); t.fdOf(chain[k]!); }
+  for (let round = 0; round < 3; round++) {
+    for (let k = 0; k < 30; k++) { t.beginOp(); t.fdOf(chain[k]!); }
+    assert.equal(read(leaf), 'bottom');
+    assert.ok(t.fdCount <= 16, `${t.fdCount} inode fds over a budget of 16`);
+  }
+  for (const i of [leaf, ...chain]) t.forget(i.nodeid, i.refs);
+  assert.equal(t.size, 1);
+  assert.equal(t.fdCount, 0);
+});
+
+test('without file handles: random lookups, renames, unlinks, fd use and forgets under a 48-fd budget agree with a model', () => {
+  const seed = Number(process.env.TSFUSE_SEED ?? (Date.now() % 1_000_000));
+  const rng = new Rng(seed);
+  const { dir, t, lookup, idOf } = setupByName(48);
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  const D = 6;
+  const dirs: Inode[] = [];
+  for (let d = 0; d < D; d++) {
+    fs.mkdirSync(path.join(dir, `d${d}`));
+    for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(dir, `d${d}`, `f${i}`), '');
+    t.beginOp();
+    dirs.push(lookup(t.root, `d${d}`));
+  }
+  // Host files by current path; the model: which live node stands for which host inode, and its name.
+  type F = { nodeid: bigint; refs: number; ino: bigint; d: number; name: string | null };
+  const live: F[] = [];
+  let fresh = 0;
+  let held = 0;
+  const st = Buffer.alloc(256);
+  for (let step = 0; step < 20_000; step++) {
+    t.beginOp();
+    const r = rng.int(20);
+    const f = live.length > 0 ? live[rng.int(live.length)]! : undefined;
+    if (r < 5 || f === undefined) {
+      const d = rng.int(D);
+      const names = fs.readdirSync(path.join(dir, `d${d}`));
+      if (names.length === 0) continue;
+      const name = names[rng.int(names.length)]!;
+      const i = lookup(dirs[d]!, name);
+      const known = live.find((x) => x.nodeid === i.nodeid);
+      if (known) {
+        known.refs++;
+        known.name = name;
+        known.d = d;
+      } else {
+        live.push({ nodeid: i.nodeid, refs: 1, ino: (idOf(t.fdOf(i)) as { ino: bigint }).ino, d, name });
+      }
+    } else if (r < 11) {
+      const fd = t.fdOf(t.get(f.nodeid));
+      assert.equal(sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO, st), 0);
+      assert.equal(st.readBigUInt64LE(32), f.ino, `step ${step}: fdOf reached another file (seed ${seed})`);
+    } else if (r < 13 && f.name !== null) {
+      const d = rng.int(D);
+      const to = `r${fresh++}`;
+      fs.renameSync(path.join(dir, `d${f.d}`, f.name), path.join(dir, `d${d}`, to));
+      const moved = t.named(dirs[f.d]!, Buffer.from(f.name));
+      assert.equal(moved?.nodeid, f.nodeid, `step ${step}: the table lost ${f.name}'s name (seed ${seed})`);
+      t.renamed(moved, dirs[d]!, Buffer.from(to));
+      f.d = d;
+      f.name = to;
+    } else if (r < 14 && f.name !== null) {
+      const gone = t.keepOpen(dirs[f.d]!, Buffer.from(f.name));
+      assert.equal(gone?.nodeid, f.nodeid);
+      fs.unlinkSync(path.join(dir, `d${f.d}`, f.name));
+      t.unname(gone);
+      f.name = null;
+    } else if (r < 17) {
+      const n = rng.chance(0.5) ? f.refs : rng.range(1, f.refs);
+      t.forget(f.nodeid, BigInt(n));
+      f.refs -= n;
+      if (f.refs === 0) live.splice(live.indexOf(f), 1);
+    } else if (r < 18 && held < 20) {
+      t.holdFd();
+      held++;
+    } else if (held > 0) {
+      t.releaseFd();
+      held--;
+    }
+    const pinned = live.filter((x) => x.name === null).length;
+    assert.ok(t.fdCount + held <= Math.max(48, pinned + held + 3), `step ${step}: ${t.fdCount} inode fds + ${held} open files over the budget (seed ${seed})`);
+    // Unlinked files keep an fd each: let the model forget them now and then, as the kernel does.
+    if (pinned > 10) {
+      for (const x of live.filter((y) => y.name === null)) t.forget(x.nodeid, BigInt(x.refs));
+      for (let k = live.length - 1; k >= 0; k--) if (live[k]!.name === null) live.splice(k, 1);
+    }
+  }
+  assert.equal(t.size, live.length + D + 1);
+  for (const x of live) t.forget(x.nodeid, BigInt(x.refs));
+  for (const d of dirs) t.forget(d.nodeid, d.refs);
+  for (let k = 0; k < held; k++) t.releaseFd();
+  assert.equal(t.size, 1);
   assert.equal(t.fdCount, 0);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
 });

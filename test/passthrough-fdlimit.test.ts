@@ -130,41 +130,93 @@ for k in range(4000):
 });
 
 // A daemon that cannot use file handles (not root: open_by_handle_at needs
-// CAP_DAC_READ_SEARCH) keeps an fd per live inode, so past its fd limit
-// lookups fail. Before, they failed only when the process had no fd left at
-// all, and then SIGTERM could not unmount: spawning fusermount3 -u needs fds
-// ("unmount failed: fusermount3 -u"), and the daemon served on. The budget
-// (the limit less a reserve) is now where new fds are refused.
-test('a non-root daemon at its fd limit (300): lookups past the budget get EMFILE, the reserve stays free, SIGTERM unmounts', () => withUserFuseDevice(async () => {
+// CAP_DAC_READ_SEARCH) reopens inodes by parent directory and name, checked
+// against their identity. Before, it kept an fd per live inode, so past its
+// fd limit every lookup failed with EMFILE, and before that, SIGTERM could
+// not unmount at the limit (spawning fusermount3 -u needs fds). Now only
+// open files are bounded by the budget (the limit less a reserve).
+test('a non-root daemon (no file handles) under a 300-fd limit: 1,200 files in 12 directories stated, read, renamed, one unlinked while open; open files past the budget get EMFILE; SIGTERM unmounts', () => withUserFuseDevice(async () => {
   const src = tmpdir();
-  const N = 600;
-  for (let i = 0; i < N; i++) fs.writeFileSync(path.join(src, `f${i}`), `content ${i}`);
-  for (const f of ['.', ...fs.readdirSync(src)]) fs.chownSync(path.join(src, f), 1000, 1000);
+  for (let d = 0; d < 12; d++) {
+    fs.mkdirSync(path.join(src, `d${d}`));
+    for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(src, `d${d}`, `f${i}`), `d${d} f${i}`);
+  }
+  spawnSync('chown', ['-R', '1000:1000', src]);
+  // Names stay cached (the kernel holds every inode and sends no new LOOKUP
+  // after a rename); attributes do not, so each stat reaches the daemon.
   const d = await startChildDaemon(
-    { fs: 'passthrough', options: { source: src, entryTimeout: 3600, attrTimeout: 3600 } },
+    { fs: 'passthrough', options: { source: src, entryTimeout: 3600, attrTimeout: 0 } },
     { uid: 1000, gid: 1000, prefix: ['prlimit', '--nofile=300:300', '--'] },
   );
   try {
     assert.equal(d.mode, 'no-passthrough');
     const r = await py(String.raw`
 import os, sys, json, errno
-ok = emfile = 0
-for i in range(${N}):
-    try:
-        os.stat(os.path.join(sys.argv[1], 'f%d' % i))
-        ok += 1
-    except OSError as e:
-        if e.errno != errno.EMFILE: raise
-        emfile += 1
-print(json.dumps({'ok': ok, 'emfile': emfile}))
-`, [d.dir], { uid: 1000, gid: 1000, timeout: 60_000 });
-    assert.equal(r.status, 0, r.stderr);
-    const res = JSON.parse(r.stdout.trim()) as { ok: number; emfile: number };
-    assert.ok(res.ok >= 150 && res.emfile > 0 && res.ok + res.emfile === N, JSON.stringify(res));
-    // The reserve (64 of the 300, of which the runtime's own fds take ~40)
-    // keeps fds free: enough to spawn fusermount3.
-    const fds = fs.readdirSync(`/proc/${d.pid}/fd`).length;
-    assert.ok(fds <= 300 - 16, `the daemon holds ${fds} of its 300 fds`);
+m, pid = sys.argv[1], sys.argv[2]
+out = {}
+def files():
+    for d in range(12):
+        for i in range(100):
+            yield d, i
+def stat_all():
+    n = 0
+    for d, i in files():
+        p = '%s/d%d/f%d' % (m, d, i)
+        if os.path.exists(p):
+            os.stat(p); n += 1
+    return n
+def content(p):
+    with open(p) as f:
+        return f.read()
+out['stated'] = stat_all()
+out['read_wrong'] = [(d, i) for d, i in files() if content('%s/d%d/f%d' % (m, d, i)) != 'd%d f%d' % (d, i)][:5]
+out['daemon_fds'] = len(os.listdir('/proc/%s/fd' % pid))
+# Renamed (a directory, a file across directories), then every fd pushed out.
+# A path that fails with ESTALE is walked again by the kernel (with new
+# LOOKUPs), an open fd is not: fchmod on one shows whether the rename was followed.
+held = os.open(m + '/d1/f5', os.O_RDONLY)
+os.rename(m + '/d0', m + '/d11/moved')
+os.rename(m + '/d1/f5', m + '/d2/g5')
+stat_all()
+os.fchmod(held, 0o640)
+os.close(held)
+out['renamed'] = [content(m + '/d11/moved/f7'), os.stat(m + '/d11/moved/f8').st_size, content(m + '/d2/g5'), oct(os.stat(m + '/d2/g5').st_mode & 0o777)]
+# Unlinked while open, with its fd pushed out before: fchmod still reaches it
+# after the fds are pushed out again.
+fd = os.open(m + '/d3/f9', os.O_RDWR)
+stat_all()
+os.unlink(m + '/d3/f9')
+stat_all()
+os.fchmod(fd, 0o600)
+out['unlinked'] = [oct(os.fstat(fd).st_mode & 0o777), os.pread(fd, 64, 0).decode()]
+os.close(fd)
+# Open files cannot be pushed out: past the budget, EMFILE; the reserve stays free.
+fds, err = [], None
+try:
+    for d, i in files():
+        if d >= 2 and (d, i) != (3, 9):
+            fds.append(os.open('%s/d%d/f%d' % (m, d, i), os.O_RDONLY))
+except OSError as e:
+    err = errno.errorcode[e.errno]
+out['held'] = len(fds)
+out['held_error'] = err
+out['daemon_fds_holding'] = len(os.listdir('/proc/%s/fd' % pid))
+for fd in fds:
+    os.close(fd)
+out['stated_again'] = stat_all()
+print(json.dumps(out))
+`, [d.dir, String(d.pid)], { uid: 1000, gid: 1000, timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr + d.output().slice(-1000));
+    const res = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    assert.equal(res.stated, 1200);
+    assert.deepEqual(res.read_wrong, []);
+    assert.ok((res.daemon_fds as number) <= 300 - 16, `the daemon holds ${res.daemon_fds} of its 300 fds`);
+    assert.deepEqual(res.renamed, ['d0 f7', 5, 'd1 f5', '0o640']);
+    assert.deepEqual(res.unlinked, ['0o600', 'd3 f9']);
+    assert.equal(res.held_error, 'EMFILE');
+    assert.ok((res.held as number) >= 150, `only ${res.held} files could be held open`);
+    assert.ok((res.daemon_fds_holding as number) <= 300 - 16, `holding files open, the daemon holds ${res.daemon_fds_holding} of its 300 fds`);
+    assert.equal(res.stated_again, 1200 - 100 - 1 - 1); // d0 and d1/f5 moved, d3/f9 unlinked
     d.proc.kill('SIGTERM');
     const end = await Promise.race([d.exited, new Promise<null>((res2) => setTimeout(() => res2(null), 15_000))]);
     assert.ok(end !== null, `SIGTERM did not end the daemon within 15 s: ${d.output().slice(-500)}`);

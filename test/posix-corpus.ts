@@ -17,7 +17,7 @@
  * default: no default_permissions; dp: default_permissions; nopt: no kernel
  * passthrough (data through the daemon); wb: writeback cache.
  */
-export type MountConfig = 'default' | 'dp' | 'nopt' | 'wb';
+export type MountConfig = 'default' | 'dp' | 'nopt' | 'wb' | 'byname';
 
 export interface Case {
   name: string;
@@ -764,6 +764,7 @@ export const CASES: Case[] = [
       why: 'a read-only O_DIRECT open is served by kernel passthrough, whose backing file keeps the O_DIRECT it was opened with (fcntl reaches only the FUSE file); writable ones are served by the daemon, which follows each request\'s flags',
       default: { ro_unaligned_read: 'EINVAL' },
       dp: { ro_unaligned_read: 'EINVAL' },
+      byname: { ro_unaligned_read: 'EINVAL' },
     },
   },
   {
@@ -1393,6 +1394,7 @@ export const CASES: Case[] = [
       default: { collapse: ['ENOTSUP', 16384, 'B'], insert: ['ENOTSUP', 16384, 'B', 'C'], collapse_unaligned: 'ENOTSUP' },
       dp: { collapse: ['ENOTSUP', 16384, 'B'], insert: ['ENOTSUP', 16384, 'B', 'C'], collapse_unaligned: 'ENOTSUP' },
       nopt: { collapse: ['ENOTSUP', 16384, 'B'], insert: ['ENOTSUP', 16384, 'B', 'C'], collapse_unaligned: 'ENOTSUP' },
+      byname: { collapse: ['ENOTSUP', 16384, 'B'], insert: ['ENOTSUP', 16384, 'B', 'C'], collapse_unaligned: 'ENOTSUP' },
       wb: { collapse: ['ENOTSUP', 16384, 'B'], insert: ['ENOTSUP', 16384, 'B', 'C'], collapse_unaligned: 'ENOTSUP' },
     },
   },

@@ -1,8 +1,8 @@
 // Runs the POSIX behaviour corpus (posix-corpus.ts) on a native temporary
 // directory and through four tsfuse passthrough mounts (allow_other; without
 // and with default_permissions; without kernel passthrough, so that file data
-// goes through the daemon; with the writeback cache), and asserts the same
-// outcome everywhere.
+// goes through the daemon; with the writeback cache; reopening inodes by name
+// under a 128-fd budget), and asserts the same outcome everywhere.
 // Also: a directory of 100,000 entries listed completely and exactly once
 // while other entries come and go.
 
@@ -50,6 +50,10 @@ describe('POSIX corpus: native vs passthrough', () => {
     // File data through the daemon, as for a daemon without CAP_SYS_ADMIN (no kernel passthrough).
     mounts.set('nopt', await mountPassthrough(tmpdir('tsfuse-src-'), { passthrough: false }, { allowOther: true }));
     mounts.set('wb', await mountPassthrough(tmpdir('tsfuse-src-'), { writeback: true }, { allowOther: true, debug: process.env.POSIX_DEBUG === 'wb' }));
+    // Inodes reopened by parent and name, as by a non-root daemon (no file
+    // handles), under a budget so small that most operations reopen one (the
+    // deep-path case holds 121 directories open, which the budget must admit).
+    mounts.set('byname', await mountPassthrough(tmpdir('tsfuse-src-'), { fileHandles: false, fdBudget: 128 }, { allowOther: true }));
   });
 
   after(async () => {

@@ -405,13 +405,20 @@ test('a hard link in the source to a file outside is the same file (host\'s choi
 // outside the source, and the next request can create files in it (here
 // T/outside/escaped). SPEC §3: a client must not reach anything outside the
 // source.
-test('LOOKUP ".." of a directory the host moved out of the source does not climb outside', () => {
+test('LOOKUP ".." of a directory is its parent, and of one the host moved out of the source does not climb outside', () => {
   const l = layout();
   const k = new SimKernel({ source: l.src });
   try {
     k.init();
     const d = k.lookup(1n, 'd');
     assert.ok(typeof d !== 'number');
+    // Inside the source, ".." of a directory two levels down is its parent.
+    fs.mkdirSync(path.join(l.src, 'd', 'inner'), { recursive: true });
+    const inner = k.lookup(d.nodeid, 'inner');
+    assert.ok(typeof inner !== 'number');
+    const parent = k.lookup(inner.nodeid, '..');
+    assert.ok(typeof parent !== 'number', `LOOKUP(inner, "..") failed: ${String(parent)}`);
+    assert.equal(parent.nodeid, d.nodeid);
     fs.renameSync(path.join(l.src, 'd'), path.join(l.outside, 'moved'));
     const before = fs.readdirSync(l.outside).sort();
     const up = k.lookup(d.nodeid, '..');

@@ -1,6 +1,6 @@
 // What every part of the passthrough needs to call the host: failed system
-// calls turned into FuseErrors carrying the host's errno, and the statx flags
-// and file-type bits shared by the parts.
+// calls turned into FuseErrors carrying the host's errno, the statx flags and
+// file-type bits shared by the parts, and a host file's identity.
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
@@ -12,6 +12,26 @@ export const S_IFREG = 0o100000;
 export const STATX_MASK = sys.STATX_BASIC_STATS | sys.STATX_BTIME | sys.STATX_MNT_ID;
 /** statx/utimensat/fchownat of the fd itself, never of a symlink's target. */
 export const EMPTY = sys.AT_EMPTY_PATH | sys.AT_SYMLINK_NOFOLLOW;
+
+/** (device, mount) of a host file as the inode table's key. */
+export function devKeyOf(major: number, minor: number, mnt: bigint): string {
+  return `${major}:${minor}:${mnt}`;
+}
+
+const idBuf = Buffer.alloc(256);
+const idView = new DataView(idBuf.buffer, idBuf.byteOffset, 256);
+
+/** What the file `fd` is: (device and mount, inode, birth time), to check an inode reopened by name; or -errno. */
+export function identityOf(fd: number): { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number } | number {
+  const r = sys.statx(fd, '', EMPTY, STATX_MASK, idBuf);
+  if (r < 0) return r;
+  return {
+    devKey: devKeyOf(idBuf.readUInt32LE(136), idBuf.readUInt32LE(140), idView.getBigUint64(144, true)),
+    ino: idView.getBigUint64(32, true),
+    btimeSec: Number(idView.getBigInt64(80, true)),
+    btimeNsec: idBuf.readUInt32LE(88),
+  };
+}
 
 // One error object per errno, thrown again and again: a failed system call
 // (ENOENT on a negative lookup, ENODATA on a getxattr) is routine here.
@@ -31,4 +51,36 @@ export function fail(ret: number): never {
 export function ok(ret: number): number {
   if (ret < 0) fail(ret);
   return ret;
+}
+
+/**
+ * Whether the directory `dirFd` is the directory whose "devKey:inode" is
+ * `rootKey`, or below it: walks '..' on the host up to the host's root.
+ */
+export function isBelow(dirFd: number, rootKey: string): boolean {
+  const keyOf = (fd: number): string | null => {
+    const id = identityOf(fd);
+    return typeof id === 'number' ? null : `${id.devKey}:${id.ino}`;
+  };
+  let cur = sys.openat(dirFd, '.', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  if (cur < 0) return false;
+  try {
+    for (let depth = 0; depth < 4096; depth++) {
+      const key = keyOf(cur);
+      if (key === null) return false;
+      if (key === rootKey) return true;
+      const up = sys.openat(cur, '..', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+      if (up < 0) return false;
+      const upKey = keyOf(up);
+      if (upKey === null || upKey === key) {
+        sys.close(up);
+        return false; // the host's root: the source was not on the way
+      }
+      sys.close(cur);
+      cur = up;
+    }
+    return false;
+  } finally {
+    sys.close(cur);
+  }
 }

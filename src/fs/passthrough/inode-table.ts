@@ -14,36 +14,26 @@
 // open files and directories share one budget (`maxFds`): beyond it inode fds
 // are closed (clock sweep) and reopened on demand from a kernel file handle
 // (open_by_handle_at, which needs CAP_DAC_READ_SEARCH), so open files always
-// win over cached inode fds. Without file handles every inode keeps its fd.
+// win over cached inode fds. Without file handles (a non-root daemon) an
+// inode is reopened by its parent and name instead, checked against its
+// identity: the table then keeps each inode's name, an index by (parent,
+// name) so that unlink and rename can find it, and each parent while it has
+// named children. An inode whose name went (unlinked, replaced) keeps its fd.
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
+import { CHUNK, Chunk, MASK, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
 
 const VIRTUAL_FLAG = 1n << 55n;
 const HOST_INO_MASK = (1n << 47n) - 1n;
 
-// The two 32-bit halves of a u64 for hashing, without BigInt arithmetic
-// (each BigInt operation allocates) when the value is below 2^53, as inode
-// numbers and node ids almost always are.
-function lo32(v: bigint): number {
-  const n = Number(v);
-  return n <= Number.MAX_SAFE_INTEGER ? n >>> 0 : Number(v & 0xffffffffn);
-}
-
-function hi32(v: bigint): number {
-  const n = Number(v);
-  return n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / 0x100000000) : Number((v >> 32n) & 0xffffffffn);
-}
 const MAX_DEVICES = 254;
 const ESTALE = 116;
+const ENOENT = 2;
 const ENFILE = 23;
 const EMFILE = 24;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
 const HANDLE_LATER = -2;
-const SHIFT = 14;
-const CHUNK = 1 << SHIFT;
-const MASK = CHUNK - 1;
-const SLOT_BYTES = 60;
 /** Numbers promised to directory entries not looked up yet (readdir d_ino), at most this many. */
 const MAX_RESERVED = 1 << 16;
 
@@ -61,50 +51,8 @@ export interface Inode {
   refs: bigint;
 }
 
-class Chunk {
-  readonly ids: BigUint64Array;
-  readonly hostIno: BigUint64Array;
-  readonly btimeSec: Float64Array;
-  readonly refs: Float64Array;
-  readonly btimeNsec: Uint32Array;
-  readonly fds: Int32Array;
-  readonly gens: Uint32Array;
-  readonly handleOff: Uint32Array;
-  readonly handleType: Int32Array;
-  /** The operation that last used the slot's fd (never closed during that operation). */
-  readonly touched: Uint32Array;
-  /** Device index; 0 marks a free slot. */
-  readonly dev: Uint16Array;
-  readonly types: Uint8Array;
-  readonly handleLen: Uint8Array;
-  live = 0;
-  /** Where the search for a free slot starts: slots fill in order, so a scan from here is short. */
-  scan = 0;
-
-  constructor() {
-    const b = new ArrayBuffer(CHUNK * SLOT_BYTES);
-    let at = 0;
-    const take = <T>(make: (buf: ArrayBuffer, off: number, n: number) => T, size: number): T => {
-      const v = make(b, at, CHUNK);
-      at += size * CHUNK;
-      return v;
-    };
-    this.ids = take((x, o, n) => new BigUint64Array(x, o, n), 8);
-    this.hostIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
-    this.btimeSec = take((x, o, n) => new Float64Array(x, o, n), 8);
-    this.refs = take((x, o, n) => new Float64Array(x, o, n), 8);
-    this.btimeNsec = take((x, o, n) => new Uint32Array(x, o, n), 4);
-    this.fds = take((x, o, n) => new Int32Array(x, o, n), 4);
-    this.gens = take((x, o, n) => new Uint32Array(x, o, n), 4);
-    this.handleOff = take((x, o, n) => new Uint32Array(x, o, n), 4);
-    this.handleType = take((x, o, n) => new Int32Array(x, o, n), 4);
-    this.touched = take((x, o, n) => new Uint32Array(x, o, n), 4);
-    this.dev = take((x, o, n) => new Uint16Array(x, o, n), 2);
-    this.types = take((x, o, n) => new Uint8Array(x, o, n), 1);
-    this.handleLen = take((x, o, n) => new Uint8Array(x, o, n), 1);
-    this.fds.fill(-1);
-  }
-}
+/** What a file's fd is, to check a file reopened by name: (device and mount, inode, birth time), or -errno. */
+export type Identify = (fd: number) => { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number } | number;
 
 class InodeView implements Inode {
   constructor(private readonly t: InodeTable, readonly slot: number) {}
@@ -129,14 +77,15 @@ export class InodeTable {
   private arena = Buffer.allocUnsafe(64 * 1024);
   private arenaUsed = 0;
   private arenaGarbage = 0;
-  // Open addressing on (dev, host inode) → slot + 1 (0 empty, -1 deleted).
-  private hash = new Int32Array(4096);
-  private hashUsed = 0;
+  /** (dev, host inode) → slot. */
+  private readonly byIno = new SlotIndex(4096);
   readonly devKeys: string[] = [''];
   private readonly devIndex = new Map<string, number>();
-  // Open addressing on node id → slot + 1 (0 empty, -1 deleted).
-  private idHash = new Int32Array(4096);
-  private idHashUsed = 0;
+  /** Node id → slot. */
+  private readonly byId = new SlotIndex(4096);
+  /** Path mode: (parent slot, name) → slot. */
+  private readonly byParent: SlotIndex;
+  private readonly useNames: boolean;
   private nextId = 2n;
   private nextVirtual = 1n;
   /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
@@ -162,8 +111,12 @@ export class InodeTable {
     private readonly useHandles: boolean,
     /** A plain fd on the source's mount, for open_by_handle_at. */
     private readonly mountFd: number,
+    /** Given (and no handles): inodes are reopened by parent and name, and this checks what was opened. */
+    private readonly identify: Identify | null = null,
   ) {
-    this.chunks.push(new Chunk());
+    this.useNames = !useHandles && identify !== null;
+    this.byParent = new SlotIndex(this.useNames ? 4096 : 0);
+    this.chunks.push(new Chunk(this.useNames));
     this.fill(0, this.devId(root.devKey), root.ino, root.btimeSec, root.btimeNsec, root.type, rootFd);
     this.root = new InodeView(this, 0);
   }
@@ -171,6 +124,11 @@ export class InodeTable {
   /** Live inodes, the root included. */
   get size(): number {
     return this.live;
+  }
+
+  /** Whether inodes whose fd was closed are reopened by parent and name (no file handles). */
+  get byName(): boolean {
+    return this.useNames;
   }
 
   /** Inode fds open now (the root's not counted). */
@@ -200,41 +158,19 @@ export class InodeTable {
   private idStart(id: bigint): number {
     let x = Math.imul(lo32(id) ^ hi32(id), 0x9e3779b1);
     x ^= x >>> 15;
-    return x & (this.idHash.length - 1);
+    return x & this.byId.mask;
   }
 
   private slotOf(nodeid: bigint): number {
     if (nodeid === 1n) return 0;
-    const m = this.idHash.length - 1;
+    const m = this.byId.mask;
+    const a = this.byId.a;
     for (let h = this.idStart(nodeid), n = 0; n <= m; h = (h + 1) & m, n++) {
-      const e = this.idHash[h]!;
+      const e = a[h]!;
       if (e === 0) return -1;
       if (e > 0 && this.chunk(e - 1).ids[(e - 1) & MASK] === nodeid) return e - 1;
     }
     return -1;
-  }
-
-  private idInsert(slot: number): void {
-    const m = this.idHash.length - 1;
-    for (let h = this.idStart(this.chunk(slot).ids[slot & MASK]!); ; h = (h + 1) & m) {
-      if (this.idHash[h]! <= 0) {
-        if (this.idHash[h] === 0) this.idHashUsed++;
-        this.idHash[h] = slot + 1;
-        return;
-      }
-    }
-  }
-
-  private idRemove(slot: number): void {
-    const m = this.idHash.length - 1;
-    for (let h = this.idStart(this.chunk(slot).ids[slot & MASK]!), n = 0; n <= m; h = (h + 1) & m, n++) {
-      const e = this.idHash[h]!;
-      if (e === 0) return;
-      if (e === slot + 1) {
-        this.idHash[h] = -1;
-        return;
-      }
-    }
   }
 
   get(nodeid: bigint): Inode {
@@ -254,7 +190,7 @@ export class InodeTable {
     // Inode numbers are dense: mixing the low bits is enough.
     let x = Math.imul(lo32(ino) ^ (d << 24) ^ (hi32(ino) & 0xffff), 0x9e3779b1);
     x ^= x >>> 15;
-    return x & (this.hash.length - 1);
+    return x & this.byIno.mask;
   }
 
   /**
@@ -263,9 +199,10 @@ export class InodeTable {
    * looked up.
    */
   private probe(d: number, ino: bigint, anyBirth: boolean, btimeSec: number, btimeNsec: number): number {
-    const m = this.hash.length - 1;
+    const m = this.byIno.mask;
+    const a = this.byIno.a;
     for (let h = this.hashStart(d, ino), n = 0; n <= m; h = (h + 1) & m, n++) {
-      const e = this.hash[h]!;
+      const e = a[h]!;
       if (e === 0) return -1;
       if (e < 0) continue;
       const s = e - 1;
@@ -281,45 +218,34 @@ export class InodeTable {
     return s === 0 ? this.root : new InodeView(this, s);
   }
 
-  private hashInsert(slot: number): void {
-    const c = this.chunk(slot);
-    const m = this.hash.length - 1;
-    for (let h = this.hashStart(c.dev[slot & MASK]!, c.hostIno[slot & MASK]!); ; h = (h + 1) & m) {
-      if (this.hash[h]! <= 0) {
-        if (this.hash[h] === 0) this.hashUsed++;
-        this.hash[h] = slot + 1;
-        return;
-      }
-    }
+  private inoStart(s: number): number {
+    return this.hashStart(this.chunk(s).dev[s & MASK]!, this.chunk(s).hostIno[s & MASK]!);
   }
 
-  private hashRemove(slot: number): void {
-    const c = this.chunk(slot);
-    const m = this.hash.length - 1;
-    for (let h = this.hashStart(c.dev[slot & MASK]!, c.hostIno[slot & MASK]!), n = 0; n <= m; h = (h + 1) & m, n++) {
-      const e = this.hash[h]!;
-      if (e === 0) return;
-      if (e === slot + 1) {
-        this.hash[h] = -1;
-        return;
-      }
-    }
+  private idStartOf(s: number): number {
+    return this.idStart(this.chunk(s).ids[s & MASK]!);
+  }
+
+  private nameStartOf(s: number): number {
+    const n = this.chunk(s).names!;
+    return this.nameStart(n.parent[s & MASK]!, n.hash[s & MASK]!);
   }
 
   /** Resizes the hashes to hold `live` and one more at most half full (also clears deleted marks). */
   private rehash(): void {
     let size = 4096;
     while (size <= this.live * 2) size *= 2;
-    this.hash = new Int32Array(size);
-    this.hashUsed = 0;
-    this.idHash = new Int32Array(size);
-    this.idHashUsed = 0;
+    this.byIno.reset(size);
+    this.byId.reset(size);
+    if (this.useNames) this.byParent.reset(size);
     this.chunks.forEach((c, ci) => {
       if (!c) return;
       for (let i = 0; i < CHUNK; i++) {
         if (c.dev[i] === 0) continue;
-        this.hashInsert((ci << SHIFT) | i);
-        if ((ci | i) !== 0) this.idInsert((ci << SHIFT) | i);
+        const s = (ci << SHIFT) | i;
+        this.byIno.insert(this.inoStart(s), s);
+        if (s !== 0) this.byId.insert(this.idStartOf(s), s);
+        if (c.names && c.names.parent[i]! >= 0) this.byParent.insert(this.nameStartOf(s), s);
       }
     });
   }
@@ -369,7 +295,7 @@ export class InodeTable {
       ci = this.chunks.length;
       this.chunks.push(null);
     }
-    this.chunks[ci] = new Chunk();
+    this.chunks[ci] = new Chunk(this.useNames);
     this.allocHint = ci;
     return ci << SHIFT;
   }
@@ -378,7 +304,7 @@ export class InodeTable {
     // Grow the hashes before the slot is live: rehash() enters every live
     // slot, and this one would then be entered twice (and once under the
     // previous occupant's node id), entries that outlive its chunk.
-    if (Math.max(this.hashUsed, this.idHashUsed) + 1 > this.hash.length >> 1) this.rehash();
+    if (Math.max(this.byIno.used, this.byId.used, this.byParent.used) + 1 > this.byIno.a.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
     c.dev[i] = d;
@@ -394,12 +320,21 @@ export class InodeTable {
     c.touched[i] = this.op;
     c.live++;
     this.live++;
-    this.hashInsert(s);
+    this.byIno.insert(this.inoStart(s), s);
   }
 
   private storeHandle(s: number, h: sys.FileHandle): void {
     const n = h.handleBytes.length;
     if (n === 0 || n > 255) return;
+    const c = this.chunk(s);
+    c.handleOff[s & MASK] = this.arenaPut(h.handleBytes);
+    c.handleLen[s & MASK] = n;
+    c.handleType[s & MASK] = h.handleType;
+  }
+
+  /** Copies `bytes` (a handle or a name) into the arena; returns where. */
+  private arenaPut(bytes: Buffer): number {
+    const n = bytes.length;
     if (this.arenaUsed + n > this.arena.length) {
       if (this.arenaGarbage > this.arenaUsed / 2) this.compactArena();
       if (this.arenaUsed + n > this.arena.length) {
@@ -408,12 +343,114 @@ export class InodeTable {
         this.arena = bigger;
       }
     }
-    const c = this.chunk(s);
-    h.handleBytes.copy(this.arena, this.arenaUsed);
-    c.handleOff[s & MASK] = this.arenaUsed;
-    c.handleLen[s & MASK] = n;
-    c.handleType[s & MASK] = h.handleType;
+    bytes.copy(this.arena, this.arenaUsed);
     this.arenaUsed += n;
+    return this.arenaUsed - n;
+  }
+
+  // ---- names (path mode) ----
+
+  private nameStart(parent: number, h: number): number {
+    let x = Math.imul(parent ^ h, 0x9e3779b1);
+    x ^= x >>> 15;
+    return x & this.byParent.mask;
+  }
+
+  /** The slot named `name` in the directory at slot `parent`, or -1. */
+  private nameFind(parent: number, name: Buffer): number {
+    const h = nameHash(name);
+    return this.byParent.find(this.nameStart(parent, h), (s) => {
+      const c = this.chunk(s);
+      const i = s & MASK;
+      const off = c.handleOff[i]!;
+      return c.names!.parent[i] === parent && c.names!.hash[i] === h && c.handleLen[i] === name.length && this.arena.compare(name, 0, name.length, off, off + name.length) === 0;
+    });
+  }
+
+  /**
+   * Gives slot `s` the name `name` in the directory at slot `parent` (the
+   * old one, if any, goes). The parent then stays in the table while `s` is named.
+   */
+  private setName(s: number, parent: number, name: Buffer): void {
+    if (name.length === 0 || name.length > 255 || s === 0) return;
+    const n = this.chunk(s).names!;
+    // Count the new parent's child first: dropping the old name may otherwise let it go.
+    this.chunk(parent).names!.kids[parent & MASK]++;
+    this.clearName(s);
+    if (this.byParent.used + 1 > this.byParent.a.length >> 1) this.rehash();
+    const c = this.chunk(s);
+    const i = s & MASK;
+    c.handleOff[i] = this.arenaPut(name);
+    c.handleLen[i] = name.length;
+    n.parent[i] = parent;
+    n.hash[i] = nameHash(name);
+    this.byParent.insert(this.nameStartOf(s), s);
+  }
+
+  /** Drops slot `s`'s name, if it has one; a parent left without kids or lookups goes too. */
+  private clearName(s: number): void {
+    const p = this.unlinkName(s);
+    if (p >= 0 && this.lastKidGone(p)) this.remove(p);
+  }
+
+  /** Takes slot `s`'s name out of the index; returns the parent it had, or -1. */
+  private unlinkName(s: number): number {
+    const c = this.chunk(s);
+    const i = s & MASK;
+    const p = c.names!.parent[i]!;
+    if (p < 0) return -1;
+    this.byParent.remove(this.nameStartOf(s), s);
+    c.names!.parent[i] = -1;
+    this.arenaGarbage += c.handleLen[i]!;
+    c.handleLen[i] = 0;
+    return p;
+  }
+
+  /** Counts one named child of slot `p` less; returns whether nothing keeps `p` any more. */
+  private lastKidGone(p: number): boolean {
+    const pc = this.chunk(p);
+    const pi = p & MASK;
+    return --pc.names!.kids[pi]! === 0 && pc.refs[pi] === 0 && p !== 0;
+  }
+
+  /** Path mode: `i` was found as `name` in `parent` (looked up, created): it can be reopened so. */
+  nameSeen(i: Inode, parent: Inode, name: Buffer): void {
+    if (!this.useNames || i.slot === 0) return;
+    const c = this.chunk(i.slot);
+    const k = i.slot & MASK;
+    if (c.names!.parent[k] === parent.slot && c.handleLen[k] === name.length) {
+      const off = c.handleOff[k]!;
+      if (this.arena.compare(name, 0, name.length, off, off + name.length) === 0) return;
+    }
+    this.setName(i.slot, parent.slot, name);
+  }
+
+  /** Path mode: the inode known as `name` in `parent`, if any. */
+  named(parent: Inode, name: Buffer): Inode | undefined {
+    if (!this.useNames) return undefined;
+    const s = this.nameFind(parent.slot, name);
+    return s < 0 ? undefined : this.view(s);
+  }
+
+  /**
+   * Path mode: `name` in `parent` is about to go (unlink, rmdir, replaced by
+   * a rename). The inode it names, if known, gets its fd back now, while the
+   * name still reaches it; call `unname` on it once the name is gone.
+   */
+  keepOpen(parent: Inode, name: Buffer): Inode | undefined {
+    const i = this.named(parent, name);
+    if (i !== undefined) this.fdOf(i);
+    return i;
+  }
+
+  /** Path mode: `i` (opened by keepOpen in this operation) lost its name: its fd stays open until it is forgotten. */
+  unname(i: Inode): void {
+    if (this.useNames && i.slot !== 0) this.clearName(i.slot);
+  }
+
+  /** Path mode: `i` is now `to` in `toDir` (renamed through the mount). */
+  renamed(i: Inode, toDir: Inode, to: Buffer): void {
+    if (this.useNames) this.setName(i.slot, toDir.slot, to);
   }
 
   private compactArena(): void {
@@ -438,18 +475,20 @@ export class InodeTable {
    * Adds a host file with one lookup reference; takes ownership of `fd`.
    * `sameMount`: the file is on the source's mount, so a handle can reopen it.
    */
-  add(fd: number, devKey: string, ino: bigint, btimeSec: number, btimeNsec: number, type: number, sameMount: boolean): Inode {
+  add(fd: number, devKey: string, ino: bigint, btimeSec: number, btimeNsec: number, type: number, sameMount: boolean, parent?: Inode, name?: Buffer): Inode {
     const d = this.devId(devKey);
     const nodeid = this.newId(devKey, d, ino);
     if (fd >= 0) this.makeRoom();
     const s = this.freeSlot();
     this.fill(s, d, ino, btimeSec, btimeNsec, type, fd);
     this.chunk(s).ids[s & MASK] = nodeid;
-    this.idInsert(s);
+    this.byId.insert(this.idStartOf(s), s);
     // The handle is taken when the fd is about to be closed (evict), not
     // here: most inodes never need one, and it is a system call per new file.
     if (this.useHandles && sameMount && fd >= 0) this.chunk(s).handleType[s & MASK] = HANDLE_LATER;
-    return new InodeView(this, s);
+    const v = new InodeView(this, s);
+    if (this.useNames && parent !== undefined && name !== undefined) this.setName(s, parent.slot, name);
+    return v;
   }
 
   private newId(devKey: string, d: number, ino: bigint): bigint {
@@ -535,7 +574,12 @@ export class InodeTable {
    * runtime (the unmount at a signal spawns fusermount3, which needs pipes).
    */
   retryFd(f: () => number): number {
-    if (!this.useHandles && this.openFds + this.otherFds >= this.maxFds) return -EMFILE;
+    if (!this.useHandles && this.openFds + this.otherFds >= this.maxFds) {
+      // By name, inode fds can make room (a sweep even if the last one fell
+      // short: what this operation held then is free now).
+      this.evict(this.maxFds - this.otherFds - 1);
+      if (this.openFds + this.otherFds >= this.maxFds) return -EMFILE;
+    }
     const r = f();
     return (r === -EMFILE || r === -ENFILE) && this.shed() ? f() : r;
   }
@@ -545,9 +589,9 @@ export class InodeTable {
    * are left, never one the current operation has used (its caller may hold it).
    */
   private evict(target: number): void {
-    // Without handles no inode fd could be reopened: none is closed (and the
-    // budget is enforced in retryFd instead).
-    if (!this.useHandles) return;
+    // Without handles or names no inode fd could be reopened: none is closed
+    // (and the budget is enforced in retryFd instead).
+    if (!this.useHandles && !this.useNames) return;
     const slots = this.chunks.length << SHIFT;
     for (let n = 0; this.openFds > Math.max(0, target) && n < 2 * slots; n++) {
       const s = this.hand;
@@ -555,7 +599,9 @@ export class InodeTable {
       const c = this.chunks[s >> SHIFT];
       const i = s & MASK;
       if (!c || c.dev[i] === 0 || c.fds[i]! < 0 || c.touched[i] === this.op) continue;
-      if (c.handleLen[i] === 0) {
+      if (c.names) {
+        if (c.names.parent[i]! < 0) continue; // no name to reopen it by
+      } else if (c.handleLen[i] === 0) {
         if (c.handleType[i] !== HANDLE_LATER) continue;
         c.handleType[i] = 0;
         const h = sys.name_to_handle_at(c.fds[i]!, '', sys.AT_EMPTY_PATH);
@@ -579,6 +625,7 @@ export class InodeTable {
     c.touched[s & MASK] = this.op;
     const fd = c.fds[s & MASK]!;
     if (fd >= 0) return fd;
+    if (c.names) return this.reopenByName(s);
     const len = c.handleLen[s & MASK]!;
     if (len === 0) throw new FuseError(ESTALE);
     const off = c.handleOff[s & MASK]!;
@@ -588,6 +635,58 @@ export class InodeTable {
     this.makeRoom();
     c.fds[s & MASK] = nfd;
     return nfd;
+  }
+
+  /**
+   * Opens slot `s` again by name: from its nearest ancestor that has an fd,
+   * each directory on the way down opened in its parent (each parent's fd
+   * wanted only for that openat, so a deep path holds few fds at once), and
+   * each checked to be still that inode: a name renamed or replaced behind
+   * the mount gives ESTALE, never another file.
+   */
+  private reopenByName(s: number): number {
+    const chain: number[] = [];
+    for (let t = s; ; ) {
+      const p = this.chunk(t).names!.parent[t & MASK]!;
+      // No name (unlinked, or never had one), or names changed behind the mount made a cycle.
+      if (p < 0 || chain.length > 4096) throw new FuseError(ESTALE);
+      chain.push(t);
+      if (this.chunk(p).fds[p & MASK]! >= 0) break; // the root always has its fd
+      t = p;
+    }
+    let fd = -1;
+    for (let k = chain.length - 1; k >= 0; k--) fd = this.openInParent(chain[k]!);
+    return fd;
+  }
+
+  /** Opens slot `t` (named, its fd closed) in its parent, whose fd is open; checks its identity. */
+  private openInParent(t: number): number {
+    const c = this.chunk(t);
+    const i = t & MASK;
+    const p = c.names!.parent[i]!;
+    const pc = this.chunk(p);
+    const pi = p & MASK;
+    const pfd = pc.fds[pi]!;
+    // Keep the parent's fd through the openat (a sweep may run to make room for it).
+    const before = pc.touched[pi]!;
+    pc.touched[pi] = this.op;
+    try {
+      const off = c.handleOff[i]!;
+      const name = this.arena.subarray(off, off + c.handleLen[i]!);
+      const fd = this.retryFd(() => sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC));
+      if (fd < 0) throw new FuseError(-fd === ENOENT ? ESTALE : -fd);
+      const id = this.identify!(fd);
+      if (typeof id === 'number' || id.devKey !== this.devKeys[c.dev[i]!] || id.ino !== c.hostIno[i] || id.btimeSec !== c.btimeSec[i] || id.btimeNsec !== c.btimeNsec[i]) {
+        sys.close(fd);
+        throw new FuseError(typeof id === 'number' ? -id : ESTALE);
+      }
+      this.makeRoom();
+      c.fds[i] = fd;
+      return fd;
+    } finally {
+      // Unless the operation uses the parent itself, its fd may be closed again.
+      if (before !== this.op) pc.touched[pi] = before;
+    }
   }
 
   /** Gives an inode whose fd was closed the fresh fd the caller opened, or closes it. */
@@ -613,26 +712,45 @@ export class InodeTable {
       c.refs[i] = left;
       return;
     }
-    this.hashRemove(s);
-    this.idRemove(s);
-    if (c.fds[i]! >= 0) {
-      sys.close(c.fds[i]!);
-      this.openFds--;
-    }
-    this.arenaGarbage += c.handleLen[i]!;
-    c.dev[i] = 0;
-    c.fds[i] = -1;
     c.refs[i] = 0;
-    c.handleLen[i] = 0;
-    c.live--;
-    this.live--;
-    // Give memory back: a chunk without inodes goes; the hash and the
-    // handle arena shrink when mostly empty.
-    if (c.live === 0 && s >> SHIFT !== 0) {
-      this.chunks[s >> SHIFT] = null;
-      this.chunksDropped++;
+    // Path mode: a directory whose children are known by name stays (unseen
+    // by the kernel) until they go: they are reopened through it.
+    if (c.names && c.names.kids[i]! > 0) return;
+    this.remove(s);
+  }
+
+  /**
+   * Takes slot `s` out of the table, and its name's parent too if that was
+   * all that kept it, and so on up (a loop: a deep tree must not use the stack).
+   */
+  private remove(s: number): void {
+    for (;;) {
+      const c = this.chunk(s);
+      const i = s & MASK;
+      const p = c.names ? this.unlinkName(s) : -1;
+      this.byIno.remove(this.inoStart(s), s);
+      this.byId.remove(this.idStartOf(s), s);
+      if (c.fds[i]! >= 0) {
+        sys.close(c.fds[i]!);
+        this.openFds--;
+      }
+      this.arenaGarbage += c.handleLen[i]!;
+      c.dev[i] = 0;
+      c.fds[i] = -1;
+      c.refs[i] = 0;
+      c.handleLen[i] = 0;
+      c.live--;
+      this.live--;
+      // Give memory back: a chunk without inodes goes; the hash and the
+      // handle arena shrink when mostly empty.
+      if (c.live === 0 && s >> SHIFT !== 0) {
+        this.chunks[s >> SHIFT] = null;
+        this.chunksDropped++;
+      }
+      if (p < 0 || !this.lastKidGone(p)) break;
+      s = p;
     }
-    if (this.hash.length > 4096 && this.live * 8 < this.hash.length) this.rehash();
+    if (this.byIno.a.length > 4096 && this.live * 8 < this.byIno.a.length) this.rehash();
     if (this.arenaGarbage > 64 * 1024 && this.arenaGarbage * 2 > this.arenaUsed) this.compactArena();
   }
 
@@ -646,6 +764,8 @@ export class InodeTable {
     const c0 = this.chunks[0]!;
     c0.dev.fill(0, 1);
     c0.fds.fill(-1, 1);
+    c0.names?.parent.fill(-1);
+    c0.names?.kids.fill(0);
     c0.live = 1;
     this.live = 1;
     this.openFds = 0;

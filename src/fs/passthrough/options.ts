@@ -59,6 +59,17 @@ export interface PassthroughOptions {
   passthrough?: boolean;
   /** The mount has default_permissions: the kernel checks modes itself. */
   defaultPermissions?: boolean;
+  /**
+   * Reopen inodes whose fd was closed from kernel file handles, where the
+   * daemon may (CAP_DAC_READ_SEARCH; default on). Off, or not permitted:
+   * by parent directory and name, checked against the inode's identity.
+   */
+  fileHandles?: boolean;
+  /**
+   * At most this many fds for inodes and open files together (default and
+   * upper bound: RLIMIT_NOFILE less a reserve for the runtime).
+   */
+  fdBudget?: number;
 }
 
 export interface ResolvedOptions {
@@ -85,6 +96,8 @@ export interface ResolvedOptions {
   gidMap: IdMap;
   passthrough: boolean;
   defaultPermissions: boolean;
+  fileHandles: boolean;
+  fdBudget: number;
   /** Conflicts resolved the reference's way, to be shown to the user. */
   warnings: string[];
 }
@@ -95,6 +108,7 @@ const KNOWN = new Set<keyof PassthroughOptions>([
   'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'negativeTimeout', 'cache', 'autoInvalData', 'writeback', 'noOpen',
   'noOpendir', 'noReaddir', 'sealSize', 'xattr', 'killprivV2', 'useHostIno', 'allowDirectIo', 'useMmap',
   'maxMmapSize', 'uidmapping', 'gidmapping', 'passthrough', 'defaultPermissions',
+  'fileHandles', 'fdBudget',
 ]);
 
 function timeout(name: string, v: unknown, dflt: number): number {
@@ -146,6 +160,10 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
   if (typeof maxMmapSize !== 'number' || !Number.isInteger(maxMmapSize) || maxMmapSize <= 0) {
     throw new OptionError(`maxMmapSize: expected a positive number of bytes, got ${JSON.stringify(o.maxMmapSize)}`);
   }
+  const fdBudget = o.fdBudget ?? Number.MAX_SAFE_INTEGER;
+  if (typeof fdBudget !== 'number' || !Number.isInteger(fdBudget) || fdBudget < 16) {
+    throw new OptionError(`fdBudget: expected a whole number of fds >= 16, got ${JSON.stringify(o.fdBudget)}`);
+  }
   return {
     source: o.source,
     entryTimeout,
@@ -170,6 +188,8 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     gidMap: IdMap.parse('gidmapping', o.gidmapping),
     passthrough: bool('passthrough', o.passthrough, true),
     defaultPermissions: bool('defaultPermissions', o.defaultPermissions, false),
+    fileHandles: bool('fileHandles', o.fileHandles, true),
+    fdBudget,
     warnings,
   };
 }

@@ -30,7 +30,7 @@ import { DirHandle } from './dirhandle.js';
 import { FileIo } from './file-io.js';
 import { Xattrs } from './xattr.js';
 import { AttrSetter } from './setattr.js';
-import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, failure, ok } from './host.js';
+import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, devKeyOf, fail, failure, identityOf, isBelow, ok } from './host.js';
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
@@ -124,11 +124,12 @@ export class PassthroughFs implements Filesystem {
     // new fds are refused (EMFILE to the client), so the rest stays free.
     const lim = sys.raiseNofileLimit();
     const soft = typeof lim === 'number' ? 1024 : Number(lim.soft);
-    const useHandles = this.handlesWork();
+    const useHandles = this.options.fileHandles && this.handlesWork();
     const reserve = Math.min(1024, Math.max(64, Math.floor(soft / 8)));
-    const maxFds = Math.max(64, soft - reserve);
+    const maxFds = Math.min(this.options.fdBudget, Math.max(64, soft - reserve));
     const devKey = this.devKey();
-    this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd);
+    // Without handles, an inode reopened by name must still be the same file.
+    this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
@@ -192,7 +193,7 @@ export class PassthroughFs implements Filesystem {
     last.major = major;
     last.minor = minor;
     last.mnt = mnt;
-    last.key = `${major}:${minor}:${mnt}`;
+    last.key = devKeyOf(major, minor, mnt);
     return last.key;
   }
 
@@ -221,9 +222,9 @@ export class PassthroughFs implements Filesystem {
   }
 
   /** Adds the file in the statx buffer (fd: its O_PATH fd) to the table. */
-  private addInode(fd: number, devKey: string, type: number): Inode {
+  private addInode(fd: number, devKey: string, type: number, parent?: Inode, name?: Buffer): Inode {
     const sameMount = this.stMntId() === this.rootMntId;
-    return this.inodes.add(fd, devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec(), type, sameMount);
+    return this.inodes.add(fd, devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec(), type, sameMount, parent, name);
   }
 
   // ---- lifecycle ----
@@ -346,13 +347,16 @@ export class PassthroughFs implements Filesystem {
    * with `mayBeKnown` false (a name just created, a directory entry whose
    * inode number the table lacks) that probe is skipped.
    */
-  private lookupAt(pfd: number, name: Buffer | string, mayBeKnown = true): Found | number {
+  private lookupAt(parent: Inode | null, pfd: number, name: Buffer | string, mayBeKnown = true): Found | number {
     let inode: Inode | undefined;
+    // Without file handles the table reopens inodes by the name they were last found by.
+    const named = parent !== null && typeof name !== 'string' && this.inodes.byName;
     if (mayBeKnown) {
       const r = sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx);
       if (r < 0) return r;
       inode = this.known(this.devKey());
       if (inode !== undefined) {
+        if (named) this.inodes.nameSeen(inode, parent, name);
         inode.refs++;
         return { entry: this.entryFrom(inode), inode };
       }
@@ -369,16 +373,17 @@ export class PassthroughFs implements Filesystem {
     inode = this.known(devKey);
     if (inode !== undefined) {
       this.inodes.offerFd(inode, fd);
+      if (named) this.inodes.nameSeen(inode, parent, name);
       inode.refs++;
       return { entry: this.entryFrom(inode), inode };
     }
-    inode = this.addInode(fd, devKey, this.stx.readUInt16LE(28) & S_IFMT);
+    inode = this.addInode(fd, devKey, this.stx.readUInt16LE(28) & S_IFMT, named ? parent : undefined, named ? name : undefined);
     return { entry: this.entryFrom(inode), inode };
   }
 
   /** lookupAt's entry, its failure thrown. */
-  private lookupOk(pfd: number, name: Buffer | string, mayBeKnown = true): Found {
-    const r = this.lookupAt(pfd, name, mayBeKnown);
+  private lookupOk(parent: Inode | null, pfd: number, name: Buffer | string, mayBeKnown = true): Found {
+    const r = this.lookupAt(parent, pfd, name, mayBeKnown);
     if (typeof r === 'number') fail(r);
     return r;
   }
@@ -394,7 +399,7 @@ export class PassthroughFs implements Filesystem {
     if (isDotOrDotDot(name)) {
       // Only sent with export support: '.' is the directory, '..' its parent, and never above the root.
       if (name.length === 1 || p === this.inodes.root) return this.refEntry(p);
-      const up = this.asCaller(ctx, () => this.lookupOk(this.inodes.fdOf(p), '..'));
+      const up = this.asCaller(ctx, () => this.lookupOk(null, this.inodes.fdOf(p), '..'));
       if (!this.insideSource(up.inode)) {
         // The host moved the directory out of the source: its parent is not ours to show.
         this.inodes.forget(up.inode.nodeid, 1n);
@@ -404,7 +409,7 @@ export class PassthroughFs implements Filesystem {
     }
     checkName(name);
     const pfd = this.inodes.fdOf(p);
-    const r = this.asCallerIf(ctx, () => this.lookupAt(pfd, name));
+    const r = this.asCallerIf(ctx, () => this.lookupAt(p, pfd, name));
     if (typeof r === 'number') {
       // negative_timeout: the kernel may remember the name's absence, unless
       // the search guard must see every walk through this directory.
@@ -420,27 +425,7 @@ export class PassthroughFs implements Filesystem {
   /** Whether the directory `i` is the source or below it, walking '..' on the host. */
   private insideSource(i: Inode): boolean {
     const root = this.inodes.root;
-    if (i === root) return true;
-    let cur = sys.openat(this.inodes.fdOf(i), '.', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
-    if (cur < 0) return false;
-    try {
-      for (let depth = 0; depth < 4096; depth++) {
-        if (sys.statx(cur, '', EMPTY, STATX_MASK, this.stx) < 0) return false;
-        const key = `${this.devKey()}:${this.stHostIno()}`;
-        if (key === `${root.devKey}:${root.hostIno}`) return true;
-        const up = sys.openat(cur, '..', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
-        if (up < 0) return false;
-        if (sys.statx(up, '', EMPTY, STATX_MASK, this.stx) < 0 || `${this.devKey()}:${this.stHostIno()}` === key) {
-          sys.close(up);
-          return false; // the host's root: the source was not on the way
-        }
-        sys.close(cur);
-        cur = up;
-      }
-      return false;
-    } finally {
-      sys.close(cur);
-    }
+    return i === root || isBelow(this.inodes.fdOf(i), `${root.devKey}:${root.hostIno}`);
   }
 
   private refEntry(i: Inode): Entry {
@@ -479,8 +464,8 @@ export class PassthroughFs implements Filesystem {
   // ---- creating and removing names ----
 
   /** The entry of a name this request has just made: usually a new inode, so no statx probe first. */
-  private created(pfd: number, name: Buffer): Entry {
-    return this.guarded(this.lookupOk(pfd, name, false).entry, pfd);
+  private created(parent: Inode, pfd: number, name: Buffer): Entry {
+    return this.guarded(this.lookupOk(parent, pfd, name, false).entry, pfd);
   }
 
   /** Whether everyone may search the directory `pfd` (o+x). */
@@ -496,61 +481,83 @@ export class PassthroughFs implements Filesystem {
 
   mknod(ctx: RequestContext, parent: bigint, a: MknodIn): Entry {
     checkName(a.name);
-    const pfd = this.fdOf(parent);
+    const p = this.inodes.get(parent);
+    const pfd = this.inodes.fdOf(p);
     const [maj, min] = sys.newDecodeDev(a.rdev);
     return this.asCaller(ctx, () => {
       this.withUmask(a.umask, () => ok(sys.mknodat(pfd, a.name, a.mode, sys.makedev(maj, min))));
-      return this.created(pfd, a.name);
+      return this.created(p, pfd, a.name);
     });
   }
 
   mkdir(ctx: RequestContext, parent: bigint, a: MkdirIn): Entry {
     checkName(a.name);
-    const pfd = this.fdOf(parent);
+    const p = this.inodes.get(parent);
+    const pfd = this.inodes.fdOf(p);
     return this.asCaller(ctx, () => {
       this.withUmask(a.umask, () => ok(sys.mkdirat(pfd, a.name, a.mode)));
-      return this.created(pfd, a.name);
+      return this.created(p, pfd, a.name);
     });
   }
 
   symlink(ctx: RequestContext, parent: bigint, name: Buffer, target: Buffer): Entry {
     checkName(name);
-    const pfd = this.fdOf(parent);
+    const p = this.inodes.get(parent);
+    const pfd = this.inodes.fdOf(p);
     return this.asCaller(ctx, () => {
       ok(sys.symlinkat(target, pfd, name));
-      return this.created(pfd, name);
+      return this.created(p, pfd, name);
     });
   }
 
   unlink(ctx: RequestContext, parent: bigint, name: Buffer): void {
-    checkName(name);
-    const pfd = this.fdOf(parent);
-    this.asCaller(ctx, () => ok(sys.unlinkat(pfd, name, 0)));
+    this.removeName(ctx, parent, name, 0);
   }
 
   rmdir(ctx: RequestContext, parent: bigint, name: Buffer): void {
+    this.removeName(ctx, parent, name, sys.AT_REMOVEDIR);
+  }
+
+  private removeName(ctx: RequestContext, parent: bigint, name: Buffer, flags: number): void {
     checkName(name);
-    const pfd = this.fdOf(parent);
-    this.asCaller(ctx, () => ok(sys.unlinkat(pfd, name, sys.AT_REMOVEDIR)));
+    const p = this.inodes.get(parent);
+    const pfd = this.inodes.fdOf(p);
+    // Without file handles: the inode it names may live on (open, or a hard
+    // link) and can then not be reopened by this name; its fd stays open.
+    const gone = this.inodes.keepOpen(p, name);
+    this.asCaller(ctx, () => ok(sys.unlinkat(pfd, name, flags)));
+    if (gone !== undefined) this.inodes.unname(gone);
   }
 
   rename(ctx: RequestContext, parent: bigint, a: RenameIn): void {
     checkName(a.oldname);
     checkName(a.newname);
-    const from = this.fdOf(parent);
-    const to = this.fdOf(a.newdir);
+    const fromDir = this.inodes.get(parent);
+    const toDir = this.inodes.get(a.newdir);
+    const from = this.inodes.fdOf(fromDir);
+    const to = this.inodes.fdOf(toDir);
+    // Without file handles, the names the table reopens inodes by follow the rename.
+    const moved = this.inodes.named(fromDir, a.oldname);
+    const exchange = (a.flags & sys.RENAME_EXCHANGE) !== 0;
+    const target = exchange ? this.inodes.named(toDir, a.newname) : this.inodes.keepOpen(toDir, a.newname);
     this.asCaller(ctx, () => ok(sys.renameat2(from, a.oldname, to, a.newname, a.flags)));
+    if (target !== undefined && target !== moved) {
+      if (exchange) this.inodes.renamed(target, fromDir, a.oldname);
+      else this.inodes.unname(target);
+    }
+    if (moved !== undefined) this.inodes.renamed(moved, toDir, a.newname);
   }
 
   link(ctx: RequestContext, ino: bigint, newparent: bigint, newname: Buffer): Entry {
     checkName(newname);
     const fd = this.fdOf(ino);
-    const pfd = this.fdOf(newparent);
+    const p = this.inodes.get(newparent);
+    const pfd = this.inodes.fdOf(p);
     return this.asCaller(ctx, () => {
       // Through /proc: linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH, which the caller may lack.
       ok(sys.linkat(sys.AT_FDCWD, `/proc/self/fd/${fd}`, pfd, newname, sys.AT_SYMLINK_FOLLOW));
       // The new name is a known inode's: the statx probe finds it.
-      return this.guarded(this.lookupOk(pfd, newname).entry, pfd);
+      return this.guarded(this.lookupOk(p, pfd, newname).entry, pfd);
     });
   }
 
@@ -562,13 +569,14 @@ export class PassthroughFs implements Filesystem {
 
   create(ctx: RequestContext, parent: bigint, a: CreateIn): CreateReply {
     checkName(a.name);
-    const pfd = this.fdOf(parent);
+    const p = this.inodes.get(parent);
+    const pfd = this.inodes.fdOf(p);
     const { fd, entry } = this.asCaller(ctx, () => {
       // EMFILE is checked before the name is looked at: a retry creates nothing twice.
       const flags = this.fileIo.openFlags(a.flags) | sys.O_CREAT | sys.O_NOFOLLOW;
       const fd = this.withUmask(a.umask, () => ok(this.inodes.retryFd(() => sys.openat(pfd, a.name, flags, a.mode & 0o7777))));
       try {
-        return { fd, entry: this.created(pfd, a.name) };
+        return { fd, entry: this.created(p, pfd, a.name) };
       } catch (e) {
         sys.close(fd);
         throw e;
@@ -708,7 +716,7 @@ export class PassthroughFs implements Filesystem {
         const mayBeKnown = this.inodes.hasHostIno(parent.devKey, hostIno);
         let found: Found | number;
         try {
-          found = this.asCallerIf(ctx, () => this.lookupAt(pfd, name, mayBeKnown));
+          found = this.asCallerIf(ctx, () => this.lookupAt(parent, pfd, name, mayBeKnown));
         } catch {
           found = -Errno.EIO;
         }

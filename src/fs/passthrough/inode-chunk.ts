@@ -1,0 +1,143 @@
+// The inode table's storage: chunks of typed arrays, one slot per inode
+// (see inode-table.ts), and the hashing helpers the table's indexes use.
+
+export const SHIFT = 14;
+export const CHUNK = 1 << SHIFT;
+export const MASK = CHUNK - 1;
+export const SLOT_BYTES = 60;
+
+// The two 32-bit halves of a u64 for hashing, without BigInt arithmetic
+// (each BigInt operation allocates) when the value is below 2^53, as inode
+// numbers and node ids almost always are.
+export function lo32(v: bigint): number {
+  const n = Number(v);
+  return n <= Number.MAX_SAFE_INTEGER ? n >>> 0 : Number(v & 0xffffffffn);
+}
+
+export function hi32(v: bigint): number {
+  const n = Number(v);
+  return n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / 0x100000000) : Number((v >> 32n) & 0xffffffffn);
+}
+
+/** Path mode (no file handles): how to reach each inode again. */
+export class NameSlots {
+  /** The parent's slot; -1 when the inode has no name to be reopened by (its fd then stays open). */
+  readonly parent = new Int32Array(CHUNK).fill(-1);
+  /** nameHash() of the name, which is in the arena at handleOff/handleLen. */
+  readonly hash = new Uint32Array(CHUNK);
+  /** Named children: the inode stays, its fd closable, while it has any, forgotten by the kernel or not. */
+  readonly kids = new Uint32Array(CHUNK);
+}
+
+/** FNV-1a of a name, for the (parent, name) index. */
+export function nameHash(name: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < name.length; k++) h = Math.imul(h ^ name[k]!, 0x01000193);
+  return h >>> 0;
+}
+
+export class Chunk {
+  readonly ids: BigUint64Array;
+  readonly hostIno: BigUint64Array;
+  readonly btimeSec: Float64Array;
+  readonly refs: Float64Array;
+  readonly btimeNsec: Uint32Array;
+  readonly fds: Int32Array;
+  readonly gens: Uint32Array;
+  readonly handleOff: Uint32Array;
+  readonly handleType: Int32Array;
+  /** The operation that last used the slot's fd (never closed during that operation). */
+  readonly touched: Uint32Array;
+  /** Device index; 0 marks a free slot. */
+  readonly dev: Uint16Array;
+  readonly types: Uint8Array;
+  readonly handleLen: Uint8Array;
+  /** Path mode only. */
+  readonly names: NameSlots | null;
+  live = 0;
+  /** Where the search for a free slot starts: slots fill in order, so a scan from here is short. */
+  scan = 0;
+
+  constructor(names: boolean) {
+    this.names = names ? new NameSlots() : null;
+    const b = new ArrayBuffer(CHUNK * SLOT_BYTES);
+    let at = 0;
+    const take = <T>(make: (buf: ArrayBuffer, off: number, n: number) => T, size: number): T => {
+      const v = make(b, at, CHUNK);
+      at += size * CHUNK;
+      return v;
+    };
+    this.ids = take((x, o, n) => new BigUint64Array(x, o, n), 8);
+    this.hostIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
+    this.btimeSec = take((x, o, n) => new Float64Array(x, o, n), 8);
+    this.refs = take((x, o, n) => new Float64Array(x, o, n), 8);
+    this.btimeNsec = take((x, o, n) => new Uint32Array(x, o, n), 4);
+    this.fds = take((x, o, n) => new Int32Array(x, o, n), 4);
+    this.gens = take((x, o, n) => new Uint32Array(x, o, n), 4);
+    this.handleOff = take((x, o, n) => new Uint32Array(x, o, n), 4);
+    this.handleType = take((x, o, n) => new Int32Array(x, o, n), 4);
+    this.touched = take((x, o, n) => new Uint32Array(x, o, n), 4);
+    this.dev = take((x, o, n) => new Uint16Array(x, o, n), 2);
+    this.types = take((x, o, n) => new Uint8Array(x, o, n), 1);
+    this.handleLen = take((x, o, n) => new Uint8Array(x, o, n), 1);
+    this.fds.fill(-1);
+  }
+}
+
+/**
+ * Open addressing of slots, each entry slot + 1 (0 empty, -1 deleted). The
+ * table computes where a key starts and checks the candidates itself: its
+ * lookups are hot and compare the chunks' fields inline.
+ */
+export class SlotIndex {
+  a: Int32Array;
+  /** Entries filled since the last reset, deleted ones included. */
+  used = 0;
+
+  constructor(size: number) {
+    this.a = new Int32Array(size);
+  }
+
+  get mask(): number {
+    return this.a.length - 1;
+  }
+
+  reset(size: number): void {
+    this.a = new Int32Array(size);
+    this.used = 0;
+  }
+
+  insert(start: number, slot: number): void {
+    const m = this.a.length - 1;
+    for (let h = start; ; h = (h + 1) & m) {
+      if (this.a[h]! <= 0) {
+        if (this.a[h] === 0) this.used++;
+        this.a[h] = slot + 1;
+        return;
+      }
+    }
+  }
+
+  /** The first slot from `start` that `match` accepts, or -1 (for lookups off the hot path). */
+  find(start: number, match: (slot: number) => boolean): number {
+    const m = this.a.length - 1;
+    for (let h = start, n = 0; n <= m; h = (h + 1) & m, n++) {
+      const e = this.a[h]!;
+      if (e === 0) return -1;
+      if (e > 0 && match(e - 1)) return e - 1;
+    }
+    return -1;
+  }
+
+  remove(start: number, slot: number): void {
+    const m = this.a.length - 1;
+    for (let h = start, n = 0; n <= m; h = (h + 1) & m, n++) {
+      const e = this.a[h]!;
+      if (e === 0) return;
+      if (e === slot + 1) {
+        this.a[h] = -1;
+        return;
+      }
+    }
+  }
+}
