@@ -524,6 +524,33 @@ test('-o uidmapping/gidmapping: files owned by root show as 1000', async () => {
   }
 });
 
+test('-o nofile_handles,fd_budget=64: 400 files listed and read through the mount, the daemon holding at most 64 fds on the source besides its root', async () => {
+  const { src, mnt } = fixture();
+  for (let d = 0; d < 4; d++) {
+    fs.mkdirSync(path.join(src, `d${d}`));
+    for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(src, `d${d}`, `f${i}`), `d${d}/f${i}\n`);
+  }
+  const pid = await mountBackground(src, mnt, ['-o', 'nofile_handles,fd_budget=64,entry_timeout=3600,attr_timeout=0']);
+  const onSource = () => fs.readdirSync(`/proc/${pid}/fd`).filter((f) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${f}`).startsWith(src);
+    } catch {
+      return false;
+    }
+  }).length;
+  try {
+    // The kernel keeps all 400 names: the daemon has more live inodes than its budget.
+    assert.equal(sh(`ls -lR ${mnt} | grep -c '^-'`).stdout.trim(), '401');
+    const r = sh(`cd ${mnt} && cat d*/f* | sort | md5sum; cd ${src} && cat d*/f* | sort | md5sum`);
+    const [a, b] = r.stdout.trim().split('\n');
+    assert.equal(a, b);
+    // The budget's 64, and the source's root and mount fds, which it does not count.
+    assert.ok(onSource() <= 66, `the daemon holds ${onSource()} fds on the source`);
+  } finally {
+    assert.equal(tsfuse(['unmount', mnt]).status, 0);
+  }
+});
+
 test('-o ro: writes fail with EROFS; reads work', async () => {
   const { src, mnt } = fixture();
   await mountBackground(src, mnt, ['-o', 'ro']);
@@ -622,6 +649,7 @@ test('usage errors: one line naming the problem and the accepted form, exit 2, n
     [['-o', 'max_write=2M'], /^tsfuse: bad value '2M' for option 'max_write': expected a size from 4K to 1M/],
     [['-o', 'max_write=1K'], /^tsfuse: bad value '1K' for option 'max_write': expected a size from 4K to 1M/],
     [['-o', 'max_mmap_size=big'], /^tsfuse: bad value 'big' for option 'max_mmap_size': expected a number of bytes/],
+    [['-o', 'fd_budget=8'], /^tsfuse: bad value '8' for option 'fd_budget': expected a whole number from 16 to 1073741824/],
     [['-o', 'cache=sometimes'], /^tsfuse: bad value 'sometimes' for option 'cache': expected one of never, none, metadata, auto, always$/],
     [['-o', 'xattr=maybe'], /^tsfuse: bad value 'maybe' for option 'xattr': expected on or off/],
     [['-o', 'uidmapping=0:1000:0'], /^tsfuse: bad value '0:1000:0' for option 'uidmapping': range 0:1000:0 has length 0; expected uidmapping=HOST:CLIENT:LENGTH/],

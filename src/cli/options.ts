@@ -84,6 +84,17 @@ function sizeIn(min: number, max: number): ValueSpec {
   };
 }
 
+function countIn(min: number, max: number): ValueSpec {
+  return {
+    arg: 'N',
+    parse(v) {
+      const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+      if (!(n >= min && n <= max)) throw new ValueError(`a whole number from ${min} to ${max}`);
+      return n;
+    },
+  };
+}
+
 const MAPPING_FORM = (o: string): string => `${o}=HOST:CLIENT:LENGTH[:HOST:CLIENT:LENGTH...] with LENGTH >= 1, e.g. ${o}=1000:0:1`;
 
 const MAPPING: ValueSpec = {
@@ -193,6 +204,15 @@ export const OPTIONS: OptionSpec[] = [
   },
   { names: ['uidmapping'], value: MAPPING, group: 'fs', dflt: 'none', help: 'map user ids: host id H appears as client id C, for N ids; unmapped ids appear as the overflow id (65534)', set: (c, v) => (c.fs.uidmapping = v as string) },
   { names: ['gidmapping'], value: MAPPING, group: 'fs', dflt: 'none', help: 'map group ids, the same way', set: (c, v) => (c.fs.gidmapping = v as string) },
+  fsSwitch('file_handles', 'fileHandles', 'on', 'reopen inodes whose fd was closed from kernel file handles (needs root); off, or not root: by parent directory and name, checked against the file\'s identity', 'nofile_handles'),
+  {
+    names: ['fd_budget'],
+    value: countIn(16, 1 << 30),
+    group: 'fs',
+    dflt: 'the fd limit less a reserve',
+    help: 'at most N fds for inodes and open files together (never more than the default); past it, inode fds are closed and reopened when needed, and opens get EMFILE',
+    set: (c, v) => (c.fs.fdBudget = v as number),
+  },
   fsSwitch('passthrough', 'passthrough', 'on', 'kernel FUSE passthrough of file data (used as root, with cache=auto|always and without writeback, where the kernel supports it)', 'nopassthrough'),
 
   // The mount.
