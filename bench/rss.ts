@@ -2,7 +2,10 @@
 // 1,000,000 files (every file looked up and held by the kernel), and after the
 // kernel forgets them (echo 2 > /proc/sys/vm/drop_caches).
 //
-//   npm run build && node --import tsx bench/rss.ts [--files N]
+//   npm run build && node --import tsx bench/rss.ts [--files N] [--no-file-handles]
+//
+// --no-file-handles: the daemon reopens inodes by parent and name, as a
+// non-root one does (it then also keeps each inode's name).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
 const files = Number(args[args.indexOf('--files') + 1] ?? 1_000_000) || 1_000_000;
+const fsOptions = args.includes('--no-file-handles') ? { fileHandles: false } : {};
 const perDir = 1000;
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const cache = `/tmp/tsfuse-bench-cache/tree-${files}`;
@@ -44,7 +48,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function main(): Promise<void> {
   makeTree();
   const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'tsfuse-rss-mnt-'));
-  const daemon = spawn(process.execPath, ['--expose-gc', path.join(repo, 'bench/serve.mjs'), cache, mnt, '{}'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const daemon = spawn(process.execPath, ['--expose-gc', path.join(repo, 'bench/serve.mjs'), cache, mnt, JSON.stringify({ fs: fsOptions })], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   daemon.stdout.on('data', (d) => (out += d));
   try {
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
       afterForget = Math.min(afterForget, rssMiB(pid));
     }
     console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}`);
+    console.log(`options: ${JSON.stringify(fsOptions)}`);
     console.log(`tree: ${files} files in ${Math.ceil(files / perDir)} directories; find listed ${r.stdout.trim()} entries in ${secs.toFixed(1)} s`);
     console.log('| daemon RSS | MiB |');
     console.log('|---|---|');

@@ -37,6 +37,7 @@ export const VARIANTS: Record<string, Variant> = {
   'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
   'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, killprivV2 on' },
   'tsfuse-nopt-noinval': { fs: { passthrough: false, autoInvalData: false }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, autoInvalData off: a file\'s own writes no longer empty its page cache' },
+  'tsfuse-byname': { fs: { fileHandles: false }, nodeFlags: [], about: 'fileHandles off: inode fds past the budget reopened by parent and name, as in a non-root daemon' },
   'tsfuse-base': { fs: {}, nodeFlags: [], baseline: true, about: 'defaults, built from the --baseline revision: a change against its base in one alternating run' },
   'tsfuse-nopt-base': { fs: { passthrough: false }, nodeFlags: [], baseline: true, ref: 'tsfuse-nopt', about: 'kernel passthrough off, built from the --baseline revision' },
 };
