@@ -135,7 +135,7 @@ for k in range(4000):
 // fd limit every lookup failed with EMFILE, and before that, SIGTERM could
 // not unmount at the limit (spawning fusermount3 -u needs fds). Now only
 // open files are bounded by the budget (the limit less a reserve).
-test('a non-root daemon (no file handles) under a 300-fd limit: 1,200 files in 12 directories stated, read, renamed, one unlinked while open; open files past the budget get EMFILE; SIGTERM unmounts', () => withUserFuseDevice(async () => {
+test('a non-root daemon (no file handles) under a 300-fd limit: 1,200 files in 12 directories stated, read, renamed, one unlinked while open, one replaced on the host then removed; open files past the budget get EMFILE; SIGTERM unmounts', () => withUserFuseDevice(async () => {
   const src = tmpdir();
   for (let d = 0; d < 12; d++) {
     fs.mkdirSync(path.join(src, `d${d}`));
@@ -152,16 +152,18 @@ test('a non-root daemon (no file handles) under a 300-fd limit: 1,200 files in 1
     assert.equal(d.mode, 'no-passthrough');
     const r = await py(String.raw`
 import os, sys, json, errno
-m, pid = sys.argv[1], sys.argv[2]
+m, pid, src = sys.argv[1], sys.argv[2], sys.argv[3]
 out = {}
 def files():
     for d in range(12):
         for i in range(100):
             yield d, i
-def stat_all():
+def stat_all(skip=None):
     n = 0
     for d, i in files():
         p = '%s/d%d/f%d' % (m, d, i)
+        if (d, i) == skip:
+            continue
         if os.path.exists(p):
             os.stat(p); n += 1
     return n
@@ -190,11 +192,23 @@ stat_all()
 os.fchmod(fd, 0o600)
 out['unlinked'] = [oct(os.fstat(fd).st_mode & 0o777), os.pread(fd, 64, 0).decode()]
 os.close(fd)
+# Replaced on the host behind the mount (the kernel still has the old file
+# under the name), the old file's fd pushed out, then removed through the
+# mount: the name goes, as it would natively. (The daemon lets the removal go
+# on although the old file cannot be reopened; were it to answer ESTALE, the
+# kernel would look the name up again and retry, so inode-table.test.ts
+# checks that part.)
+os.rename(src + '/d4/f0', src + '/d4/old0')
+with open(src + '/d4/f0', 'w') as f:
+    f.write('new')
+stat_all(skip=(4, 0))
+os.unlink(m + '/d4/f0')
+out['replaced'] = [os.path.exists(src + '/d4/f0'), os.path.exists(src + '/d4/old0')]
 # Open files cannot be pushed out: past the budget, EMFILE; the reserve stays free.
 fds, err = [], None
 try:
     for d, i in files():
-        if d >= 2 and (d, i) != (3, 9):
+        if d >= 2 and (d, i) not in ((3, 9), (4, 0)):
             fds.append(os.open('%s/d%d/f%d' % (m, d, i), os.O_RDONLY))
 except OSError as e:
     err = errno.errorcode[e.errno]
@@ -205,7 +219,7 @@ for fd in fds:
     os.close(fd)
 out['stated_again'] = stat_all()
 print(json.dumps(out))
-`, [d.dir, String(d.pid)], { uid: 1000, gid: 1000, timeout: 120_000 });
+`, [d.dir, String(d.pid), src], { uid: 1000, gid: 1000, timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr + d.output().slice(-1000));
     const res = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
     assert.equal(res.stated, 1200);
@@ -213,10 +227,11 @@ print(json.dumps(out))
     assert.ok((res.daemon_fds as number) <= 300 - 16, `the daemon holds ${res.daemon_fds} of its 300 fds`);
     assert.deepEqual(res.renamed, ['d0 f7', 5, 'd1 f5', '0o640']);
     assert.deepEqual(res.unlinked, ['0o600', 'd3 f9']);
+    assert.deepEqual(res.replaced, [false, true]);
     assert.equal(res.held_error, 'EMFILE');
     assert.ok((res.held as number) >= 150, `only ${res.held} files could be held open`);
     assert.ok((res.daemon_fds_holding as number) <= 300 - 16, `holding files open, the daemon holds ${res.daemon_fds_holding} of its 300 fds`);
-    assert.equal(res.stated_again, 1200 - 100 - 1 - 1); // d0 and d1/f5 moved, d3/f9 unlinked
+    assert.equal(res.stated_again, 1200 - 100 - 1 - 1 - 1); // d0 and d1/f5 moved, d3/f9 and d4/f0 unlinked
     d.proc.kill('SIGTERM');
     const end = await Promise.race([d.exited, new Promise<null>((res2) => setTimeout(() => res2(null), 15_000))]);
     assert.ok(end !== null, `SIGTERM did not end the daemon within 15 s: ${d.output().slice(-500)}`);

@@ -377,6 +377,9 @@ export class InodeTable {
     // Count the new parent's child first: dropping the old name may otherwise let it go.
     this.chunk(parent).names!.kids[parent & MASK]++;
     this.clearName(s);
+    // Another inode recorded under this name (replaced behind the mount) is no longer reached by it.
+    const other = this.nameFind(parent, name);
+    if (other >= 0) this.clearName(other);
     if (this.byParent.used + 1 > this.byParent.a.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
@@ -439,7 +442,14 @@ export class InodeTable {
    */
   keepOpen(parent: Inode, name: Buffer): Inode | undefined {
     const i = this.named(parent, name);
-    if (i !== undefined) this.fdOf(i);
+    if (i === undefined) return undefined;
+    try {
+      this.fdOf(i);
+    } catch (e) {
+      // The name no longer reaches it (changed behind the mount) or no fd is
+      // left: it cannot be kept, and the removal must go on regardless.
+      if (!(e instanceof FuseError)) throw e;
+    }
     return i;
   }
 
