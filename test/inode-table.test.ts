@@ -547,3 +547,60 @@ test('without file handles: random lookups, renames, unlinks, fd use and forgets
   assert.equal(t.fdCount, 0);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
 });
+
+test('with file handles, files no handle can reopen (on another mount) are reopened by name, through a parent reopened from its handle', () => {
+  const dir = tmpdir();
+  for (const d of ['a', 'b']) {
+    fs.mkdirSync(path.join(dir, d));
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, d, `f${i}`), `${d}${i}`);
+  }
+  const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const mountFd = sys.open(dir, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const st = Buffer.alloc(256);
+  const idOf = (fd: number) => {
+    const r = sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO | sys.STATX_BTIME, st);
+    if (r < 0) return r;
+    return { devKey: 'D', ino: st.readBigUInt64LE(32), btimeSec: Number(st.readBigInt64LE(80)), btimeNsec: st.readUInt32LE(88) };
+  };
+  const root = idOf(rootFd) as Exclude<ReturnType<typeof idOf>, number>;
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, 12, true, mountFd, idOf);
+  assert.equal(t.byName, false);
+  // sameMount: as the passthrough tells it from statx's mount id.
+  const addAt = (parent: Inode, name: string, sameMount: boolean, type: number): Inode => {
+    t.beginOp();
+    const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
+    const id = idOf(fd) as Exclude<ReturnType<typeof idOf>, number>;
+    const byName = t.wantsName(sameMount);
+    return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, sameMount, byName ? parent : undefined, byName ? Buffer.from(name) : undefined);
+  };
+  const A = addAt(t.root, 'a', true, S_IFDIR);
+  const files = Array.from({ length: 40 }, (_, i) => addAt(A, `f${i}`, false, S_IFREG));
+  // b/ and its files are on the source's mount: reopened from handles.
+  const B = addAt(t.root, 'b', true, S_IFDIR);
+  const others = Array.from({ length: 40 }, (_, i) => addAt(B, `f${i}`, true, S_IFREG));
+  assert.equal(t.tracksName(A), false, 'a/ is on the source\'s mount: a handle reopens it');
+  assert.equal(t.tracksName(files[0]!), true);
+  assert.equal(t.tracksName(others[0]!), false);
+  const read = (i: Inode): string => {
+    t.beginOp();
+    const s = fs.readFileSync(`/proc/self/fd/${t.fdOf(i)}`, 'utf8');
+    assert.ok(t.fdCount <= 12, `${t.fdCount} inode fds over a budget of 12`);
+    return s;
+  };
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 40; i++) {
+      assert.equal(read(files[i]!), `a${i}`);
+      // b/'s files push a/ out too: the next reopen by name starts from a/'s handle.
+      for (let k = 0; k < 12; k++) assert.equal(read(others[(i * 12 + k) % 40]!), `b${(i * 12 + k) % 40}`);
+    }
+  }
+  t.forget(A.nodeid, A.refs);
+  assert.ok(t.tryGet(A.nodeid) !== undefined, 'a/ went while its files are known by name');
+  for (const f of [...files, ...others, B]) t.forget(f.nodeid, f.refs);
+  assert.equal(t.size, 1);
+  assert.equal(t.fdCount, 0);
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+  sys.close(mountFd);
+  sys.close(rootFd);
+});

@@ -241,3 +241,57 @@ print(json.dumps(out))
     await d.cleanup();
   }
 }));
+
+// File handles reopen only files on the source's own mount (open_by_handle_at
+// needs an fd on the file's mount). Files on a mount below the source kept
+// their fd for as long as the kernel knew them, outside the budget: a big
+// tree on such a mount could exhaust the daemon's fds. They are now reopened
+// by parent and name, as in a daemon without handles.
+test('a tmpfs mounted inside the source (fd budget 64): 400 files on it and 100 beside it stated, read and renamed, the daemon holding at most the budget', async () => {
+  const src = tmpdir();
+  const sub = path.join(src, 'sub');
+  fs.mkdirSync(sub);
+  const mnt = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', sub], { encoding: 'utf8' });
+  assert.equal(mnt.status, 0, mnt.stderr);
+  try {
+    for (let d = 0; d < 4; d++) {
+      fs.mkdirSync(path.join(sub, `d${d}`));
+      for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(sub, `d${d}`, `f${i}`), `sub d${d} f${i}`);
+    }
+    for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(src, `g${i}`), `g${i}`);
+    const onSource = () => fs.readdirSync('/proc/self/fd').filter((f) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${f}`).startsWith(src);
+      } catch {
+        return false;
+      }
+    }).length;
+    await withMount(src, { fdBudget: 64, entryTimeout: 3600, attrTimeout: 0 }, {}, (m) => {
+      const readAll = () => {
+        const wrong: string[] = [];
+        for (let d = 0; d < 4; d++) {
+          for (let i = 0; i < 100; i++) {
+            const p = path.join(m.dir, 'sub', d === 0 ? 'moved' : `d${d}`, `f${i}`);
+            if (fs.readFileSync(p, 'utf8') !== `sub d${d} f${i}`) wrong.push(p);
+          }
+        }
+        for (let i = 0; i < 100; i++) if (fs.readFileSync(path.join(m.dir, `g${i}`), 'utf8') !== `g${i}`) wrong.push(`g${i}`);
+        return wrong;
+      };
+      const held = fs.openSync(path.join(m.dir, 'sub', 'd1', 'f1'), 'r');
+      try {
+        fs.renameSync(path.join(m.dir, 'sub', 'd0'), path.join(m.dir, 'sub', 'moved'));
+        assert.deepEqual(readAll(), []);
+        assert.ok(onSource() <= 64 + 3, `the daemon holds ${onSource()} fds on the source`);
+        // An fd opened before its fds were pushed out still reaches the file.
+        fs.fchmodSync(held, 0o640);
+        assert.equal(fs.statSync(path.join(sub, 'd1', 'f1')).mode & 0o777, 0o640);
+        assert.deepEqual(readAll(), []);
+      } finally {
+        fs.closeSync(held);
+      }
+    });
+  } finally {
+    spawnSync('umount', [sub]);
+  }
+});

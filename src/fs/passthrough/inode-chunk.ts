@@ -52,8 +52,8 @@ export class Chunk {
   readonly dev: Uint16Array;
   readonly types: Uint8Array;
   readonly handleLen: Uint8Array;
-  /** Path mode only. */
-  readonly names: NameSlots | null;
+  /** Parents and names: made for every chunk without handles, otherwise when a slot is first named. */
+  names: NameSlots | null;
   live = 0;
   /** Where the search for a free slot starts: slots fill in order, so a scan from here is short. */
   scan = 0;

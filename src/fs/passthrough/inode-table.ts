@@ -22,7 +22,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
-import { CHUNK, Chunk, MASK, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
+import { CHUNK, Chunk, MASK, NameSlots, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
 
 const VIRTUAL_FLAG = 1n << 55n;
 const HOST_INO_MASK = (1n << 47n) - 1n;
@@ -86,6 +86,8 @@ export class InodeTable {
   /** Path mode: (parent slot, name) → slot. */
   private readonly byParent: SlotIndex;
   private readonly useNames: boolean;
+  /** Some inode has a name to be reopened by (always in path mode; with handles, files on other mounts). */
+  private namesInUse: boolean;
   private nextId = 2n;
   private nextVirtual = 1n;
   /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
@@ -115,6 +117,7 @@ export class InodeTable {
     private readonly identify: Identify | null = null,
   ) {
     this.useNames = !useHandles && identify !== null;
+    this.namesInUse = this.useNames;
     this.byParent = new SlotIndex(this.useNames ? 4096 : 0);
     this.chunks.push(new Chunk(this.useNames));
     this.fill(0, this.devId(root.devKey), root.ino, root.btimeSec, root.btimeNsec, root.type, rootFd);
@@ -129,6 +132,22 @@ export class InodeTable {
   /** Whether inodes whose fd was closed are reopened by parent and name (no file handles). */
   get byName(): boolean {
     return this.useNames;
+  }
+
+  /**
+   * Whether a new inode should be given its parent and name: every one
+   * without handles; with handles, those a handle cannot reopen (files on
+   * another mount than the source's).
+   */
+  wantsName(sameMount: boolean): boolean {
+    return this.identify !== null && (this.useNames || !sameMount);
+  }
+
+  /** Whether `i` is reopened by name, so that a lookup under another name should move its record. */
+  tracksName(i: Inode): boolean {
+    if (this.useNames) return true;
+    const c = this.chunk(i.slot);
+    return c.names !== null && c.names.parent[i.slot & MASK]! >= 0;
   }
 
   /** Inode fds open now (the root's not counted). */
@@ -237,7 +256,7 @@ export class InodeTable {
     while (size <= this.live * 2) size *= 2;
     this.byIno.reset(size);
     this.byId.reset(size);
-    if (this.useNames) this.byParent.reset(size);
+    if (this.namesInUse) this.byParent.reset(size);
     this.chunks.forEach((c, ci) => {
       if (!c) return;
       for (let i = 0; i < CHUNK; i++) {
@@ -373,9 +392,13 @@ export class InodeTable {
    */
   private setName(s: number, parent: number, name: Buffer): void {
     if (name.length === 0 || name.length > 255 || s === 0) return;
-    const n = this.chunk(s).names!;
+    if (!this.namesInUse) {
+      this.namesInUse = true;
+      this.rehash(); // sizes the (parent, name) index
+    }
+    const n = (this.chunk(s).names ??= new NameSlots());
     // Count the new parent's child first: dropping the old name may otherwise let it go.
-    this.chunk(parent).names!.kids[parent & MASK]++;
+    (this.chunk(parent).names ??= new NameSlots()).kids[parent & MASK]++;
     this.clearName(s);
     // Another inode recorded under this name (replaced behind the mount) is no longer reached by it.
     const other = this.nameFind(parent, name);
@@ -416,12 +439,12 @@ export class InodeTable {
     return --pc.names!.kids[pi]! === 0 && pc.refs[pi] === 0 && p !== 0;
   }
 
-  /** Path mode: `i` was found as `name` in `parent` (looked up, created): it can be reopened so. */
+  /** `i` (tracksName) was found as `name` in `parent` (looked up, linked): it can be reopened so. */
   nameSeen(i: Inode, parent: Inode, name: Buffer): void {
-    if (!this.useNames || i.slot === 0) return;
+    if (i.slot === 0) return;
     const c = this.chunk(i.slot);
     const k = i.slot & MASK;
-    if (c.names!.parent[k] === parent.slot && c.handleLen[k] === name.length) {
+    if (c.names !== null && c.names.parent[k] === parent.slot && c.handleLen[k] === name.length) {
       const off = c.handleOff[k]!;
       if (this.arena.compare(name, 0, name.length, off, off + name.length) === 0) return;
     }
@@ -430,7 +453,7 @@ export class InodeTable {
 
   /** Path mode: the inode known as `name` in `parent`, if any. */
   named(parent: Inode, name: Buffer): Inode | undefined {
-    if (!this.useNames) return undefined;
+    if (!this.namesInUse) return undefined;
     const s = this.nameFind(parent.slot, name);
     return s < 0 ? undefined : this.view(s);
   }
@@ -455,12 +478,12 @@ export class InodeTable {
 
   /** Path mode: `i` (opened by keepOpen in this operation) lost its name: its fd stays open until it is forgotten. */
   unname(i: Inode): void {
-    if (this.useNames && i.slot !== 0) this.clearName(i.slot);
+    if (i.slot !== 0 && this.chunk(i.slot).names !== null) this.clearName(i.slot);
   }
 
   /** Path mode: `i` is now `to` in `toDir` (renamed through the mount). */
   renamed(i: Inode, toDir: Inode, to: Buffer): void {
-    if (this.useNames) this.setName(i.slot, toDir.slot, to);
+    if (this.namesInUse) this.setName(i.slot, toDir.slot, to);
   }
 
   private compactArena(): void {
@@ -497,7 +520,7 @@ export class InodeTable {
     // here: most inodes never need one, and it is a system call per new file.
     if (this.useHandles && sameMount && fd >= 0) this.chunk(s).handleType[s & MASK] = HANDLE_LATER;
     const v = new InodeView(this, s);
-    if (this.useNames && parent !== undefined && name !== undefined) this.setName(s, parent.slot, name);
+    if (parent !== undefined && name !== undefined) this.setName(s, parent.slot, name);
     return v;
   }
 
@@ -609,9 +632,9 @@ export class InodeTable {
       const c = this.chunks[s >> SHIFT];
       const i = s & MASK;
       if (!c || c.dev[i] === 0 || c.fds[i]! < 0 || c.touched[i] === this.op) continue;
-      if (c.names) {
-        if (c.names.parent[i]! < 0) continue; // no name to reopen it by
-      } else if (c.handleLen[i] === 0) {
+      const named = c.names !== null && c.names.parent[i]! >= 0;
+      if (!named && !this.useHandles) continue; // no name to reopen it by
+      if (!named && c.handleLen[i] === 0) {
         if (c.handleType[i] !== HANDLE_LATER) continue;
         c.handleType[i] = 0;
         const h = sys.name_to_handle_at(c.fds[i]!, '', sys.AT_EMPTY_PATH);
@@ -635,7 +658,7 @@ export class InodeTable {
     c.touched[s & MASK] = this.op;
     const fd = c.fds[s & MASK]!;
     if (fd >= 0) return fd;
-    if (c.names) return this.reopenByName(s);
+    if (c.names !== null && c.names.parent[s & MASK]! >= 0) return this.reopenByName(s);
     const len = c.handleLen[s & MASK]!;
     if (len === 0) throw new FuseError(ESTALE);
     const off = c.handleOff[s & MASK]!;
@@ -661,7 +684,12 @@ export class InodeTable {
       // No name (unlinked, or never had one), or names changed behind the mount made a cycle.
       if (p < 0 || chain.length > 4096) throw new FuseError(ESTALE);
       chain.push(t);
-      if (this.chunk(p).fds[p & MASK]! >= 0) break; // the root always has its fd
+      const pc = this.chunk(p);
+      if (pc.fds[p & MASK]! >= 0) break; // the root always has its fd
+      if (pc.names === null || pc.names.parent[p & MASK]! < 0) {
+        this.fdOf(this.view(p)); // a parent without a name: from its handle
+        break;
+      }
       t = p;
     }
     let fd = -1;

@@ -221,10 +221,14 @@ export class PassthroughFs implements Filesystem {
     return this.inodes.find(devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec());
   }
 
-  /** Adds the file in the statx buffer (fd: its O_PATH fd) to the table. */
+  /**
+   * Adds the file in the statx buffer (fd: its O_PATH fd) to the table, with
+   * the parent and name it was found by where it is to be reopened by name.
+   */
   private addInode(fd: number, devKey: string, type: number, parent?: Inode, name?: Buffer): Inode {
     const sameMount = this.stMntId() === this.rootMntId;
-    return this.inodes.add(fd, devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec(), type, sameMount, parent, name);
+    const byName = this.inodes.wantsName(sameMount);
+    return this.inodes.add(fd, devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec(), type, sameMount, byName ? parent : undefined, byName ? name : undefined);
   }
 
   // ---- lifecycle ----
@@ -349,14 +353,14 @@ export class PassthroughFs implements Filesystem {
    */
   private lookupAt(parent: Inode | null, pfd: number, name: Buffer | string, mayBeKnown = true): Found | number {
     let inode: Inode | undefined;
-    // Without file handles the table reopens inodes by the name they were last found by.
-    const named = parent !== null && typeof name !== 'string' && this.inodes.byName;
+    // Inodes no file handle can reopen are reopened by the name they were last found by.
+    const named = parent !== null && typeof name !== 'string';
     if (mayBeKnown) {
       const r = sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx);
       if (r < 0) return r;
       inode = this.known(this.devKey());
       if (inode !== undefined) {
-        if (named) this.inodes.nameSeen(inode, parent, name);
+        if (named && this.inodes.tracksName(inode)) this.inodes.nameSeen(inode, parent, name);
         inode.refs++;
         return { entry: this.entryFrom(inode), inode };
       }
@@ -373,7 +377,7 @@ export class PassthroughFs implements Filesystem {
     inode = this.known(devKey);
     if (inode !== undefined) {
       this.inodes.offerFd(inode, fd);
-      if (named) this.inodes.nameSeen(inode, parent, name);
+      if (named && this.inodes.tracksName(inode)) this.inodes.nameSeen(inode, parent, name);
       inode.refs++;
       return { entry: this.entryFrom(inode), inode };
     }
