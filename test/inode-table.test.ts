@@ -326,22 +326,25 @@ test('random lookups, fd use, open files and forgets under a 64-fd budget: every
 
 // ---- without file handles: inodes reopened by parent and name ----
 
+/** What the table checks a reopened file against (every file here on device 'D'), or -errno. */
+function idOf(fd: number): Identity | number {
+  const st = Buffer.alloc(256);
+  const r = sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO | sys.STATX_BTIME, st);
+  if (r < 0) return r;
+  return { devKey: 'D', ino: st.readBigUInt64LE(32), btimeSec: Number(st.readBigInt64LE(80)), btimeNsec: st.readUInt32LE(88) };
+}
+type Identity = { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number };
+
 /** A table without handles on a real tree, and `lookup(parent, name)` as the passthrough does it. */
 function setupByName(maxFds: number) {
   const dir = tmpdir();
   const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
-  const st = Buffer.alloc(256);
-  const idOf = (fd: number) => {
-    const r = sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO | sys.STATX_BTIME, st);
-    if (r < 0) return r;
-    return { devKey: 'D', ino: st.readBigUInt64LE(32), btimeSec: Number(st.readBigInt64LE(80)), btimeNsec: st.readUInt32LE(88) };
-  };
-  const root = idOf(rootFd) as Exclude<ReturnType<typeof idOf>, number>;
+  const root = idOf(rootFd) as Identity;
   const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, maxFds, false, -1, idOf);
   const lookup = (parent: Inode, name: string): Inode => {
     const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
     assert.ok(fd >= 0, `openat ${name}: ${fd}`);
-    const id = idOf(fd) as Exclude<ReturnType<typeof idOf>, number>;
+    const id = idOf(fd) as Identity;
     const known = t.find('D', id.ino, id.btimeSec, id.btimeNsec);
     if (known) {
       t.offerFd(known, fd);
@@ -556,13 +559,7 @@ test('with file handles, files no handle can reopen (on another mount) are reope
   }
   const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
   const mountFd = sys.open(dir, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
-  const st = Buffer.alloc(256);
-  const idOf = (fd: number) => {
-    const r = sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_INO | sys.STATX_BTIME, st);
-    if (r < 0) return r;
-    return { devKey: 'D', ino: st.readBigUInt64LE(32), btimeSec: Number(st.readBigInt64LE(80)), btimeNsec: st.readUInt32LE(88) };
-  };
-  const root = idOf(rootFd) as Exclude<ReturnType<typeof idOf>, number>;
+  const root = idOf(rootFd) as Identity;
   const fdsBefore = fs.readdirSync('/proc/self/fd').length;
   const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, 12, true, mountFd, idOf);
   assert.equal(t.byName, false);
@@ -570,7 +567,7 @@ test('with file handles, files no handle can reopen (on another mount) are reope
   const addAt = (parent: Inode, name: string, sameMount: boolean, type: number): Inode => {
     t.beginOp();
     const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
-    const id = idOf(fd) as Exclude<ReturnType<typeof idOf>, number>;
+    const id = idOf(fd) as Identity;
     const byName = t.wantsName(sameMount);
     return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, sameMount, byName ? parent : undefined, byName ? Buffer.from(name) : undefined);
   };
