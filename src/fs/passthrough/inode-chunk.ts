@@ -19,7 +19,7 @@ export function hi32(v: bigint): number {
   return n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / 0x100000000) : Number((v >> 32n) & 0xffffffffn);
 }
 
-/** Path mode (no file handles): how to reach each inode again. */
+/** Parent and name, to reopen an inode no file handle can reopen. */
 export class NameSlots {
   /** The parent's slot; -1 when the inode has no name to be reopened by (its fd then stays open). */
   readonly parent = new Int32Array(CHUNK).fill(-1);

@@ -14,11 +14,13 @@
 // open files and directories share one budget (`maxFds`): beyond it inode fds
 // are closed (clock sweep) and reopened on demand from a kernel file handle
 // (open_by_handle_at, which needs CAP_DAC_READ_SEARCH), so open files always
-// win over cached inode fds. Without file handles (a non-root daemon) an
-// inode is reopened by its parent and name instead, checked against its
-// identity: the table then keeps each inode's name, an index by (parent,
-// name) so that unlink and rename can find it, and each parent while it has
-// named children. An inode whose name went (unlinked, replaced) keeps its fd.
+// win over cached inode fds. Without file handles (a non-root daemon), and
+// for files on a mount below the source (which the source's mount fd cannot
+// reopen from a handle), an inode is reopened by its parent and name instead,
+// checked against its identity: the table then keeps the inode's name, an
+// index by (parent, name) so that unlink and rename can find it, and each
+// parent while it has named children. An inode whose name went (unlinked,
+// replaced) keeps its fd.
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
@@ -83,7 +85,7 @@ export class InodeTable {
   private readonly devIndex = new Map<string, number>();
   /** Node id → slot. */
   private readonly byId = new SlotIndex(4096);
-  /** Path mode: (parent slot, name) → slot. */
+  /** (parent slot, name) → slot, for inodes known by name. */
   private readonly byParent: SlotIndex;
   private readonly useNames: boolean;
   /** Some inode has a name to be reopened by (always in path mode; with handles, files on other mounts). */
@@ -367,7 +369,7 @@ export class InodeTable {
     return this.arenaUsed - n;
   }
 
-  // ---- names (path mode) ----
+  // ---- names (every inode without handles; with handles, files on other mounts) ----
 
   private nameStart(parent: number, h: number): number {
     let x = Math.imul(parent ^ h, 0x9e3779b1);
@@ -451,7 +453,7 @@ export class InodeTable {
     this.setName(i.slot, parent.slot, name);
   }
 
-  /** Path mode: the inode known as `name` in `parent`, if any. */
+  /** The inode known by name as `name` in `parent`, if any. */
   named(parent: Inode, name: Buffer): Inode | undefined {
     if (!this.namesInUse) return undefined;
     const s = this.nameFind(parent.slot, name);
@@ -459,7 +461,7 @@ export class InodeTable {
   }
 
   /**
-   * Path mode: `name` in `parent` is about to go (unlink, rmdir, replaced by
+   * `name` in `parent` is about to go (unlink, rmdir, replaced by
    * a rename). The inode it names, if known, gets its fd back now, while the
    * name still reaches it; call `unname` on it once the name is gone.
    */
@@ -476,12 +478,12 @@ export class InodeTable {
     return i;
   }
 
-  /** Path mode: `i` (opened by keepOpen in this operation) lost its name: its fd stays open until it is forgotten. */
+  /** `i` (opened by keepOpen in this operation) lost its name: its fd stays open until it is forgotten. */
   unname(i: Inode): void {
     if (i.slot !== 0 && this.chunk(i.slot).names !== null) this.clearName(i.slot);
   }
 
-  /** Path mode: `i` is now `to` in `toDir` (renamed through the mount). */
+  /** `i`, known by name, is now `to` in `toDir` (renamed through the mount). */
   renamed(i: Inode, toDir: Inode, to: Buffer): void {
     if (this.namesInUse) this.setName(i.slot, toDir.slot, to);
   }
@@ -751,7 +753,7 @@ export class InodeTable {
       return;
     }
     c.refs[i] = 0;
-    // Path mode: a directory whose children are known by name stays (unseen
+    // A directory whose children are known by name stays (unseen
     // by the kernel) until they go: they are reopened through it.
     if (c.names && c.names.kids[i]! > 0) return;
     this.remove(s);
