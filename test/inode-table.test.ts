@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
-import type { Inode } from '../src/fs/passthrough/inode-table.js';
+import type { Identity, Inode } from '../src/fs/passthrough/inode-table.js';
 import { tmpdir } from './helpers.js';
 import { Rng } from './rng.js';
 
@@ -333,7 +333,6 @@ function idOf(fd: number): Identity | number {
   if (r < 0) return r;
   return { devKey: 'D', ino: st.readBigUInt64LE(32), btimeSec: Number(st.readBigInt64LE(80)), btimeNsec: st.readUInt32LE(88) };
 }
-type Identity = { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number };
 
 /** A table without handles on a real tree, and `lookup(parent, name)` as the passthrough does it. */
 function setupByName(maxFds: number) {
@@ -370,7 +369,7 @@ test('without file handles: inodes past the budget are reopened by parent and na
     fs.mkdirSync(path.join(dir, d));
     for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, d, `f${i}`), `${d}${i}`);
   }
-  assert.equal(t.byName, true);
+  assert.equal(t.wantsName(true), true, 'without handles, every file is given a name');
   const A = lookup(t.root, 'a');
   const B = lookup(t.root, 'b');
   const fa = Array.from({ length: 40 }, (_, i) => { t.beginOp(); return lookup(A, `f${i}`); });
@@ -562,7 +561,7 @@ test('with file handles, files no handle can reopen (on another mount) are reope
   const root = idOf(rootFd) as Identity;
   const fdsBefore = fs.readdirSync('/proc/self/fd').length;
   const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, 12, true, mountFd, idOf);
-  assert.equal(t.byName, false);
+  assert.equal(t.wantsName(true), false, 'with handles, files on the source\'s mount are not given names');
   // sameMount: as the passthrough tells it from statx's mount id.
   const addAt = (parent: Inode, name: string, sameMount: boolean, type: number): Inode => {
     t.beginOp();

@@ -4,6 +4,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
+import type { Identity } from './inode-table.js';
 
 export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
@@ -22,7 +23,7 @@ const idBuf = Buffer.alloc(256);
 const idView = new DataView(idBuf.buffer, idBuf.byteOffset, 256);
 
 /** What the file `fd` is: (device and mount, inode, birth time), to check an inode reopened by name; or -errno. */
-export function identityOf(fd: number): { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number } | number {
+export function identityOf(fd: number): Identity | number {
   const r = sys.statx(fd, '', EMPTY, STATX_MASK, idBuf);
   if (r < 0) return r;
   return {

@@ -52,14 +52,13 @@ export class Chunk {
   readonly dev: Uint16Array;
   readonly types: Uint8Array;
   readonly handleLen: Uint8Array;
-  /** Parents and names: made for every chunk without handles, otherwise when a slot is first named. */
-  names: NameSlots | null;
+  /** Parents and names: made when a slot of the chunk is first named. */
+  names: NameSlots | null = null;
   live = 0;
   /** Where the search for a free slot starts: slots fill in order, so a scan from here is short. */
   scan = 0;
 
-  constructor(names: boolean) {
-    this.names = names ? new NameSlots() : null;
+  constructor() {
     const b = new ArrayBuffer(CHUNK * SLOT_BYTES);
     let at = 0;
     const take = <T>(make: (buf: ArrayBuffer, off: number, n: number) => T, size: number): T => {

@@ -53,8 +53,11 @@ export interface Inode {
   refs: bigint;
 }
 
-/** What a file's fd is, to check a file reopened by name: (device and mount, inode, birth time), or -errno. */
-export type Identify = (fd: number) => { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number } | number;
+/** What a host file is: (device and mount, inode number, birth time). */
+export interface Identity { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number }
+
+/** The identity of the file an fd is open on, or -errno: checks a file reopened by name. */
+export type Identify = (fd: number) => Identity | number;
 
 class InodeView implements Inode {
   constructor(private readonly t: InodeTable, readonly slot: number) {}
@@ -86,10 +89,10 @@ export class InodeTable {
   /** Node id → slot. */
   private readonly byId = new SlotIndex(4096);
   /** (parent slot, name) → slot, for inodes known by name. */
-  private readonly byParent: SlotIndex;
+  private readonly byParent = new SlotIndex(0);
   private readonly useNames: boolean;
-  /** Some inode has a name to be reopened by (always in path mode; with handles, files on other mounts). */
-  private namesInUse: boolean;
+  /** Some inode was given a name (byParent is sized from then on). */
+  private namesInUse = false;
   private nextId = 2n;
   private nextVirtual = 1n;
   /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
@@ -119,9 +122,7 @@ export class InodeTable {
     private readonly identify: Identify | null = null,
   ) {
     this.useNames = !useHandles && identify !== null;
-    this.namesInUse = this.useNames;
-    this.byParent = new SlotIndex(this.useNames ? 4096 : 0);
-    this.chunks.push(new Chunk(this.useNames));
+    this.chunks.push(new Chunk());
     this.fill(0, this.devId(root.devKey), root.ino, root.btimeSec, root.btimeNsec, root.type, rootFd);
     this.root = new InodeView(this, 0);
   }
@@ -129,11 +130,6 @@ export class InodeTable {
   /** Live inodes, the root included. */
   get size(): number {
     return this.live;
-  }
-
-  /** Whether inodes whose fd was closed are reopened by parent and name (no file handles). */
-  get byName(): boolean {
-    return this.useNames;
   }
 
   /**
@@ -316,7 +312,7 @@ export class InodeTable {
       ci = this.chunks.length;
       this.chunks.push(null);
     }
-    this.chunks[ci] = new Chunk(this.useNames);
+    this.chunks[ci] = new Chunk();
     this.allocHint = ci;
     return ci << SHIFT;
   }
@@ -441,9 +437,12 @@ export class InodeTable {
     return --pc.names!.kids[pi]! === 0 && pc.refs[pi] === 0 && p !== 0;
   }
 
-  /** `i` (tracksName) was found as `name` in `parent` (looked up, linked): it can be reopened so. */
+  /**
+   * `i` was found as `name` in `parent` (looked up, linked): if it is
+   * reopened by name (tracksName), it is reopened by this one from now on.
+   */
   nameSeen(i: Inode, parent: Inode, name: Buffer): void {
-    if (i.slot === 0) return;
+    if (i.slot === 0 || !this.tracksName(i)) return;
     const c = this.chunk(i.slot);
     const k = i.slot & MASK;
     if (c.names !== null && c.names.parent[k] === parent.slot && c.handleLen[k] === name.length) {
@@ -509,6 +508,7 @@ export class InodeTable {
   /**
    * Adds a host file with one lookup reference; takes ownership of `fd`.
    * `sameMount`: the file is on the source's mount, so a handle can reopen it.
+   * `parent` and `name` (where wantsName): what it is to be reopened by.
    */
   add(fd: number, devKey: string, ino: bigint, btimeSec: number, btimeNsec: number, type: number, sameMount: boolean, parent?: Inode, name?: Buffer): Inode {
     const d = this.devId(devKey);
@@ -620,7 +620,7 @@ export class InodeTable {
   }
 
   /**
-   * Clock sweep: close fds that a handle can reopen until `target` inode fds
+   * Clock sweep: close fds that a handle or a name can reopen until `target` inode fds
    * are left, never one the current operation has used (its caller may hold it).
    */
   private evict(target: number): void {
@@ -653,7 +653,7 @@ export class InodeTable {
     this.sweepAgainAt = this.openFds > Math.max(0, target) ? this.openFds + 64 : 0;
   }
 
-  /** The inode's O_PATH fd, reopened from its handle if it was closed. */
+  /** The inode's O_PATH fd, reopened by name or from its handle if it was closed. */
   fdOf(i: Inode): number {
     const s = i.slot;
     const c = this.chunk(s);
@@ -666,7 +666,7 @@ export class InodeTable {
     const off = c.handleOff[s & MASK]!;
     const handle = { handleType: c.handleType[s & MASK]!, handleBytes: this.arena.subarray(off, off + len) };
     const nfd = this.retryFd(() => sys.open_by_handle_at(this.mountFd, handle, sys.O_PATH | sys.O_CLOEXEC));
-    if (nfd < 0) throw new FuseError(-nfd === 2 ? ESTALE : -nfd);
+    if (nfd < 0) throw new FuseError(-nfd === ENOENT ? ESTALE : -nfd);
     this.makeRoom();
     c.fds[s & MASK] = nfd;
     return nfd;

@@ -360,7 +360,7 @@ export class PassthroughFs implements Filesystem {
       if (r < 0) return r;
       inode = this.known(this.devKey());
       if (inode !== undefined) {
-        if (named && this.inodes.tracksName(inode)) this.inodes.nameSeen(inode, parent, name);
+        if (named) this.inodes.nameSeen(inode, parent, name);
         inode.refs++;
         return { entry: this.entryFrom(inode), inode };
       }
@@ -377,7 +377,7 @@ export class PassthroughFs implements Filesystem {
     inode = this.known(devKey);
     if (inode !== undefined) {
       this.inodes.offerFd(inode, fd);
-      if (named && this.inodes.tracksName(inode)) this.inodes.nameSeen(inode, parent, name);
+      if (named) this.inodes.nameSeen(inode, parent, name);
       inode.refs++;
       return { entry: this.entryFrom(inode), inode };
     }
