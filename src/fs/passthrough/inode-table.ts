@@ -610,9 +610,10 @@ export class InodeTable {
    */
   retryFd(f: () => number): number {
     if (!this.useHandles && this.openFds + this.otherFds >= this.maxFds) {
-      // By name, inode fds can make room (a sweep even if the last one fell
-      // short: what this operation held then is free now).
-      this.evict(this.maxFds - this.otherFds - 1);
+      // By name, inode fds can make room: the usual sweep (down to 90%), even
+      // if the last one fell short, since what that operation held is free now.
+      this.sweepAgainAt = 0;
+      this.fitBudget(1);
       if (this.openFds + this.otherFds >= this.maxFds) return -EMFILE;
     }
     const r = f();
