@@ -113,6 +113,7 @@ test('more live inodes than fds: old fds are closed and reopened from file handl
   for (const fd of held) assert.ok(sys.fcntl(fd, sys.F_GETFD, 0) >= 0, 'an fd taken in this operation stayed open');
   for (const n of nodes) t.forget(n.nodeid, 1n);
   assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
   assert.equal(t.size, 1);
 });
 
@@ -149,6 +150,7 @@ test('open files share the fd budget: they push inode fds out; shed() and retryF
   assert.equal(calls, 1);
   for (const n of nodes) t.forget(n.nodeid, 1n);
   assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
 });
 
 test('200,000 inodes added then forgotten: about 100 bytes each, and the memory comes back', () => {
@@ -321,6 +323,7 @@ test('random lookups, fd use, open files and forgets under a 64-fd budget: every
   assert.equal(t.size, live.size + 1);
   for (const m of live.values()) t.forget(m.nodeid, BigInt(m.refs));
   assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
 });
 
@@ -436,6 +439,7 @@ test('without file handles: inodes past the budget are reopened by parent and na
   t.forget(B.nodeid, B.refs);
   assert.equal(t.size, 1);
   assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
 });
 
@@ -463,6 +467,7 @@ test('without file handles: a path deeper than the budget is reopened holding fe
   for (const i of [leaf, ...chain]) t.forget(i.nodeid, i.refs);
   assert.equal(t.size, 1);
   assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
 });
 
 test('without file handles: random lookups, renames, unlinks, fd use and forgets under a 48-fd budget agree with a model', () => {
@@ -547,6 +552,7 @@ test('without file handles: random lookups, renames, unlinks, fd use and forgets
   for (let k = 0; k < held; k++) t.releaseFd();
   assert.equal(t.size, 1);
   assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
 });
 
@@ -556,6 +562,7 @@ test('with file handles, files no handle can reopen (on another mount) are reope
     fs.mkdirSync(path.join(dir, d));
     for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, d, `f${i}`), `${d}${i}`);
   }
+  for (let k = 0; k < 40; k++) fs.mkdirSync(path.join(dir, `x${k}`));
   const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
   const mountFd = sys.open(dir, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
   const root = idOf(rootFd) as Identity;
@@ -570,6 +577,9 @@ test('with file handles, files no handle can reopen (on another mount) are reope
     const byName = t.wantsName(sameMount);
     return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, sameMount, byName ? parent : undefined, byName ? Buffer.from(name) : undefined);
   };
+  // More directories than the budget: when these are used, directories' fds
+  // (a/'s too: the sweep reaches it after them) are pushed out.
+  const extra = Array.from({ length: 40 }, (_, k) => addAt(t.root, `x${k}`, true, S_IFDIR));
   const A = addAt(t.root, 'a', true, S_IFDIR);
   const files = Array.from({ length: 40 }, (_, i) => addAt(A, `f${i}`, false, S_IFREG));
   // b/ and its files are on the source's mount: reopened from handles.
@@ -587,16 +597,45 @@ test('with file handles, files no handle can reopen (on another mount) are reope
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 40; i++) {
       assert.equal(read(files[i]!), `a${i}`);
-      // b/'s files push a/ out too: the next reopen by name starts from a/'s handle.
       for (let k = 0; k < 12; k++) assert.equal(read(others[(i * 12 + k) % 40]!), `b${(i * 12 + k) % 40}`);
+      // These push a/ out too: the next reopen by name starts from a/'s handle.
+      for (let k = 0; k < 60; k++) { t.beginOp(); t.fdOf(extra[k % 40]!); }
     }
   }
   t.forget(A.nodeid, A.refs);
   assert.ok(t.tryGet(A.nodeid) !== undefined, 'a/ went while its files are known by name');
-  for (const f of [...files, ...others, B]) t.forget(f.nodeid, f.refs);
+  for (const f of [...files, ...others, ...extra, B]) t.forget(f.nodeid, f.refs);
   assert.equal(t.size, 1);
   assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
   sys.close(mountFd);
   sys.close(rootFd);
+});
+
+test('without file handles: directories keep their fds before files do, so a directory renamed behind the table still reaches its files', () => {
+  const { dir, t, lookup, read } = setupByName(24);
+  const D = 5;
+  const dirs: Inode[] = [];
+  const files: Inode[][] = [];
+  for (let d = 0; d < D; d++) {
+    fs.mkdirSync(path.join(dir, `d${d}`));
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, `d${d}`, `f${i}`), `${d}/${i}`);
+    t.beginOp();
+    dirs.push(lookup(t.root, `d${d}`));
+    files.push(Array.from({ length: 20 }, (_, i) => { t.beginOp(); return lookup(dirs[d]!, `f${i}`); }));
+  }
+  const readAll = () => {
+    for (let d = 0; d < D; d++) for (let i = 0; i < 20; i++) assert.equal(read(files[d]![i]!), `${d}/${i}`);
+    assert.ok(t.fdCount <= 24, `${t.fdCount} inode fds over a budget of 24`);
+  };
+  for (let round = 0; round < 3; round++) readAll();
+  // Renamed on the host, not through the table: its name is stale, but its
+  // fd was never closed, and its files are reopened through it.
+  fs.renameSync(path.join(dir, 'd2'), path.join(dir, 'moved'));
+  for (let round = 0; round < 3; round++) readAll();
+  for (const i of [...files.flat(), ...dirs]) t.forget(i.nodeid, i.refs);
+  assert.equal(t.size, 1);
+  assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
 });

@@ -12,9 +12,9 @@
 // with the birth time, an inode number reused after a delete is a different
 // file. Each inode keeps an O_PATH fd while it can. Inode fds and the fds of
 // open files and directories share one budget (`maxFds`): beyond it inode fds
-// are closed (clock sweep) and reopened on demand from a kernel file handle
-// (open_by_handle_at, which needs CAP_DAC_READ_SEARCH), so open files always
-// win over cached inode fds. Without file handles (a non-root daemon), and
+// are closed (clock sweep, files' before directories') and reopened on demand
+// from a kernel file handle (open_by_handle_at, which needs
+// CAP_DAC_READ_SEARCH), so open files always win over cached inode fds. Without file handles (a non-root daemon), and
 // for files on a mount below the source (which the source's mount fd cannot
 // reopen from a handle), an inode is reopened by its parent and name instead,
 // checked against its identity: the table then keeps the inode's name, an
@@ -36,6 +36,8 @@ const ENFILE = 23;
 const EMFILE = 24;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
 const HANDLE_LATER = -2;
+/** `types` of a directory (S_IFDIR >> 12). */
+const DIR = 0o040000 >> 12;
 /** Numbers promised to directory entries not looked up yet (readdir d_ino), at most this many. */
 const MAX_RESERVED = 1 << 16;
 
@@ -98,6 +100,8 @@ export class InodeTable {
   /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
   private readonly reserved = new Map<string, bigint>();
   private openFds = 0;
+  /** How many of them are directories' (closed only once no other inode fd can be). */
+  private dirFds = 0;
   /** fds of open files and directories, counted against the same budget. */
   private otherFds = 0;
   /** After a sweep that could not get under budget: no new sweep until openFds reaches this. */
@@ -151,6 +155,11 @@ export class InodeTable {
   /** Inode fds open now (the root's not counted). */
   get fdCount(): number {
     return this.openFds;
+  }
+
+  /** How many of them are directories'. */
+  get dirFdCount(): number {
+    return this.dirFds;
   }
 
   chunk(slot: number): Chunk {
@@ -513,9 +522,9 @@ export class InodeTable {
   add(fd: number, devKey: string, ino: bigint, btimeSec: number, btimeNsec: number, type: number, sameMount: boolean, parent?: Inode, name?: Buffer): Inode {
     const d = this.devId(devKey);
     const nodeid = this.newId(devKey, d, ino);
-    if (fd >= 0) this.makeRoom();
     const s = this.freeSlot();
-    this.fill(s, d, ino, btimeSec, btimeNsec, type, fd);
+    this.fill(s, d, ino, btimeSec, btimeNsec, type, -1);
+    if (fd >= 0) this.takeFd(s, fd); // fill marked it touched: the sweep leaves it
     this.chunk(s).ids[s & MASK] = nodeid;
     this.byId.insert(this.idStartOf(s), s);
     // The handle is taken when the fd is about to be closed (evict), not
@@ -635,6 +644,11 @@ export class InodeTable {
       const c = this.chunks[s >> SHIFT];
       const i = s & MASK;
       if (!c || c.dev[i] === 0 || c.fds[i]! < 0 || c.touched[i] === this.op) continue;
+      // Directories only on the second lap, or once only theirs are left:
+      // each is the parent of every lookup in it, and (by name) what the
+      // reopen of its files starts from; while it has its fd, a host-side
+      // rename of it harms nothing.
+      if (c.types[i] === DIR && n < slots && this.openFds > this.dirFds) continue;
       const named = c.names !== null && c.names.parent[i]! >= 0;
       if (!named && !this.useHandles) continue; // no name to reopen it by
       if (!named && c.handleLen[i] === 0) {
@@ -645,9 +659,7 @@ export class InodeTable {
         this.storeHandle(s, h);
         if (c.handleLen[i] === 0) continue;
       }
-      sys.close(c.fds[i]!);
-      c.fds[i] = -1;
-      this.openFds--;
+      this.dropFd(c, i);
     }
     // Nothing more to close (open files fill the budget, or the rest have no
     // handle): do not sweep every slot again for each new fd.
@@ -668,9 +680,7 @@ export class InodeTable {
     const handle = { handleType: c.handleType[s & MASK]!, handleBytes: this.arena.subarray(off, off + len) };
     const nfd = this.retryFd(() => sys.open_by_handle_at(this.mountFd, handle, sys.O_PATH | sys.O_CLOEXEC));
     if (nfd < 0) throw new FuseError(-nfd === ENOENT ? ESTALE : -nfd);
-    this.makeRoom();
-    c.fds[s & MASK] = nfd;
-    return nfd;
+    return this.takeFd(s, nfd);
   }
 
   /**
@@ -721,13 +731,28 @@ export class InodeTable {
         sys.close(fd);
         throw new FuseError(typeof id === 'number' ? -id : ESTALE);
       }
-      this.makeRoom();
-      c.fds[i] = fd;
-      return fd;
+      return this.takeFd(t, fd);
     } finally {
       // Unless the operation uses the parent itself, its fd may be closed again.
       if (before !== this.op) pc.touched[pi] = before;
     }
+  }
+
+  /** Slot `s` (touched by this operation, its fd closed) gets `fd`, after making room for it. */
+  private takeFd(s: number, fd: number): number {
+    this.makeRoom();
+    const c = this.chunk(s);
+    c.fds[s & MASK] = fd;
+    if (c.types[s & MASK] === DIR) this.dirFds++;
+    return fd;
+  }
+
+  /** Closes slot `s`'s fd (it has one). */
+  private dropFd(c: Chunk, i: number): void {
+    sys.close(c.fds[i]!);
+    c.fds[i] = -1;
+    this.openFds--;
+    if (c.types[i] === DIR) this.dirFds--;
   }
 
   /** Gives an inode whose fd was closed the fresh fd the caller opened, or closes it. */
@@ -735,8 +760,7 @@ export class InodeTable {
     const c = this.chunk(i.slot);
     c.touched[i.slot & MASK] = this.op;
     if (c.fds[i.slot & MASK]! < 0) {
-      this.makeRoom();
-      c.fds[i.slot & MASK] = fd;
+      this.takeFd(i.slot, fd);
     } else {
       sys.close(fd);
     }
@@ -771,10 +795,7 @@ export class InodeTable {
       const p = c.names ? this.unlinkName(s) : -1;
       this.byIno.remove(this.inoStart(s), s);
       this.byId.remove(this.idStartOf(s), s);
-      if (c.fds[i]! >= 0) {
-        sys.close(c.fds[i]!);
-        this.openFds--;
-      }
+      if (c.fds[i]! >= 0) this.dropFd(c, i);
       this.arenaGarbage += c.handleLen[i]!;
       c.dev[i] = 0;
       c.fds[i] = -1;
@@ -810,6 +831,7 @@ export class InodeTable {
     c0.live = 1;
     this.live = 1;
     this.openFds = 0;
+    this.dirFds = 0;
     this.otherFds = 0;
     this.sweepAgainAt = 0;
     this.reserved.clear();
