@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
-import type { Identity, Inode } from '../src/fs/passthrough/inode-table.js';
+import type { Identity, Inode, ReopenOpen } from '../src/fs/passthrough/inode-table.js';
 import { tmpdir } from './helpers.js';
 import { Rng } from './rng.js';
 
@@ -338,11 +338,11 @@ function idOf(fd: number): Identity | number {
 }
 
 /** A table without handles on a real tree, and `lookup(parent, name)` as the passthrough does it. */
-function setupByName(maxFds: number) {
+function setupByName(maxFds: number, reopenOpen: ReopenOpen | null = null) {
   const dir = tmpdir();
   const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
   const root = idOf(rootFd) as Identity;
-  const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, maxFds, false, -1, idOf);
+  const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, maxFds, false, -1, idOf, reopenOpen);
   const lookup = (parent: Inode, name: string): Inode => {
     const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
     assert.ok(fd >= 0, `openat ${name}: ${fd}`);
@@ -638,4 +638,81 @@ test('without file handles: directories keep their fds before files do, so a dir
   assert.equal(t.size, 1);
   assert.equal(t.fdCount, 0);
   assert.equal(t.dirFdCount, 0);
+});
+
+test('without file handles: an inode the kernel has open is reopened through its open file or directory, whatever happened to its name behind the table', () => {
+  // What the passthrough gives: a fresh O_PATH fd through an open file of the inode.
+  const opens = new Map<bigint, number>();
+  const hook: ReopenOpen = (id) => {
+    const open = opens.get(id);
+    return open === undefined ? -2 : sys.open(`/proc/self/fd/${open}`, sys.O_PATH | sys.O_CLOEXEC);
+  };
+  const { dir, t, lookup, read } = setupByName(12, hook);
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  // More directories than the budget: their fds are pushed out too.
+  const D = 20;
+  const dirs: Inode[] = [];
+  const files: Inode[][] = [];
+  for (let d = 0; d < D; d++) {
+    fs.mkdirSync(path.join(dir, `d${d}`));
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, `d${d}`, `f${i}`), `${d}/${i}`);
+    t.beginOp();
+    dirs.push(lookup(t.root, `d${d}`));
+    files.push(Array.from({ length: 4 }, (_, i) => { t.beginOp(); return lookup(dirs[d]!, `f${i}`); }));
+  }
+  const open = (i: Inode, p: string) => opens.set(i.nodeid, fs.openSync(path.join(dir, p), 'r'));
+  open(files[0]![1]!, 'd0/f1');
+  open(dirs[3]!, 'd3');
+  open(files[5]![2]!, 'd5/f2');
+  // Reads the files nothing below touches (pushing the others' fds out).
+  const pushOut = () => {
+    for (let d = 0; d < D; d++) {
+      if (d !== 0 && d !== 3 && d !== 5 && d !== 7) for (let i = 0; i < 4; i++) assert.equal(read(files[d]![i]!), `${d}/${i}`);
+    }
+    assert.ok(t.fdCount <= 12, `${t.fdCount} inode fds over a budget of 12`);
+  };
+  pushOut();
+  // An open file renamed on the host.
+  fs.renameSync(path.join(dir, 'd0', 'f1'), path.join(dir, 'd0', 'g1'));
+  // An open directory renamed on the host: its files are reopened from it.
+  fs.renameSync(path.join(dir, 'd3'), path.join(dir, 'e3'));
+  // A directory renamed on the host that nothing holds open: its files are lost (ESTALE, never another file).
+  fs.renameSync(path.join(dir, 'd7'), path.join(dir, 'e7'));
+  // An open file replaced on the host, and its name then looked up: it reaches the new file, the old inode loses the name.
+  fs.renameSync(path.join(dir, 'd5', 'f2'), path.join(dir, 'd5', 'old2'));
+  fs.writeFileSync(path.join(dir, 'd5', 'f2'), 'new');
+  for (let round = 0; round < 3; round++) {
+    pushOut();
+    assert.equal(read(files[0]![1]!), '0/1');
+    for (let i = 0; i < 4; i++) assert.equal(read(files[3]![i]!), `3/${i}`);
+    assert.throws(() => read(files[7]![0]!), { errno: 116 });
+    assert.equal(read(files[5]![2]!), '5/2');
+  }
+  // The old file's fd pushed out (only the test's own open left on it), then its name taken.
+  const onOld = () => fs.readdirSync('/proc/self/fd').filter((f) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${f}`) === path.join(dir, 'd5', 'old2');
+    } catch {
+      return false;
+    }
+  }).length;
+  for (let round = 0; round < 3 && onOld() > 1; round++) pushOut();
+  assert.equal(onOld(), 1, 'the table still holds the replaced file\'s fd');
+  t.beginOp();
+  const newer = lookup(dirs[5]!, 'f2');
+  assert.notEqual(newer.nodeid, files[5]![2]!.nodeid);
+  assert.equal(read(newer), 'new');
+  assert.equal(read(files[5]![2]!), '5/2', 'the old inode, without a name now, through its open file');
+  assert.ok(t.fdCount <= 12);
+  // Closed: back to names only.
+  for (const fd of opens.values()) fs.closeSync(fd);
+  opens.clear();
+  for (let round = 0; round < 3; round++) pushOut();
+  assert.throws(() => read(files[0]![1]!), { errno: 116 });
+  assert.equal(read(files[5]![2]!), '5/2', 'without a name, it keeps the fd it got');
+  for (const i of [...files.flat(), ...dirs, newer]) t.forget(i.nodeid, i.refs);
+  assert.equal(t.size, 1);
+  assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
 });

@@ -295,3 +295,65 @@ test('a tmpfs mounted inside the source (fd budget 64): 400 files on it and 100 
     spawnSync('umount', [sub]);
   }
 });
+
+// By name, a record goes stale when the host renames or replaces a name
+// behind the mount. Two things keep that from reaching clients: directories
+// keep their fds before files do (so a directory renamed on the host, a
+// shell's working directory say, still reaches its files), and an inode the
+// kernel has open is reopened through that open file, whatever its name is now.
+test('by name (no file handles, 64-fd budget): a working directory renamed on the host still works; an open file renamed or replaced on the host still takes fchmod and fstat', async () => {
+  const src = tmpdir();
+  for (let d = 0; d < 40; d++) {
+    fs.mkdirSync(path.join(src, `d${d}`));
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(src, `d${d}`, `f${i}`), `d${d} f${i}`);
+  }
+  await withMount(src, { fileHandles: false, fdBudget: 64, entryTimeout: 3600, attrTimeout: 0 }, {}, async (m) => {
+    const r = await py(String.raw`
+import os, sys, json
+m, src = sys.argv[1], sys.argv[2]
+def push_out():
+    # Every file of d4..d39 stated (400 > 64): the other files' fds are pushed out.
+    for d in range(4, 40):
+        for i in range(10):
+            os.stat('%s/d%d/f%d' % (m, d, i))
+out = {}
+os.chdir(m + '/d2')
+held = os.open(m + '/d1/f1', os.O_RDWR)
+held2 = os.open(m + '/d3/f3', os.O_RDWR)
+for i in range(10):
+    os.stat('f%d' % i)
+push_out()
+os.rename(src + '/d2', src + '/e2')
+os.rename(src + '/d1/f1', src + '/d1/g1')
+os.rename(src + '/d3/f3', src + '/d3/old3')
+with open(src + '/d3/f3', 'w') as f:
+    f.write('new')
+push_out()
+with open('f7') as f:
+    out['cwd'] = [f.read(), sorted(os.listdir('.'))[:3], os.stat('f8').st_size]
+os.fchmod(held, 0o640)
+out['renamed_open'] = [oct(os.fstat(held).st_mode & 0o777), os.pread(held, 64, 0).decode()]
+# The listing looks f3 up again (READDIRPLUS): the new file takes the name
+# (before it, the kernel's cached entry still led to the old file, as with
+# file handles), and the old one, open, keeps no name at all.
+out['listed'] = sorted(os.listdir(m + '/d3'))[:4]
+with open(m + '/d3/f3') as f:
+    out['replacing'] = f.read()
+push_out()
+os.fchmod(held2, 0o604)
+out['replaced_open'] = [oct(os.fstat(held2).st_mode & 0o777), os.pread(held2, 64, 0).decode()]
+os.close(held)
+os.close(held2)
+print(json.dumps(out))
+`, [m.dir, src], { timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    assert.deepEqual(res.cwd, ['d2 f7', ['f0', 'f1', 'f2'], 'd2 f8'.length]);
+    assert.deepEqual(res.renamed_open, ['0o640', 'd1 f1']);
+    assert.deepEqual(res.listed, ['f0', 'f1', 'f2', 'f3']);
+    assert.equal(res.replacing, 'new');
+    assert.deepEqual(res.replaced_open, ['0o604', 'd3 f3']);
+    assert.equal(fs.statSync(path.join(src, 'd1', 'g1')).mode & 0o777, 0o640);
+    assert.equal(fs.statSync(path.join(src, 'd3', 'old3')).mode & 0o777, 0o604);
+  });
+});

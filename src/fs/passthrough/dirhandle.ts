@@ -18,7 +18,11 @@ export class DirHandle {
   /** The offset of the record at `pos` (the d_off of the one before it). */
   private posOffset = -1n;
 
-  constructor(readonly fd: number) {}
+  constructor(
+    readonly fd: number,
+    /** The node id it was opened on (0 for a temporary one). */
+    readonly ino = 0n,
+  ) {}
 
   list(offset: bigint, visit: DirVisitor): void {
     this.buf ??= Buffer.allocUnsafe(BUF_SIZE);

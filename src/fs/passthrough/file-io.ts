@@ -21,6 +21,7 @@ import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
 import { EMPTY, S_IFREG, ok } from './host.js';
 import type { ProcFdDir } from './procfd.js';
+import { OpenByIno } from './open-by-ino.js';
 
 const FALLOC_FL_KEEP_SIZE = 0x01;
 const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -60,7 +61,7 @@ export class FileIo {
   private readonly files = new Map<bigint, FileState>();
   private readonly io = new Map<bigint, IoState>();
   /** The open files of each inode (the first one answers openFdOf). */
-  private readonly byIno = new Map<bigint, FileState[]>();
+  private readonly byIno = new OpenByIno<FileState>();
   private conn: ConnectionInfo | undefined;
   private notifier: Notifier | undefined;
   private passthroughBroken = false;
@@ -93,7 +94,7 @@ export class FileIo {
 
   /** An fd (not O_PATH) of a file open on inode `ino`, if the kernel has one open. */
   openFdOf(ino: bigint): number | undefined {
-    return this.byIno.get(ino)?.[0]?.fd;
+    return this.byIno.fdOf(ino);
   }
 
   private fdOf(ino: bigint): number {
@@ -225,9 +226,7 @@ export class FileIo {
     const st: FileState = { fd, ino, backingId, ioIno, setId, direct, opener: ctx ? { uid: ctx.uid, gid: ctx.gid, pid: ctx.pid } : undefined };
     this.files.set(fh, st);
     this.inodes.holdFd();
-    const same = this.byIno.get(ino);
-    if (same === undefined) this.byIno.set(ino, [st]);
-    else same.push(st);
+    this.byIno.add(ino, st);
     return { fh, openFlags, backingId };
   }
 
@@ -251,12 +250,7 @@ export class FileIo {
   }
 
   private closeFile(f: FileState): void {
-    const same = this.byIno.get(f.ino);
-    if (same !== undefined) {
-      const k = same.indexOf(f);
-      if (k >= 0) same.splice(k, 1);
-      if (same.length === 0) this.byIno.delete(f.ino);
-    }
+    this.byIno.delete(f.ino, f);
     const st = f.ioIno !== undefined ? this.io.get(f.ioIno) : undefined;
     if (st !== undefined && --st.opens <= 0) {
       this.io.delete(f.ioIno!);

@@ -20,7 +20,8 @@
 // checked against its identity: the table then keeps the inode's name, an
 // index by (parent, name) so that unlink and rename can find it, and each
 // parent while it has named children. An inode whose name went (unlinked,
-// replaced) keeps its fd.
+// replaced) keeps its fd. One the kernel has open is reopened through that
+// open file first (the owner's `reopenOpen`), whatever its name is now.
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
@@ -60,6 +61,12 @@ export interface Identity { devKey: string; ino: bigint; btimeSec: number; btime
 
 /** The identity of the file an fd is open on, or -errno: checks a file reopened by name. */
 export type Identify = (fd: number) => Identity | number;
+
+/**
+ * A fresh O_PATH fd on the inode with this node id, through a file or
+ * directory the kernel has open on it; -ENOENT when none is open, or -errno.
+ */
+export type ReopenOpen = (nodeid: bigint) => number;
 
 class InodeView implements Inode {
   constructor(private readonly t: InodeTable, readonly slot: number) {}
@@ -124,6 +131,8 @@ export class InodeTable {
     private readonly mountFd: number,
     /** Given (and no handles): inodes are reopened by parent and name, and this checks what was opened. */
     private readonly identify: Identify | null = null,
+    /** Given: an inode reopened by name is first reopened through a file open on it (exact, one call, whatever its name now is). */
+    private readonly reopenOpen: ReopenOpen | null = null,
   ) {
     this.useNames = !useHandles && identify !== null;
     this.chunks.push(new Chunk());
@@ -673,9 +682,16 @@ export class InodeTable {
     c.touched[s & MASK] = this.op;
     const fd = c.fds[s & MASK]!;
     if (fd >= 0) return fd;
-    if (c.names !== null && c.names.parent[s & MASK]! >= 0) return this.reopenByName(s);
+    const named = c.names !== null && c.names.parent[s & MASK]! >= 0;
     const len = c.handleLen[s & MASK]!;
-    if (len === 0) throw new FuseError(ESTALE);
+    if (named || len === 0) {
+      // By name, or no way left (its name was taken by another file behind
+      // the mount): a file the kernel has open on it still reaches it.
+      const open = this.fromOpen(s);
+      if (open >= 0) return open;
+      if (named) return this.reopenByName(s);
+      throw new FuseError(ESTALE);
+    }
     const off = c.handleOff[s & MASK]!;
     const handle = { handleType: c.handleType[s & MASK]!, handleBytes: this.arena.subarray(off, off + len) };
     const nfd = this.retryFd(() => sys.open_by_handle_at(this.mountFd, handle, sys.O_PATH | sys.O_CLOEXEC));
@@ -699,6 +715,7 @@ export class InodeTable {
       chain.push(t);
       const pc = this.chunk(p);
       if (pc.fds[p & MASK]! >= 0) break; // the root always has its fd
+      if (this.fromOpen(p) >= 0) break; // a directory the kernel has open
       if (pc.names === null || pc.names.parent[p & MASK]! < 0) {
         this.fdOf(this.view(p)); // a parent without a name: from its handle
         break;
@@ -708,6 +725,19 @@ export class InodeTable {
     let fd = -1;
     for (let k = chain.length - 1; k >= 0; k--) fd = this.openInParent(chain[k]!);
     return fd;
+  }
+
+  /**
+   * Reopens slot `s` (its fd closed) through a file or directory the kernel
+   * has open on it: the fd, or -1 if none is open (or that failed).
+   */
+  private fromOpen(s: number): number {
+    if (this.reopenOpen === null) return -1;
+    const id = this.nodeidOf(s);
+    const fd = this.retryFd(() => this.reopenOpen!(id));
+    if (fd < 0) return -1;
+    this.chunk(s).touched[s & MASK] = this.op;
+    return this.takeFd(s, fd);
   }
 
   /** Opens slot `t` (named, its fd closed) in its parent, whose fd is open; checks its identity. */

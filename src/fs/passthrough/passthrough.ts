@@ -34,6 +34,7 @@ import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, devKeyOf, fail, failure, i
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
+import { OpenByIno } from './open-by-ino.js';
 import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
 
 /** The Filesystem methods the kernel's requests call. */
@@ -78,6 +79,8 @@ export class PassthroughFs implements Filesystem {
   /** chmod, chown, truncate and utimes. */
   private readonly attrSetter: AttrSetter;
   private readonly dirs = new Map<bigint, DirHandle>();
+  /** The same open directories by node id (an inode's fd can be reopened through one). */
+  private readonly openDirs = new OpenByIno<DirHandle>();
   private nextDirFh = 1n;
   private readonly rootFd: number;
   /** A plain (not O_PATH) fd on the source: open_by_handle_at refuses O_PATH mount fds. */
@@ -120,16 +123,21 @@ export class PassthroughFs implements Filesystem {
     // and reopen inodes from file handles beyond a budget a little under it,
     // which the fds of open files share (they push inode fds out). The rest
     // is left to the runtime and the session (pipes, /proc reads). Without
-    // handles (non-root) every inode keeps its fd, and the budget is where
-    // new fds are refused (EMFILE to the client), so the rest stays free.
+    // handles (non-root) inodes are reopened by name instead, and the budget
+    // is where new fds are refused (EMFILE to the client), so the rest stays free.
     const lim = sys.raiseNofileLimit();
     const soft = typeof lim === 'number' ? 1024 : Number(lim.soft);
     const useHandles = this.options.fileHandles && this.handlesWork();
     const reserve = Math.min(1024, Math.max(64, Math.floor(soft / 8)));
     const maxFds = Math.min(this.options.fdBudget, Math.max(64, soft - reserve));
     const devKey = this.devKey();
-    // Without handles, an inode reopened by name must still be the same file.
-    this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf);
+    // Without handles, an inode reopened by name must still be the same file;
+    // one the kernel has open is reopened through that open file instead.
+    const reopenOpen = (ino: bigint): number => {
+      const open = this.fileIo.openFdOf(ino) ?? this.openDirs.fdOf(ino);
+      return open === undefined ? -Errno.ENOENT : this.proc.reopen(open, sys.O_PATH | sys.O_CLOEXEC);
+    };
+    this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf, reopenOpen);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
@@ -267,6 +275,7 @@ export class PassthroughFs implements Filesystem {
     this.fileIo.closeAll();
     for (const d of this.dirs.values()) d.close();
     this.dirs.clear();
+    this.openDirs.clear();
     this.inodes.clear();
     sys.close(this.rootFd);
     if (this.mountFd >= 0) sys.close(this.mountFd);
@@ -677,7 +686,9 @@ export class PassthroughFs implements Filesystem {
     const ifd = this.fdOf(ino);
     const fd = this.asCaller(ctx, () => ok(this.inodes.retryFd(() => sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC))));
     const fh = this.nextDirFh++;
-    this.dirs.set(fh, new DirHandle(fd));
+    const d = new DirHandle(fd, ino);
+    this.dirs.set(fh, d);
+    this.openDirs.add(ino, d);
     this.inodes.holdFd();
     const c = this.options.cache;
     const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : 0;
@@ -744,6 +755,7 @@ export class PassthroughFs implements Filesystem {
     const d = this.dirs.get(a.fh);
     if (d === undefined) return;
     this.dirs.delete(a.fh);
+    this.openDirs.delete(d.ino, d);
     d.close();
     this.inodes.releaseFd();
   }
