@@ -716,3 +716,54 @@ test('without file handles: an inode the kernel has open is reopened through its
   assert.equal(t.dirFdCount, 0);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
 });
+
+test('with file handles, a file on another mount unlinked under one name and found under another (a hard link) is reopened by the other', () => {
+  const dir = tmpdir();
+  fs.mkdirSync(path.join(dir, 'a'));
+  fs.writeFileSync(path.join(dir, 'a', 'x'), 'linked');
+  fs.linkSync(path.join(dir, 'a', 'x'), path.join(dir, 'a', 'y'));
+  for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(dir, 'a', `f${i}`), `${i}`);
+  const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const mountFd = sys.open(dir, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const root = idOf(rootFd) as Identity;
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, 10, true, mountFd, idOf);
+  // Everything in a/ is "on another mount" (sameMount false): named, not handled.
+  const lookupAt = (parent: Inode, name: string, type: number): Inode => {
+    t.beginOp();
+    const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
+    const id = idOf(fd) as Identity;
+    const known = t.find('D', id.ino, id.btimeSec, id.btimeNsec);
+    if (known) {
+      t.offerFd(known, fd);
+      t.nameSeen(known, parent, Buffer.from(name));
+      known.refs++;
+      return known;
+    }
+    return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, false, parent, Buffer.from(name));
+  };
+  const A = lookupAt(t.root, 'a', S_IFDIR);
+  const X = lookupAt(A, 'x', S_IFREG);
+  t.beginOp();
+  assert.equal(t.keepOpen(A, Buffer.from('x'))!.nodeid, X.nodeid);
+  fs.unlinkSync(path.join(dir, 'a', 'x'));
+  t.unname(X);
+  assert.equal(t.tracksName(X), true, 'still a file no handle can reopen');
+  assert.equal(lookupAt(A, 'y', S_IFREG).nodeid, X.nodeid);
+  assert.equal(t.named(A, Buffer.from('y'))?.nodeid, X.nodeid, 'recorded under the name it was found by');
+  // Its fd can now be pushed out with the others', and it is reopened by that name.
+  const others = Array.from({ length: 30 }, (_, i) => lookupAt(A, `f${i}`, S_IFREG));
+  for (let round = 0; round < 3; round++) {
+    for (const o of others) { t.beginOp(); t.fdOf(o); }
+    t.beginOp();
+    assert.equal(fs.readFileSync(`/proc/self/fd/${t.fdOf(X)}`, 'utf8'), 'linked');
+    assert.ok(t.fdCount <= 10, `${t.fdCount} inode fds over a budget of 10`);
+  }
+  for (const i of [X, ...others, A]) t.forget(i.nodeid, i.refs);
+  assert.equal(t.size, 1);
+  assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+  sys.close(mountFd);
+  sys.close(rootFd);
+});

@@ -37,6 +37,8 @@ const ENFILE = 23;
 const EMFILE = 24;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
 const HANDLE_LATER = -2;
+/** handleType of a slot no handle can reopen (another mount), so reopened by name whenever it has one. */
+const BY_NAME = -3;
 /** `types` of a directory (S_IFDIR >> 12). */
 const DIR = 0o040000 >> 12;
 /** Numbers promised to directory entries not looked up yet (readdir d_ino), at most this many. */
@@ -156,9 +158,7 @@ export class InodeTable {
 
   /** Whether `i` is reopened by name, so that a lookup under another name should move its record. */
   tracksName(i: Inode): boolean {
-    if (this.useNames) return true;
-    const c = this.chunk(i.slot);
-    return c.names !== null && c.names.parent[i.slot & MASK]! >= 0;
+    return this.useNames || this.chunk(i.slot).handleType[i.slot & MASK] === BY_NAME;
   }
 
   /** Inode fds open now (the root's not counted). */
@@ -540,7 +540,11 @@ export class InodeTable {
     // here: most inodes never need one, and it is a system call per new file.
     if (this.useHandles && sameMount && fd >= 0) this.chunk(s).handleType[s & MASK] = HANDLE_LATER;
     const v = new InodeView(this, s);
-    if (parent !== undefined && name !== undefined) this.setName(s, parent.slot, name);
+    if (parent !== undefined && name !== undefined) {
+      // Marked, so that it is named again if it loses its name and is found by another (a hard link).
+      if (!this.useNames) this.chunk(s).handleType[s & MASK] = BY_NAME;
+      this.setName(s, parent.slot, name);
+    }
     return v;
   }
 
