@@ -337,13 +337,9 @@ function idOf(fd: number): Identity | number {
   return { devKey: 'D', ino: st.readBigUInt64LE(32), btimeSec: Number(st.readBigInt64LE(80)), btimeNsec: st.readUInt32LE(88) };
 }
 
-/** A table without handles on a real tree, and `lookup(parent, name)` as the passthrough does it. */
-function setupByName(maxFds: number, reopenOpen: ReopenOpen | null = null) {
-  const dir = tmpdir();
-  const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
-  const root = idOf(rootFd) as Identity;
-  const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, maxFds, false, -1, idOf, reopenOpen);
-  const lookup = (parent: Inode, name: string): Inode => {
+/** `lookup(parent, name)` on table `t` as the passthrough does it (each new inode named); `sameMount` as statx would tell. */
+function lookupIn(t: InodeTable, sameMount: boolean) {
+  return (parent: Inode, name: string): Inode => {
     const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
     assert.ok(fd >= 0, `openat ${name}: ${fd}`);
     const id = idOf(fd) as Identity;
@@ -355,8 +351,31 @@ function setupByName(maxFds: number, reopenOpen: ReopenOpen | null = null) {
       return known;
     }
     const type = fs.statSync(`/proc/self/fd/${fd}`).isDirectory() ? S_IFDIR : S_IFREG;
-    return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, true, parent, Buffer.from(name));
+    return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, sameMount, parent, Buffer.from(name));
   };
+}
+
+/** `D` directories d0.. of `n` files f0.. (each holding "<d>/<i>") made in `dir` and looked up. */
+function grid(dir: string, t: InodeTable, lookup: (parent: Inode, name: string) => Inode, D: number, n: number) {
+  const dirs: Inode[] = [];
+  const files: Inode[][] = [];
+  for (let d = 0; d < D; d++) {
+    fs.mkdirSync(path.join(dir, `d${d}`));
+    for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, `d${d}`, `f${i}`), `${d}/${i}`);
+    t.beginOp();
+    dirs.push(lookup(t.root, `d${d}`));
+    files.push(Array.from({ length: n }, (_, i) => { t.beginOp(); return lookup(dirs[d]!, `f${i}`); }));
+  }
+  return { dirs, files };
+}
+
+/** A table without handles on a real tree, and `lookup(parent, name)` as the passthrough does it. */
+function setupByName(maxFds: number, reopenOpen: ReopenOpen | null = null) {
+  const dir = tmpdir();
+  const rootFd = sys.open(dir, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const root = idOf(rootFd) as Identity;
+  const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, maxFds, false, -1, idOf, reopenOpen);
+  const lookup = lookupIn(t, true);
   /** The content of the file `i` stands for, read through the fd the table gives. */
   const read = (i: Inode): string => {
     t.beginOp();
@@ -616,15 +635,7 @@ test('with file handles, files no handle can reopen (on another mount) are reope
 test('without file handles: directories keep their fds before files do, so a directory renamed behind the table still reaches its files', () => {
   const { dir, t, lookup, read } = setupByName(24);
   const D = 5;
-  const dirs: Inode[] = [];
-  const files: Inode[][] = [];
-  for (let d = 0; d < D; d++) {
-    fs.mkdirSync(path.join(dir, `d${d}`));
-    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, `d${d}`, `f${i}`), `${d}/${i}`);
-    t.beginOp();
-    dirs.push(lookup(t.root, `d${d}`));
-    files.push(Array.from({ length: 20 }, (_, i) => { t.beginOp(); return lookup(dirs[d]!, `f${i}`); }));
-  }
+  const { dirs, files } = grid(dir, t, lookup, D, 20);
   const readAll = () => {
     for (let d = 0; d < D; d++) for (let i = 0; i < 20; i++) assert.equal(read(files[d]![i]!), `${d}/${i}`);
     assert.ok(t.fdCount <= 24, `${t.fdCount} inode fds over a budget of 24`);
@@ -651,15 +662,7 @@ test('without file handles: an inode the kernel has open is reopened through its
   const fdsBefore = fs.readdirSync('/proc/self/fd').length;
   // More directories than the budget: their fds are pushed out too.
   const D = 20;
-  const dirs: Inode[] = [];
-  const files: Inode[][] = [];
-  for (let d = 0; d < D; d++) {
-    fs.mkdirSync(path.join(dir, `d${d}`));
-    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, `d${d}`, `f${i}`), `${d}/${i}`);
-    t.beginOp();
-    dirs.push(lookup(t.root, `d${d}`));
-    files.push(Array.from({ length: 4 }, (_, i) => { t.beginOp(); return lookup(dirs[d]!, `f${i}`); }));
-  }
+  const { dirs, files } = grid(dir, t, lookup, D, 4);
   const open = (i: Inode, p: string) => opens.set(i.nodeid, fs.openSync(path.join(dir, p), 'r'));
   open(files[0]![1]!, 'd0/f1');
   open(dirs[3]!, 'd3');
@@ -728,31 +731,23 @@ test('with file handles, a file on another mount unlinked under one name and fou
   const root = idOf(rootFd) as Identity;
   const fdsBefore = fs.readdirSync('/proc/self/fd').length;
   const t = new InodeTable(rootFd, { ...root, type: S_IFDIR }, false, 10, true, mountFd, idOf);
-  // Everything in a/ is "on another mount" (sameMount false): named, not handled.
-  const lookupAt = (parent: Inode, name: string, type: number): Inode => {
+  // Everything here is "on another mount" (sameMount false): named, not handled.
+  const lookup = lookupIn(t, false);
+  const lookupAt = (parent: Inode, name: string): Inode => {
     t.beginOp();
-    const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
-    const id = idOf(fd) as Identity;
-    const known = t.find('D', id.ino, id.btimeSec, id.btimeNsec);
-    if (known) {
-      t.offerFd(known, fd);
-      t.nameSeen(known, parent, Buffer.from(name));
-      known.refs++;
-      return known;
-    }
-    return t.add(fd, 'D', id.ino, id.btimeSec, id.btimeNsec, type, false, parent, Buffer.from(name));
+    return lookup(parent, name);
   };
-  const A = lookupAt(t.root, 'a', S_IFDIR);
-  const X = lookupAt(A, 'x', S_IFREG);
+  const A = lookupAt(t.root, 'a');
+  const X = lookupAt(A, 'x');
   t.beginOp();
   assert.equal(t.keepOpen(A, Buffer.from('x'))!.nodeid, X.nodeid);
   fs.unlinkSync(path.join(dir, 'a', 'x'));
   t.unname(X);
   assert.equal(t.tracksName(X), true, 'still a file no handle can reopen');
-  assert.equal(lookupAt(A, 'y', S_IFREG).nodeid, X.nodeid);
+  assert.equal(lookupAt(A, 'y').nodeid, X.nodeid);
   assert.equal(t.named(A, Buffer.from('y'))?.nodeid, X.nodeid, 'recorded under the name it was found by');
   // Its fd can now be pushed out with the others', and it is reopened by that name.
-  const others = Array.from({ length: 30 }, (_, i) => lookupAt(A, `f${i}`, S_IFREG));
+  const others = Array.from({ length: 30 }, (_, i) => lookupAt(A, `f${i}`));
   for (let round = 0; round < 3; round++) {
     for (const o of others) { t.beginOp(); t.fdOf(o); }
     t.beginOp();
