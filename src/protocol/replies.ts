@@ -96,17 +96,11 @@ export interface InitOut {
 }
 
 const NS = 1_000_000_000n;
-const MAX_U64 = (1n << 64n) - 1n;
 
-/** A timeout in seconds as (seconds, nanoseconds); negative or NaN means 0, huge means forever. */
-export function splitTimeout(seconds: number): [bigint, number] {
-  if (!(seconds > 0)) return [0n, 0];
-  if (seconds >= 2 ** 53) return [MAX_U64, 0];
-  const whole = Math.floor(seconds);
-  return [BigInt(whole), Math.min(999_999_999, Math.round((seconds - whole) * 1e9))];
-}
-
-/** Writes a timeout as fuse's (u64 seconds, u32 nanoseconds) by splitTimeout's rules, without BigInts. */
+/**
+ * Writes a timeout in seconds as fuse's (u64 seconds, u32 nanoseconds),
+ * without BigInts: negative or NaN means 0, 2^53 and more means forever.
+ */
 function writeTimeout(buf: Buffer, secOff: number, nsecOff: number, seconds: number): void {
   const v = viewOf(buf);
   let lo = 0;
