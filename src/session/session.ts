@@ -150,6 +150,8 @@ export class Session {
   private agreed = 0n;
   private ended = false;
   private yieldSoon = false;
+  /** Set while the loop naps with handlers pending: ends the nap when one of them settles. */
+  private wake: (() => void) | undefined;
   /** idle() returned false since the last request: sleep without asking again. */
   private idleCalled = false;
   private destroyed = false;
@@ -209,8 +211,12 @@ export class Session {
             if (idleSince < 0) idleSince = now;
             const idle = now - idleSince;
             if (this.pending.size > 0) {
-              // Event-loop turns while spinning, then naps of 1 ms between looks.
-              await (idle < spinMs ? nextTurn() : nap(1));
+              // Event-loop turns while spinning, then naps of 1 ms between
+              // looks, each cut short when a pending handler settles: its
+              // reply is out, and its client's next request comes soon, so
+              // spin again for it.
+              if (idle < spinMs) await nextTurn();
+              else if (await this.napUntilSettled()) idleSince = -1;
             } else if (idle < spinMs) {
               // Spinning. Past the first few microseconds, in which a client on
               // another CPU usually sends its next request, yield: when the
@@ -376,6 +382,21 @@ export class Session {
     this.notifier.flush();
   }
 
+  /** A 1 ms nap, ended early (resolving true) when a pending handler settles. */
+  private napUntilSettled(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve(false);
+      }, 1);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve(true);
+      };
+    });
+  }
+
   /** The handler went asynchronous: it keeps the current buffers, we take fresh ones. */
   private goAsync(h: InHeader, spec: OpSpec, args: unknown, ctx: Ctx, p: PromiseLike<unknown>, t0: bigint): void {
     const inbuf = this.inbuf;
@@ -387,6 +408,7 @@ export class Session {
       this.pending.delete(h.unique);
       if (this.spare.length < 8) this.spare.push(inbuf, outbuf);
       this.notifier.flush();
+      this.wake?.();
     };
     p.then(
       (r) => {
