@@ -3,7 +3,8 @@
 // SIGTERM/SIGINT, or until its stdin closes (the runner died).
 //
 //   node bench/serve.mjs <source> <mountpoint> '<json>'
-//   json = { "fs": { ...PassthroughOptions without source }, "mount": { ...MountOptions } }
+//   json = { "fs": { ...PassthroughOptions without source }, "mount": { ...MountOptions },
+//            "async": "immediate" | "pool" (optional: bench/async-fs.mjs) }
 //
 // Prints one line "ready <json>" on stdout once mount() resolved (the mount is
 // live), with the pid and what INIT agreed. TSFUSE_BENCH_DIST, if set, is the
@@ -25,12 +26,17 @@ if (!source || !mountpoint) {
 const opts = JSON.parse(json);
 const lib = await import(pathToFileURL(path.join(dist, 'index.js')).href);
 
+// "async": serve the passthrough with asynchronous handlers (bench/async-fs.mjs).
+process.env.TSFUSE_BENCH_DIST = dist;
+const served = opts.async
+  ? { module: path.join(repo, 'bench/async-fs.mjs'), exportName: 'AsyncPassthroughFs', extra: [opts.async] }
+  : { module: path.join(dist, 'fs/passthrough/index.js'), exportName: 'PassthroughFs', extra: [] };
 const handle = await lib.mount(
   path.resolve(mountpoint),
   {
-    module: path.join(dist, 'fs/passthrough/index.js'),
-    exportName: 'PassthroughFs',
-    args: [{ source: path.resolve(source), ...(opts.fs ?? {}) }],
+    module: served.module,
+    exportName: served.exportName,
+    args: [{ source: path.resolve(source), ...(opts.fs ?? {}) }, ...served.extra],
   },
   opts.mount ?? {},
 );

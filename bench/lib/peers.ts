@@ -28,6 +28,8 @@ export interface Variant {
   baseline?: boolean;
   /** The default peer it varies, which the report compares it with (tsfuse unless said). */
   ref?: PeerName;
+  /** Serve the passthrough with asynchronous handlers (bench/async-fs.mjs): what each awaits first. */
+  async?: 'immediate' | 'pool';
 }
 export const VARIANTS: Record<string, Variant> = {
   tsfuse: { fs: {}, nodeFlags: [], about: 'defaults (kernel passthrough on, spinUs 50)' },
@@ -38,6 +40,9 @@ export const VARIANTS: Record<string, Variant> = {
   'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, killprivV2 on' },
   'tsfuse-nopt-noinval': { fs: { passthrough: false, autoInvalData: false }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, autoInvalData off: a file\'s own writes no longer empty its page cache' },
   'tsfuse-byname': { fs: { fileHandles: false }, nodeFlags: [], about: 'fileHandles off: inode fds past the budget reopened by parent and name, as in a non-root daemon' },
+  'tsfuse-async': { fs: {}, nodeFlags: [], async: 'immediate', about: 'every handler asynchronous: it awaits a setImmediate turn first (bench/async-fs.mjs)' },
+  'tsfuse-async-pool': { fs: {}, nodeFlags: [], async: 'pool', about: 'every handler asynchronous: it awaits a libuv thread-pool round trip (fs.promises.access) first' },
+  'tsfuse-async-pool-base': { fs: {}, nodeFlags: [], async: 'pool', baseline: true, ref: 'tsfuse-async-pool', about: 'tsfuse-async-pool built from the --baseline revision' },
   'tsfuse-base': { fs: {}, nodeFlags: [], baseline: true, about: 'defaults, built from the --baseline revision: a change against its base in one alternating run' },
   'tsfuse-nopt-base': { fs: { passthrough: false }, nodeFlags: [], baseline: true, ref: 'tsfuse-nopt', about: 'kernel passthrough off, built from the --baseline revision' },
 };
@@ -79,13 +84,13 @@ export function bindfsOptions(w: MountWish): string {
   return ['no-allow-other', `attr_timeout=${w.attrTimeout}`, `entry_timeout=${w.entryTimeout}`, 'forward-odirect=4096', 'big_writes'].join(',');
 }
 
-export function tsfuseOptions(peer: PeerName, w: MountWish): { fs: Record<string, unknown>; mount: Record<string, unknown> } {
+export function tsfuseOptions(peer: PeerName, w: MountWish): { fs: Record<string, unknown>; mount: Record<string, unknown>; async?: string } {
   const v = VARIANTS[peer];
   if (!v) throw new Error(`unknown tsfuse variant ${peer}`);
   const fs: Record<string, unknown> = {};
   if (w.attrTimeout !== 5) fs.attrTimeout = w.attrTimeout;
   if (w.entryTimeout !== 5) fs.entryTimeout = w.entryTimeout;
-  return { fs: { ...fs, ...v.fs }, mount: { ...v.mount } };
+  return { fs: { ...fs, ...v.fs }, mount: { ...v.mount }, ...(v.async ? { async: v.async } : {}) };
 }
 
 /**
