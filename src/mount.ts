@@ -7,6 +7,7 @@ import { mountKernel, unmountKernel, MountError } from './session/mount.js';
 import type { KernelMountOptions, UnmountOptions } from './session/mount.js';
 import type { SessionLimits } from './session/connection.js';
 import type { WorkerInput, WorkerMessage } from './session/worker.js';
+import { startWorker } from './session/start-worker.js';
 
 /**
  * Where the session thread finds the filesystem: a module (path or URL) and
@@ -53,14 +54,8 @@ const ext = here.endsWith('.ts') ? '.ts' : '.js';
  */
 const SESSION_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
-function startWorker(input: WorkerInput): Worker {
-  const url = new URL(`./session/worker${ext}`, here);
-  if (ext === '.js') return new Worker(url, { workerData: input, resourceLimits: SESSION_LIMITS });
-  // Running from TypeScript sources (tests): Node 20 does not apply --import
-  // hooks to workers, so the session thread registers tsx itself.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: input, resourceLimits: SESSION_LIMITS });
+function startSession(input: WorkerInput): Worker {
+  return startWorker(new URL(`./session/worker${ext}`, here), { workerData: input, resourceLimits: SESSION_LIMITS });
 }
 
 function moduleUrl(m: string | URL): string {
@@ -83,7 +78,7 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
       denyOthersThan: km.denyOthers ? process.getuid!() : undefined,
     },
   };
-  const worker = startWorker(input);
+  const worker = startSession(input);
   let failure: Error | undefined;
   let resolveClosed!: () => void;
   let rejectClosed!: (e: Error) => void;
