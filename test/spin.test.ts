@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { mountFs, mountMemFs, openFdFlags, unmountFs } from './helpers.js';
 import { defaultSpinUs, DEFAULT_SPIN_US, IDLE_AFTER_MS } from '../src/session/session.js';
 import { availableParallelism } from 'node:os';
+import { spawnSync } from 'node:child_process';
 
 /** The open flags of this process's /dev/fuse fds (one per live session). */
 const fuseFdFlags = (): number[] => openFdFlags('/dev/fuse');
@@ -94,6 +95,45 @@ for (const spinUs of [0, 200]) test(`spinUs ${spinUs}, asynchronous handlers: in
     await Promise.all(names.map((f, i) => fs.promises.writeFile(f, 'x'.repeat(i))));
     const sizes = await Promise.all(names.map(async (f) => (await fs.promises.stat(f)).size));
     assert.deepEqual(sizes, names.map((_, i) => i));
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+/** Voluntary context switches of every thread of this process (the session threads included). */
+function contextSwitches(): number {
+  let n = 0;
+  for (const t of fs.readdirSync('/proc/self/task')) {
+    try {
+      const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/task/${t}/status`, 'utf8'));
+      if (m) n += Number(m[1]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return n;
+}
+
+// A handler that stays pending (a slow network call, a read that waits for
+// data) used to leave the session thread napping 1 ms at a time until it
+// settled: a thousand wake-ups a second, and each new request waited for the
+// next look. It now sleeps until a request comes or a handler settles.
+test('a handler pending for long: the mount sleeps meanwhile, and other requests are answered at once', { timeout: 60_000 }, async () => {
+  const m = await mountMemFs({ slowReadMs: 3000 }, {});
+  try {
+    fs.writeFileSync(path.join(m.dir, 'slow'), 'late');
+    fs.writeFileSync(path.join(m.dir, 'other'), 'now');
+    // The read is answered after 3 s; it waits on libuv's thread pool meanwhile.
+    const reading = fs.promises.readFile(path.join(m.dir, 'slow'), 'utf8');
+    await new Promise((r) => setTimeout(r, 200));
+    const cs0 = contextSwitches();
+    await new Promise((r) => setTimeout(r, 1000));
+    const quiet = contextSwitches() - cs0;
+    // Other requests meanwhile (from a child process: this thread's pool is busy with the read).
+    const r = spawnSync('cat', [path.join(m.dir, 'other')], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.stdout, 'now');
+    assert.equal(await reading, 'late');
+    assert.ok(quiet < 200, `${quiet} context switches in 1 s while one read was pending (a 1 ms nap each would be ~1,000)`);
   } finally {
     await unmountFs(m);
   }

@@ -25,6 +25,7 @@ import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
 import { Notifier } from './notify.js';
+import { DeviceWatch } from './device-watch.js';
 
 export interface SessionOptions extends SessionLimits {
   /** Log one line per request and reply. */
@@ -116,6 +117,8 @@ class Ctx implements RequestContext {
 const YIELD_AFTER_MS = 0.01;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const nap = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The longest wait for a request with handlers pending (the device watch should end it first). */
+const WAIT_BOUND_MS = 100;
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
@@ -150,8 +153,12 @@ export class Session {
   private agreed = 0n;
   private ended = false;
   private yieldSoon = false;
-  /** Set while the loop naps with handlers pending: ends the nap when one of them settles. */
+  /** Set while the loop waits with handlers pending: ends the wait when one of them settles. */
   private wake: (() => void) | undefined;
+  /** Wakes the loop for a request while it waits in its event loop (made when first needed). */
+  private watch: DeviceWatch | undefined;
+  /** The last wait with handlers pending did not end by one settling: the next waits for requests too. */
+  private watchNext = false;
   /** idle() returned false since the last request: sleep without asking again. */
   private idleCalled = false;
   private destroyed = false;
@@ -211,12 +218,11 @@ export class Session {
             if (idleSince < 0) idleSince = now;
             const idle = now - idleSince;
             if (this.pending.size > 0) {
-              // Event-loop turns while spinning, then naps of 1 ms between
-              // looks, each cut short when a pending handler settles: its
-              // reply is out, and its client's next request comes soon, so
-              // spin again for it.
+              // Event-loop turns while spinning, then a wait in the event loop
+              // until a request comes or a pending handler settles (its reply
+              // is out, and its client's next request comes soon: spin again).
               if (idle < spinMs) await nextTurn();
-              else if (await this.napUntilSettled()) idleSince = -1;
+              else if (await this.waitPending()) idleSince = -1;
             } else if (idle < spinMs) {
               // Spinning. Past the first few microseconds, in which a client on
               // another CPU usually sends its next request, yield: when the
@@ -265,6 +271,7 @@ export class Session {
       }
     } finally {
       this.ended = true;
+      this.watch?.close();
       this.notifier.close();
       await this.callDestroy();
     }
@@ -382,18 +389,35 @@ export class Session {
     this.notifier.flush();
   }
 
-  /** A 1 ms nap, ended early (resolving true) when a pending handler settles. */
-  private napUntilSettled(): Promise<boolean> {
+  /**
+   * Waits, with handlers pending, until one of them settles (resolving true)
+   * or a request comes. Handlers that settle within a millisecond (the usual
+   * case) are waited for with a 1 ms nap; once a nap ran out, or a request
+   * ended the last wait, the device watch is used too (a thread polling
+   * /dev/fuse for us), so that a handler pending for long neither delays new
+   * requests nor wakes the loop a thousand times a second. A long timer
+   * bounds every wait.
+   */
+  private waitPending(): Promise<boolean> {
+    let request: Promise<unknown> | undefined;
+    if (this.watchNext) {
+      const watch = (this.watch ??= new DeviceWatch(this.fd));
+      watch.start();
+      if (watch.ready) request = watch.readable(WAIT_BOUND_MS);
+    }
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = undefined;
-        resolve(false);
-      }, 1);
-      this.wake = () => {
+      const finish = (settled: boolean): void => {
+        if (this.wake !== wake) return;
         clearTimeout(t);
         this.wake = undefined;
-        resolve(true);
+        this.watchNext = !settled;
+        if (settled && request !== undefined) this.watch!.disarm();
+        resolve(settled);
       };
+      const wake = (): void => finish(true);
+      this.wake = wake;
+      const t = setTimeout(() => finish(false), request === undefined ? 1 : WAIT_BOUND_MS);
+      request?.then(() => finish(false));
     });
   }
 
