@@ -14,6 +14,14 @@ import { Rng } from './rng.js';
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 
+/** Everything forgotten: only the root left, no inode fd open, none leaked (`fdsBefore`: this process's fds before). */
+function assertEmpty(t: InodeTable, fdsBefore: number): void {
+  assert.equal(t.size, 1);
+  assert.equal(t.fdCount, 0);
+  assert.equal(t.dirFdCount, 0);
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+}
+
 function setup(useHostIno: boolean, maxFds = 1 << 20, n = 10) {
   const dir = tmpdir();
   for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, `f${i}`), String(i));
@@ -456,10 +464,7 @@ test('without file handles: inodes past the budget are reopened by parent and na
   for (const f of [...fa, ...fb]) t.forget(f.nodeid, f.refs);
   assert.equal(t.tryGet(A.nodeid), undefined, 'a/ stayed after its last child went');
   t.forget(B.nodeid, B.refs);
-  assert.equal(t.size, 1);
-  assert.equal(t.fdCount, 0);
-  assert.equal(t.dirFdCount, 0);
-  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+  assertEmpty(t, fdsBefore);
 });
 
 test('without file handles: a path deeper than the budget is reopened holding few fds at once', () => {
@@ -569,10 +574,7 @@ test('without file handles: random lookups, renames, unlinks, fd use and forgets
   for (const x of live) t.forget(x.nodeid, BigInt(x.refs));
   for (const d of dirs) t.forget(d.nodeid, d.refs);
   for (let k = 0; k < held; k++) t.releaseFd();
-  assert.equal(t.size, 1);
-  assert.equal(t.fdCount, 0);
-  assert.equal(t.dirFdCount, 0);
-  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+  assertEmpty(t, fdsBefore);
 });
 
 test('with file handles, files no handle can reopen (on another mount) are reopened by name, through a parent reopened from its handle', () => {
@@ -624,10 +626,7 @@ test('with file handles, files no handle can reopen (on another mount) are reope
   t.forget(A.nodeid, A.refs);
   assert.ok(t.tryGet(A.nodeid) !== undefined, 'a/ went while its files are known by name');
   for (const f of [...files, ...others, ...extra, B]) t.forget(f.nodeid, f.refs);
-  assert.equal(t.size, 1);
-  assert.equal(t.fdCount, 0);
-  assert.equal(t.dirFdCount, 0);
-  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+  assertEmpty(t, fdsBefore);
   sys.close(mountFd);
   sys.close(rootFd);
 });
@@ -714,10 +713,7 @@ test('without file handles: an inode the kernel has open is reopened through its
   assert.throws(() => read(files[0]![1]!), { errno: 116 });
   assert.equal(read(files[5]![2]!), '5/2', 'without a name, it keeps the fd it got');
   for (const i of [...files.flat(), ...dirs, newer]) t.forget(i.nodeid, i.refs);
-  assert.equal(t.size, 1);
-  assert.equal(t.fdCount, 0);
-  assert.equal(t.dirFdCount, 0);
-  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+  assertEmpty(t, fdsBefore);
 });
 
 test('with file handles, a file on another mount unlinked under one name and found under another (a hard link) is reopened by the other', () => {
@@ -755,10 +751,7 @@ test('with file handles, a file on another mount unlinked under one name and fou
     assert.ok(t.fdCount <= 10, `${t.fdCount} inode fds over a budget of 10`);
   }
   for (const i of [X, ...others, A]) t.forget(i.nodeid, i.refs);
-  assert.equal(t.size, 1);
-  assert.equal(t.fdCount, 0);
-  assert.equal(t.dirFdCount, 0);
-  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd leaked');
+  assertEmpty(t, fdsBefore);
   sys.close(mountFd);
   sys.close(rootFd);
 });
