@@ -118,7 +118,7 @@ function contextSwitches(): number {
 // data) used to leave the session thread napping 1 ms at a time until it
 // settled: a thousand wake-ups a second, and each new request waited for the
 // next look. It now sleeps until a request comes or a handler settles.
-test('a handler pending for long: the mount sleeps meanwhile, and other requests are answered at once', { timeout: 60_000 }, async () => {
+test('a handler pending for long: the mount sleeps meanwhile, and other requests are answered', { timeout: 60_000 }, async () => {
   const m = await mountMemFs({ slowReadMs: 3000 }, {});
   try {
     fs.writeFileSync(path.join(m.dir, 'slow'), 'late');
