@@ -24,8 +24,8 @@ const ext = here.endsWith('.ts') ? '.ts' : '.js';
 export class DeviceWatch {
   private readonly state = new Int32Array(new SharedArrayBuffer(12));
   private worker: Worker | undefined;
-  /** The thread could not be started or died: callers fall back to naps. */
-  broken = false;
+  /** The thread could not be started or died: `ready` stays false, and callers nap. */
+  private broken = false;
   /** The thread is polling (until then, and when broken, callers nap). */
   ready = false;
 

@@ -117,7 +117,7 @@ class Ctx implements RequestContext {
 const YIELD_AFTER_MS = 0.01;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const nap = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** The longest wait for a request with handlers pending (the device watch should end it first). */
+/** The longest wait on the device watch with handlers pending (a request or a settling handler usually ends it first). */
 const WAIT_BOUND_MS = 100;
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -395,8 +395,8 @@ export class Session {
    * case) are waited for with a 1 ms nap; once a nap ran out, or a request
    * ended the last wait, the device watch is used too (a thread polling
    * /dev/fuse for us), so that a handler pending for long neither delays new
-   * requests nor wakes the loop a thousand times a second. A long timer
-   * bounds every wait.
+   * requests nor wakes the loop a thousand times a second; its wait ends
+   * after WAIT_BOUND_MS at most (or at once if its thread fails).
    */
   private waitPending(): Promise<boolean> {
     let request: Promise<unknown> | undefined;
@@ -416,7 +416,8 @@ export class Session {
       };
       const wake = (): void => finish(true);
       this.wake = wake;
-      const t = setTimeout(() => finish(false), request === undefined ? 1 : WAIT_BOUND_MS);
+      // One timer or the watch's wait (itself bounded), not both.
+      const t = request === undefined ? setTimeout(() => finish(false), 1) : undefined;
       request?.then(() => finish(false));
     });
   }
