@@ -134,13 +134,13 @@ export class PassthroughFs implements Filesystem {
     // Without handles, an inode reopened by name must still be the same file;
     // one the kernel has open is reopened through that open file instead.
     const reopenOpen = (ino: bigint): number => {
-      const open = this.fileIo.openFdOf(ino) ?? this.openDirs.fdOf(ino);
+      const open = this.openFdOf(ino);
       return open === undefined ? -Errno.ENOENT : this.proc.reopen(open, sys.O_PATH | sys.O_CLOEXEC);
     };
     this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf, reopenOpen);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
-    this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.fileIo.openFdOf(ino));
+    this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.openFdOf(ino));
     this.attrSetter = new AttrSetter(this.options, this.inodes, this.creds, this.fileIo, this.proc);
     this.guardSearch = this.creds.enabled && !this.options.defaultPermissions;
     // The host applies the daemon's umask to every file we create. Give the
@@ -187,6 +187,11 @@ export class PassthroughFs implements Filesystem {
     if (fd < 0) return false;
     sys.close(fd);
     return true;
+  }
+
+  /** An fd (not O_PATH) the kernel has open on inode `ino`: one of its open files' or directories', if any. */
+  private openFdOf(ino: bigint): number | undefined {
+    return this.fileIo.openFdOf(ino) ?? this.openDirs.fdOf(ino);
   }
 
   /** (device, mount) of the file in the statx buffer. */

@@ -37,7 +37,7 @@ export class Xattrs {
     private readonly inodes: InodeTable,
     private readonly creds: Credentials,
     private readonly proc: ProcFdDir,
-    /** An fd (not O_PATH) of a file the kernel has open on the inode, if any. */
+    /** An fd (not O_PATH) of a file or directory the kernel has open on the inode, if any. */
     private readonly openFdOf: (ino: bigint) => number | undefined,
   ) {}
 
