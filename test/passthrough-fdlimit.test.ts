@@ -358,3 +358,63 @@ print(json.dumps(out))
     assert.equal(fs.statSync(path.join(src, 'old3')).mode & 0o777, 0o604);
   });
 });
+
+// By name, an inode whose fd was pushed out is reopened by its name; a name
+// about to be removed (unlink, rmdir, a rename over it) therefore reopens its
+// inode first, or nothing could reach it afterwards. Open files are reached
+// through themselves; what this covers is an inode the kernel holds without
+// one: through a client's O_PATH fd, or as a process's working directory.
+// (A path-based stat of another hard link needs no such care: on ESTALE the
+// kernel looks the path up again, which names the inode anew.)
+test('by name (no file handles, 64-fd budget): an unlinked file, a file renamed over and a removed directory, their fds pushed out before, still answer fstat through a client\'s O_PATH fd and stat of a working directory', async () => {
+  const src = tmpdir();
+  for (let d = 0; d < 40; d++) {
+    fs.mkdirSync(path.join(src, `d${d}`));
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(src, `d${d}`, `f${i}`), `d${d} f${i}`);
+  }
+  for (let e = 0; e < 100; e++) fs.mkdirSync(path.join(src, `e${e}`));
+  fs.mkdirSync(path.join(src, 'd0', 'w'));
+  fs.writeFileSync(path.join(src, 'd0', 'new2'), 'replacing f2');
+  await withMount(src, { fileHandles: false, fdBudget: 64, entryTimeout: 3600, attrTimeout: 0 }, {}, async (m) => {
+    const r = await py(String.raw`
+import os, sys, json
+m = sys.argv[1]
+def push_out():
+    # 400 files, then 100 directories twice (past the 64-fd budget): the fds
+    # of d0's files, then of d0 and d0/w, are pushed out (directories' last).
+    for d in range(4, 40):
+        for i in range(10):
+            os.stat('%s/d%d/f%d' % (m, d, i))
+    for r in range(2):
+        for e in range(100):
+            os.stat('%s/e%d' % (m, e))
+def st(f):
+    try:
+        s = f()
+        return [s.st_nlink, s.st_size]
+    except OSError as e:
+        return os.strerror(e.errno)
+out = {}
+p0 = os.open(m + '/d0/f0', os.O_PATH)
+p2 = os.open(m + '/d0/f2', os.O_PATH)
+os.chdir(m + '/d0/w')
+push_out()
+os.unlink(m + '/d0/f0')
+os.rename(m + '/d0/new2', m + '/d0/f2')
+os.rmdir(m + '/d0/w')
+push_out()
+out['unlinked'] = st(lambda: os.fstat(p0))
+out['renamed_over'] = st(lambda: os.fstat(p2))
+out['removed_cwd'] = st(lambda: os.stat('.'))
+os.close(p0)
+os.close(p2)
+print(json.dumps(out))
+`, [m.dir], { timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    assert.deepEqual(res.unlinked, [0, 'd0 f0'.length]);
+    assert.deepEqual(res.renamed_over, [0, 'd0 f2'.length]);
+    // A removed directory: no links left (its size is the host filesystem's).
+    assert.equal((res.removed_cwd as number[])[0], 0, `stat of the removed working directory: ${JSON.stringify(res.removed_cwd)}`);
+  });
+});
