@@ -966,6 +966,17 @@ describe('credentials, limits, ids', () => {
     assert.equal(sys.getrlimit(12345), -E.EINVAL);
   });
 
+  it('setThreadName in a Worker names only that thread; more than 15 bytes is ERANGE', async () => {
+    const mainName = fs.readFileSync('/proc/thread-self/comm', 'utf8');
+    const res = (await inWorker(`
+      const r = sys.setThreadName('tsfuse-test');
+      const name = fs.readFileSync('/proc/thread-self/comm', 'utf8');
+      return { r, name, long: sys.setThreadName('x'.repeat(16)) };
+    `)) as Record<string, unknown>;
+    assert.deepEqual(res, { r: 0, name: 'tsfuse-test\n', long: -E.ERANGE });
+    assert.equal(fs.readFileSync('/proc/thread-self/comm', 'utf8'), mainName);
+  });
+
   it('setfsuid/setfsgid in a Worker change only that thread', async () => {
     const mainBefore = statusLine('Uid:');
     const res = (await inWorker(`

@@ -10,6 +10,7 @@ const POLLIN = 1;
 /** How often a poll with nothing to report looks at STOP (ms). */
 const LOOK_MS = 250;
 
+sys.setThreadName('tsfuse-watch');
 parentPort!.postMessage('ready');
 for (;;) {
   Atomics.wait(state, ARMED, 0);

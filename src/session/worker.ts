@@ -27,6 +27,9 @@ function isClass(f: unknown): f is new (...a: unknown[]) => Filesystem {
   return typeof f === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(f));
 }
 
+// Named for `top -H`, `ps -L` and perf (a failure leaves the runtime's name).
+sys.setThreadName('tsfuse-session');
+
 const input = workerData as WorkerInput;
 const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
 const log = (line: string): void => {

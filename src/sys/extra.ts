@@ -1,6 +1,6 @@
 // Wrappers added for the passthrough filesystem and the session thread: the
 // per-thread file-system context (umask), giving freed memory back, and
-// yielding the CPU while spinning.
+// yielding the CPU while spinning, naming threads.
 
 import { declare, negErrno } from './libc.js';
 
@@ -8,6 +8,8 @@ const _umask = declare('uint32_t umask(uint32_t mask)');
 const _mallocTrim = declare('int malloc_trim(size_t pad)');
 const _unshare = declare('int unshare(int flags)');
 const _schedYield = declare('int sched_yield(void)');
+const _pthreadSelf = declare('uintptr_t pthread_self(void)');
+const _pthreadSetname = declare('int pthread_setname_np(uintptr_t thread, const char *name)');
 
 export const CLONE_FS = 0x200;
 
@@ -31,6 +33,16 @@ export function unshare(flags: number): number {
 export function schedYield(): number {
   const r = _schedYield() as number;
   return r < 0 ? negErrno() : r;
+}
+
+/**
+ * pthread_setname_np(3) on the calling thread: the name `top -H`, `ps -L`,
+ * `perf` and /proc/<pid>/task/<tid>/comm show. At most 15 bytes (else -ERANGE).
+ * 0 | -errno.
+ */
+export function setThreadName(name: string): number {
+  const r = _pthreadSetname(_pthreadSelf(), name) as number;
+  return r === 0 ? 0 : -r;
 }
 
 import { koffi } from './libc.js';
