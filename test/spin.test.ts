@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mountFs, mountMemFs, openFdFlags, unmountFs } from './helpers.js';
 import { defaultSpinUs, DEFAULT_SPIN_US, IDLE_AFTER_MS } from '../src/session/session.js';
+import { afterMs } from '../src/session/real-timer.js';
 import { availableParallelism } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 /** The open flags of this process's /dev/fuse fds (one per live session). */
 const fuseFdFlags = (): number[] => openFdFlags('/dev/fuse');
@@ -119,13 +120,16 @@ function contextSwitches(): number {
 // settled: a thousand wake-ups a second, and each new request waited for the
 // next look. It now sleeps until a request comes or a handler settles.
 test('a handler pending for long: the mount sleeps meanwhile, and other requests are answered', { timeout: 60_000 }, async () => {
-  const m = await mountMemFs({ slowReadMs: 3000 }, {});
+  const m = await mountMemFs({ slowReadMs: 5000 }, {});
   try {
     fs.writeFileSync(path.join(m.dir, 'slow'), 'late');
     fs.writeFileSync(path.join(m.dir, 'other'), 'now');
-    // The read is answered after 3 s; it waits on libuv's thread pool meanwhile.
+    // The read is answered after 5 s; it waits on libuv's thread pool meanwhile.
     const reading = fs.promises.readFile(path.join(m.dir, 'slow'), 'utf8');
-    await new Promise((r) => setTimeout(r, 200));
+    // Counted once the device watch runs: its thread, started from TypeScript
+    // here (tsx compiles it, with a thread and a process of its own), took
+    // several hundred context switches to start on a slow machine.
+    await new Promise((r) => setTimeout(r, 1500));
     const cs0 = contextSwitches();
     await new Promise((r) => setTimeout(r, 1000));
     const quiet = contextSwitches() - cs0;
@@ -134,6 +138,95 @@ test('a handler pending for long: the mount sleeps meanwhile, and other requests
     assert.equal(r.stdout, 'now');
     assert.equal(await reading, 'late');
     assert.ok(quiet < 200, `${quiet} context switches in 1 s while one read was pending (a 1 ms nap each would be ~1,000)`);
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+// A handler may wait on something that only a later request settles (a
+// promise: no timer or I/O of its own). A wait on the device watch holds no
+// handle of the event loop either: the session thread used to end in it,
+// silently, and the mount with it (ENOTCONN).
+test('a handler pending on a promise that only a later request settles: the session keeps serving meanwhile, and that request settles it', { timeout: 60_000 }, async () => {
+  const m = await mountMemFs({ gatedReads: true }, {});
+  try {
+    fs.writeFileSync(path.join(m.dir, 'gated'), 'opened');
+    fs.writeFileSync(path.join(m.dir, 'other'), 'now');
+    const reader = spawn('cat', [path.join(m.dir, 'gated')]);
+    let read = '';
+    reader.stdout.on('data', (b: Buffer) => (read += b.toString()));
+    const readerDone = new Promise((r) => reader.on('close', r));
+    // Long enough for the session's 1 ms naps to run out and its waits to go to the device watch.
+    await new Promise((r) => setTimeout(r, 1500));
+    const other = spawnSync('cat', [path.join(m.dir, 'other')], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(other.stdout, 'now', other.stderr);
+    assert.equal(read, '', 'the gated read waits');
+    const gate = spawnSync('stat', [path.join(m.dir, 'open-gate')], { encoding: 'utf8', timeout: 10_000 });
+    assert.match(gate.stderr, /No such file/);
+    await readerDone;
+    assert.equal(read, 'opened');
+  } finally {
+    await unmountFs(m);
+  }
+});
+
+// The session's 1 ms nap (a wait for pending handlers) ran out early: Node's
+// timers count from the event loop's clock, which a synchronous stretch
+// leaves behind. Each early end armed the device watch for the next wait: a
+// thread wake-up per request.
+test('afterMs waits its time by the real clock, also after a synchronous stretch', async () => {
+  // A plain 1 ms setTimeout set this way fired early in about a third of tries (measured).
+  for (let i = 0; i < 40; i++) {
+    const ms = 1 + (i % 3);
+    await new Promise((r) => setImmediate(r));
+    const s = performance.now();
+    while (performance.now() - s < 3);
+    const t0 = performance.now();
+    const waited = await new Promise<number>((r) => afterMs(ms, () => r(performance.now() - t0)));
+    assert.ok(waited >= ms, `afterMs(${ms}) called back after ${waited.toFixed(3)} ms`);
+  }
+  // Cancelled: never called.
+  let called = false;
+  const cancel = afterMs(1, () => (called = true));
+  cancel();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(called, false);
+});
+
+/** Voluntary context switches of this process's threads named `name` (summed). */
+function threadSwitches(name: string): number {
+  let n = 0;
+  for (const t of fs.readdirSync('/proc/self/task')) {
+    try {
+      if (fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() !== name) continue;
+      const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/task/${t}/status`, 'utf8'));
+      if (m) n += Number(m[1]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return n;
+}
+
+// A handler slower than the spin (a thread-pool call, a few awaits) used to
+// leave its client waiting for the session's 1 ms nap to end; its settling
+// now ends the wait.
+test('a handler slower than the spin: its settling ends the wait, and the session thread does not sleep meanwhile', { timeout: 60_000 }, async () => {
+  // Every handler takes event-loop turns for 300 µs (the spin is 50 µs), then answers.
+  const m = await mountMemFs({ async: true, asyncUs: 300, timeout: 0 }, {});
+  try {
+    const f = path.join(m.dir, 'f');
+    fs.writeFileSync(f, 'x');
+    for (let i = 0; i < 50; i++) fs.statSync(f);
+    const n = 100;
+    const cs0 = threadSwitches('tsfuse-session');
+    for (let i = 0; i < n; i++) assert.equal(fs.statSync(f).size, 1);
+    const perStat = (threadSwitches('tsfuse-session') - cs0) / n;
+    // Each stat is two requests (LOOKUP, GETATTR: timeouts 0). While a
+    // handler runs, the session thread takes event-loop turns; between a
+    // reply and the next request it spins. A wait not ended by the settling
+    // would sleep it once per request at least: 2 or more per stat.
+    assert.ok(perStat < 0.5, `the session thread slept ${perStat.toFixed(2)} times per stat`);
   } finally {
     await unmountFs(m);
   }

@@ -13,8 +13,18 @@ import { FATTR_ATIME, FATTR_ATIME_NOW, FATTR_GID, FATTR_MODE, FATTR_MTIME, FATTR
 export interface MemFsOptions {
   /** Answer every request through a Promise (tests the session's async path). */
   async?: boolean;
+  /**
+   * With `async`: each handler takes event-loop turns for this many
+   * microseconds before it answers (a handler slower than the session's spin).
+   */
+  asyncUs?: number;
   /** Delay READ replies by this many milliseconds (implies async reads). */
   slowReadMs?: number;
+  /**
+   * Reads at offset 0 of files named "gated" wait, on a promise that nothing
+   * but another request settles (no timer, no I/O), until a lookup of "open-gate".
+   */
+  gatedReads?: boolean;
   /** Attribute and entry timeouts in seconds (default 1). */
   timeout?: number;
   /** Fail reads and writes of files whose name starts with "bad" with EIO. */
@@ -58,6 +68,8 @@ export class MemFs implements Filesystem {
   private readonly timeout: number;
   /** Reads given up because the kernel interrupted them. */
   interrupted = 0;
+  /** Gated reads waiting for a lookup of "open-gate" (gatedReads). */
+  private gate: (() => void)[] = [];
 
   constructor(private readonly options: MemFsOptions = {}) {
     this.timeout = options.timeout ?? 1;
@@ -72,16 +84,25 @@ export class MemFs implements Filesystem {
 
   /** Re-binds every handler so it answers through a Promise on a later tick. */
   private wrapAsync(): void {
+    const us = this.options.asyncUs ?? 0;
     for (const m of ['lookup', 'getattr', 'setattr', 'readlink', 'symlink', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'link', 'open', 'read', 'write', 'release', 'opendir', 'readdir', 'statfs', 'create', 'getxattr', 'setxattr', 'listxattr', 'removexattr'] as const) {
       const f = (this as unknown as Record<string, (...a: unknown[]) => unknown>)[m]!.bind(this);
       (this as unknown as Record<string, unknown>)[m] = (...a: unknown[]) =>
-        new Promise((resolve, reject) => setImmediate(() => {
-          try {
-            resolve(f(...a));
-          } catch (e) {
-            reject(e);
-          }
-        }));
+        new Promise((resolve, reject) => {
+          const t0 = performance.now();
+          const turn = (): void => {
+            if ((performance.now() - t0) * 1000 < us) {
+              setImmediate(turn);
+              return;
+            }
+            try {
+              resolve(f(...a));
+            } catch (e) {
+              reject(e);
+            }
+          };
+          setImmediate(turn);
+        });
     }
   }
 
@@ -142,6 +163,7 @@ export class MemFs implements Filesystem {
   lookup(_ctx: RequestContext, parent: bigint, name: Buffer): Entry | FuseError {
     const p = this.dir(parent);
     const k = key(name);
+    if (this.options.gatedReads && k === 'open-gate') for (const open of this.gate.splice(0)) open();
     const ino = k === '.' ? p.ino : k === '..' ? p.parent : p.children!.get(k);
     // Routine failures are returned, not thrown (cheaper; see Filesystem).
     if (ino === undefined) return NO_ENTRY;
@@ -280,7 +302,7 @@ export class MemFs implements Filesystem {
     const n = this.node(ino);
     if (a.flags & 0o1000 /* O_TRUNC */) this.resize(n, 0);
     // Slow reads are for interrupt tests: direct I/O keeps each read() one synchronous READ.
-    return { fh: 0n, openFlags: this.options.slowReadMs ? 1 /* FOPEN_DIRECT_IO */ : 0 };
+    return { fh: 0n, openFlags: this.options.slowReadMs || this.options.gatedReads ? 1 /* FOPEN_DIRECT_IO */ : 0 };
   }
 
   read(ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | Promise<number> {
@@ -289,6 +311,7 @@ export class MemFs implements Filesystem {
     const off = Number(a.offset);
     const len = Math.max(0, Math.min(a.size, n.size - off));
     if (len > 0) n.data.copy(out, 0, off, off + len);
+    if (this.options.gatedReads && n.name === 'gated' && off === 0) return new Promise((resolve) => this.gate.push(() => resolve(len)));
     const ms = this.options.slowReadMs;
     if (!ms) return len;
     // A slow read gives up when the kernel interrupts it (the caller got a signal).

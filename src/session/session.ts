@@ -26,6 +26,7 @@ import { SpliceReplier } from './splice.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
 import { Notifier } from './notify.js';
 import { DeviceWatch } from './device-watch.js';
+import { afterMs } from './real-timer.js';
 
 export interface SessionOptions extends SessionLimits {
   /** Log one line per request and reply. */
@@ -116,7 +117,7 @@ class Ctx implements RequestContext {
 /** How long a spin runs before it starts yielding the CPU at each look (ms). */
 const YIELD_AFTER_MS = 0.01;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
-const nap = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const nap = (ms: number): Promise<void> => new Promise((r) => afterMs(ms, r));
 /** The longest wait on the device watch with handlers pending (a request or a settling handler usually ends it first). */
 const WAIT_BOUND_MS = 100;
 
@@ -192,6 +193,11 @@ export class Session {
     const r = fl < 0 ? fl : sys.fcntl(this.fd, sys.F_SETFL, fl | sys.O_NONBLOCK);
     if (r < 0) throw new Error(`fcntl O_NONBLOCK on /dev/fuse: ${errnoName(-r)}`);
     let idleSince = -1;
+    // A wait on the device watch (Atomics.waitAsync) holds no handle of the
+    // event loop: were nothing else pending, Node would end this thread in
+    // the middle of it, and the mount would go dead without a word. This
+    // timer keeps the loop alive for as long as the session serves.
+    const keepAlive = setInterval(() => {}, 0x7fffffff);
     try {
       while (!this.ended) {
         const n = sys.read(this.fd, this.inbuf, this.bufSize);
@@ -270,6 +276,7 @@ export class Session {
         }
       }
     } finally {
+      clearInterval(keepAlive);
       this.ended = true;
       this.watch?.close();
       this.notifier.close();
@@ -408,7 +415,7 @@ export class Session {
     return new Promise((resolve) => {
       const finish = (settled: boolean): void => {
         if (this.wake !== wake) return;
-        clearTimeout(t);
+        cancel?.();
         this.wake = undefined;
         this.watchNext = !settled;
         if (settled && request !== undefined) this.watch!.disarm();
@@ -417,7 +424,7 @@ export class Session {
       const wake = (): void => finish(true);
       this.wake = wake;
       // One timer or the watch's wait (itself bounded), not both.
-      const t = request === undefined ? setTimeout(() => finish(false), 1) : undefined;
+      const cancel = request === undefined ? afterMs(1, () => finish(false)) : undefined;
       request?.then(() => finish(false));
     });
   }
