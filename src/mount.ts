@@ -8,6 +8,7 @@ import type { KernelMountOptions, UnmountOptions } from './session/mount.js';
 import type { SessionLimits } from './session/connection.js';
 import type { WorkerInput, WorkerMessage } from './session/worker.js';
 import { startWorker } from './session/start-worker.js';
+import * as sys from './sys/index.js';
 
 /**
  * Where the session thread finds the filesystem: a module (path or URL) and
@@ -69,6 +70,7 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
   const km = mountKernel(mountpoint, options);
   const input: WorkerInput = {
     fd: km.fd,
+    fdClosing: new Int32Array(new SharedArrayBuffer(4)),
     module: moduleUrl(source.module),
     exportName: source.exportName ?? 'default',
     args: source.args ?? [],
@@ -100,6 +102,13 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
       reject(e);
     });
     worker.on('exit', (code) => {
+      // The thread ended without closing the device (an exception outside
+      // its handlers, say): closing it here ends the connection, so that
+      // clients get ENOTCONN instead of waiting for replies forever.
+      if (Atomics.load(input.fdClosing, 0) === 0) {
+        sys.close(km.fd);
+        failure ??= new Error(`session thread ended (exit code ${code}) without ending its session`);
+      }
       if (failure) rejectClosed(failure);
       else if (code !== 0) rejectClosed(new Error(`session thread exited with code ${code}`));
       else resolveClosed();

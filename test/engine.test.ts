@@ -156,3 +156,28 @@ test('unmount from outside ends the session; the mount point is free again', asy
   assert.ok(!fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${m.dir} `));
   void tmpdir;
 });
+
+// A filesystem's code may throw where no handler catches it (in a callback
+// of its own): Node ends the session's thread. The main thread then closes the
+// device, so that clients get ENOTCONN at once instead of waiting for
+// replies that never come, and `closed` says what happened.
+test('the session thread ended by an exception outside any handler: its client and the next get ENOTCONN, closed rejects, unmount cleans up', { timeout: 60_000 }, async () => {
+  const m = await mountMemFs({ throwLaterOn: 'boom' });
+  let unmounted = false;
+  try {
+    fs.writeFileSync(path.join(m.dir, 'f'), 'x');
+    // From child processes, this thread staying free for the worker's exit.
+    const { execFile } = await import('node:child_process');
+    const stat = (p: string): Promise<string> =>
+      new Promise((resolve) => execFile('stat', [p], { timeout: 10_000 }, (_e, out, err) => resolve(out + err)));
+    const boom = await stat(path.join(m.dir, 'boom'));
+    assert.match(boom, /Transport endpoint is not connected|Software caused connection abort/);
+    await assert.rejects(m.closed, /thrown outside any handler/);
+    assert.match(await stat(path.join(m.dir, 'f')), /Transport endpoint is not connected/);
+    await assert.rejects(unmountFs(m), /thrown outside any handler/);
+    unmounted = true;
+    assert.ok(!fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${m.dir} `), 'unmounted');
+  } finally {
+    if (!unmounted) await m.unmount({ lazy: true }).catch(() => {});
+  }
+});

@@ -25,6 +25,11 @@ export interface MemFsOptions {
    * but another request settles (no timer, no I/O), until a lookup of "open-gate".
    */
   gatedReads?: boolean;
+  /**
+   * A lookup of this name throws outside any handler, before its answer
+   * (ENOENT) is due: an uncaught exception, which ends the session's thread.
+   */
+  throwLaterOn?: string;
   /** Attribute and entry timeouts in seconds (default 1). */
   timeout?: number;
   /** Fail reads and writes of files whose name starts with "bad" with EIO. */
@@ -160,10 +165,20 @@ export class MemFs implements Filesystem {
     if (n.nlink === 0 && n.lookups <= 0n && n.ino !== 1n) this.nodes.delete(n.ino);
   }
 
-  lookup(_ctx: RequestContext, parent: bigint, name: Buffer): Entry | FuseError {
+  lookup(_ctx: RequestContext, parent: bigint, name: Buffer): Entry | FuseError | Promise<FuseError> {
     const p = this.dir(parent);
     const k = key(name);
     if (this.options.gatedReads && k === 'open-gate') for (const open of this.gate.splice(0)) open();
+    if (k === this.options.throwLaterOn) {
+      // Asynchronous, so that the session gives the event loop turns (a
+      // synchronous filesystem's timers wait until it does).
+      return new Promise((resolve) => {
+        setImmediate(() => {
+          throw new Error('thrown outside any handler (MemFs throwLaterOn)');
+        });
+        setImmediate(() => resolve(NO_ENTRY));
+      });
+    }
     const ino = k === '.' ? p.ino : k === '..' ? p.parent : p.children!.get(k);
     // Routine failures are returned, not thrown (cheaper; see Filesystem).
     if (ino === undefined) return NO_ENTRY;

@@ -12,6 +12,8 @@ import type { Filesystem } from './filesystem.js';
 
 export interface WorkerInput {
   fd: number;
+  /** [0] set to 1 just before this thread closes `fd`: if it ends without, the main thread closes it. */
+  fdClosing: Int32Array;
   module: string;
   exportName: string;
   args: unknown[];
@@ -53,13 +55,18 @@ async function main(): Promise<void> {
   await session.run();
 }
 
+function closeFd(): void {
+  Atomics.store(input.fdClosing, 0, 1);
+  sys.close(input.fd);
+}
+
 main().then(
   () => {
-    sys.close(input.fd);
+    closeFd();
     post({ type: 'ended' });
   },
   (e: unknown) => {
-    sys.close(input.fd);
+    closeFd();
     post({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   },
 );
