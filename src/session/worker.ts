@@ -60,6 +60,18 @@ function closeFd(): void {
   sys.close(input.fd);
 }
 
+const describe = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+
+// An exception thrown outside any handler (in a callback of the filesystem's
+// own) ends this thread. The device is closed here first, so that clients get
+// ENOTCONN at once, also while the main thread is busy (a synchronous call on
+// the mount from it would wait for the main thread's own close for ever).
+process.on('uncaughtException', (e) => {
+  if (Atomics.load(input.fdClosing, 0) === 0) closeFd();
+  post({ type: 'error', message: describe(e) });
+  process.exit(1);
+});
+
 main().then(
   () => {
     closeFd();
@@ -67,6 +79,6 @@ main().then(
   },
   (e: unknown) => {
     closeFd();
-    post({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    post({ type: 'error', message: describe(e) });
   },
 );
