@@ -7,7 +7,7 @@ import { mountKernel, unmountKernel, MountError } from './session/mount.js';
 import type { KernelMountOptions, UnmountOptions } from './session/mount.js';
 import type { SessionLimits } from './session/connection.js';
 import type { WorkerInput, WorkerMessage } from './session/worker.js';
-import { startWorker } from './session/start-worker.js';
+import { sibling, startWorker } from './session/start-worker.js';
 import * as sys from './sys/index.js';
 
 /**
@@ -46,7 +46,6 @@ export interface MountHandle {
 }
 
 const here = import.meta.url;
-const ext = here.endsWith('.ts') ? '.ts' : '.js';
 
 /**
  * The session thread allocates little that lives long (the passthrough's
@@ -56,7 +55,7 @@ const ext = here.endsWith('.ts') ? '.ts' : '.js';
 const SESSION_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 function startSession(input: WorkerInput): Worker {
-  return startWorker(new URL(`./session/worker${ext}`, here), { workerData: input, resourceLimits: SESSION_LIMITS });
+  return startWorker(sibling(here, './session/worker'), { workerData: input, resourceLimits: SESSION_LIMITS });
 }
 
 function moduleUrl(m: string | URL): string {
@@ -137,4 +136,4 @@ export async function mount(mountpoint: string, source: FilesystemSource, option
 
 export { MountError, unmountKernel as unmount };
 export type { UnmountOptions };
-export const builtinModule = (name: string): string => fileURLToPath(new URL(`./fs/${name}${ext}`, here));
+export const builtinModule = (name: string): string => fileURLToPath(sibling(here, `./fs/${name}`));

@@ -7,7 +7,7 @@
 // requests that wait for the session.
 
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from './start-worker.js';
+import { sibling, startWorker } from './start-worker.js';
 
 /** Indexes into the shared state. */
 export const ARMED = 0;
@@ -17,9 +17,6 @@ export const STOP = 2;
 // Atomics.waitAsync (V8 since Node 16) is newer than the library TypeScript targets here.
 type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
-
-const here = import.meta.url;
-const ext = here.endsWith('.ts') ? '.ts' : '.js';
 
 export class DeviceWatch {
   private readonly state = new Int32Array(new SharedArrayBuffer(12));
@@ -39,7 +36,7 @@ export class DeviceWatch {
       return;
     }
     try {
-      this.worker = startWorker(new URL(`./device-watch-thread${ext}`, here), {
+      this.worker = startWorker(sibling(import.meta.url, './device-watch-thread'), {
         workerData: { fd: this.fd, state: this.state },
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
       });

@@ -4,7 +4,16 @@
 import { Worker } from 'node:worker_threads';
 import type { WorkerOptions } from 'node:worker_threads';
 
-/** `url`: the worker's module, a sibling `.js` or `.ts` file of the caller's. */
+/**
+ * The module `path` (relative, without extension) next to the caller's
+ * module `callerUrl`, with the caller's extension: `.ts` when running from
+ * the sources, `.js` from dist/.
+ */
+export function sibling(callerUrl: string, path: string): URL {
+  return new URL(path + (callerUrl.endsWith('.ts') ? '.ts' : '.js'), callerUrl);
+}
+
+/** `url`: the worker's module, a sibling `.js` or `.ts` file of the caller's (see `sibling`). */
 export function startWorker(url: URL, options: WorkerOptions): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   // Node 20 does not apply --import hooks to workers: the thread registers tsx itself.

@@ -55,9 +55,9 @@ async function main(): Promise<void> {
   await session.run();
 }
 
+/** Closes the device, once (the flag also tells the main thread it need not). */
 function closeFd(): void {
-  Atomics.store(input.fdClosing, 0, 1);
-  sys.close(input.fd);
+  if (Atomics.exchange(input.fdClosing, 0, 1) === 0) sys.close(input.fd);
 }
 
 const describe = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
@@ -67,7 +67,7 @@ const describe = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.mes
 // ENOTCONN at once, also while the main thread is busy (a synchronous call on
 // the mount from it would wait for the main thread's own close for ever).
 process.on('uncaughtException', (e) => {
-  if (Atomics.load(input.fdClosing, 0) === 0) closeFd();
+  closeFd();
   post({ type: 'error', message: describe(e) });
   process.exit(1);
 });
