@@ -21,7 +21,7 @@ import { installExitHandlers, killPid, onCleanup, runOk, sleep } from './lib/pro
 import { spawn } from 'node:child_process';
 import type { RowResult, Sample } from './lib/report.ts';
 import { daemonTable, mainTable, targets, targetsText, variantTable } from './lib/report.ts';
-import { filesystemOf, machineInfo, machineLine, mountedType, mountsUnder, procCounters, procMemory, waitQuiet } from './lib/system.ts';
+import { filesystemOf, machineInfo, machineLine, mountedType, mountsUnder, machineIdle, procCounters, procMemory, waitQuiet } from './lib/system.ts';
 import type { Env, Group, RunCtx } from './lib/workloads.ts';
 import { ALIASES, emptyNative, FIO_COMMON, FULL, GROUPS, QUICK } from './lib/workloads.ts';
 
@@ -373,9 +373,12 @@ async function main(): Promise<void> {
             const rr = byId.get(rowId);
             if (!rr) throw new Error(`unknown row ${rowId}`);
             const c0 = mounted.pid ? procCounters(mounted.pid) : undefined;
+            const i0 = machineIdle();
             const value = await fn();
+            const i1 = machineIdle();
             const c1 = mounted.pid ? procCounters(mounted.pid) : undefined;
             const s: Sample = { rep, value };
+            if (i0 !== undefined && i1 !== undefined) s.idleCpu = Math.round((i1 - i0) * 100) / 100;
             if (c0 && c1) {
               s.daemonCpu = Math.round((c1.cpu - c0.cpu) * 100) / 100;
               s.daemonCtxsw = c1.voluntary + c1.involuntary - c0.voluntary - c0.involuntary;
@@ -428,7 +431,7 @@ async function main(): Promise<void> {
     mainTable(results),
     '',
     ...(variantTable(results, args.peers) ? ['Further peers (tsfuse variants, passthrough_hp; see --help):', '', variantTable(results, args.peers)!, ''] : []),
-    'Daemon CPU (user+sys seconds) and context switches during each step (medians):',
+    'Daemon CPU (user+sys seconds) and context switches during each step, and the idle CPU seconds of the whole machine during it (all cores; time no thread used), medians:',
     '',
     daemonTable(results, args.peers),
     '',

@@ -4,7 +4,7 @@
 // the wrong side) would put wrong numbers in the docs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mainTable, stat, targets, variantTable } from '../bench/lib/report.ts';
+import { daemonTable, mainTable, stat, targets, variantTable } from '../bench/lib/report.ts';
 import type { RowResult, Sample } from '../bench/lib/report.ts';
 import type { RowDef } from '../bench/lib/workloads.ts';
 
@@ -57,4 +57,17 @@ test('tables: each cell the median (min–max), ratios tsfuse over the other, fa
   // tsfuse-base: its value, its ratio to bindfs, and tsfuse's to it (the change measured against its base).
   assert.deepEqual(vcells.slice(-3), ['2.50', '0.83×', '0.50×']);
   assert.equal(variantTable([r], ['native', 'bindfs', 'tsfuse', 'tsfuse-nopt']), undefined);
+});
+
+test('daemon table: CPU and context switches of the FUSE peers, then the machine idle time of every peer, medians', () => {
+  const r = row('metadata', 'lower', { native: [1], bindfs: [2], tsfuse: [3] });
+  r.samples.native = [{ rep: 0, value: 1, idleCpu: 0.5 }, { rep: 1, value: 1, idleCpu: 0.25 }];
+  r.samples.bindfs = [{ rep: 0, value: 2, daemonCpu: 1.5, daemonCtxsw: 100, idleCpu: 0.75 }];
+  r.samples.tsfuse = [{ rep: 0, value: 3, daemonCpu: 0.75, daemonCtxsw: 7 }];
+  const lines = daemonTable([r], ['native', 'bindfs', 'tsfuse']).split('\n');
+  const head = lines[0]!.split('|').map((c) => c.trim()).filter((c) => c !== '');
+  assert.deepEqual(head, ['workload', 'bindfs CPU s', 'tsfuse CPU s', 'bindfs ctx switches', 'tsfuse ctx switches', 'native idle s', 'bindfs idle s', 'tsfuse idle s']);
+  const cells = lines[2]!.split('|').map((c) => c.trim()).filter((c) => c !== '');
+  // native's idle median of two samples; tsfuse has no idle sample: a dash.
+  assert.deepEqual(cells, ['row metadata', '1.50', '0.750', '100', '7', '0.375', '0.750', '–']);
 });

@@ -11,6 +11,8 @@ export interface Sample {
   daemonCpu?: number;
   /** Daemon context switches (voluntary + involuntary) during the step. */
   daemonCtxsw?: number;
+  /** Idle CPU seconds of the whole machine during the step (all CPUs; see machineIdle). */
+  idleCpu?: number;
 }
 
 export interface RowResult {
@@ -107,10 +109,13 @@ export function variantTable(results: RowResult[], peers: PeerName[]): string | 
   return pad(rows, header);
 }
 
-/** Daemon CPU seconds and context switches per step (medians), FUSE peers only. */
+/**
+ * Daemon CPU seconds and context switches per step (medians), FUSE peers
+ * only; then the machine's idle CPU seconds during the step, every peer.
+ */
 export function daemonTable(results: RowResult[], peers: PeerName[]): string {
   const fusePeers: PeerName[] = peers.filter((p) => p !== 'native');
-  const header = ['workload', ...fusePeers.map((p) => `${p} CPU s`), ...fusePeers.map((p) => `${p} ctx switches`)];
+  const header = ['workload', ...fusePeers.map((p) => `${p} CPU s`), ...fusePeers.map((p) => `${p} ctx switches`), ...peers.map((p) => `${p} idle s`)];
   const rows = results.map((r) => {
     const cpu = fusePeers.map((p) => {
       const s = stat((r.samples[p] ?? []).map((x) => x.daemonCpu ?? NaN));
@@ -120,7 +125,11 @@ export function daemonTable(results: RowResult[], peers: PeerName[]): string {
       const s = stat((r.samples[p] ?? []).map((x) => x.daemonCtxsw ?? NaN));
       return s ? s.median.toFixed(0) : '–';
     });
-    return [r.row.label, ...cpu, ...cs];
+    const idle = peers.map((p) => {
+      const s = stat((r.samples[p] ?? []).map((x) => x.idleCpu ?? NaN));
+      return s ? fmt(s.median) : '–';
+    });
+    return [r.row.label, ...cpu, ...cs, ...idle];
   });
   return pad(rows, header);
 }

@@ -136,6 +136,23 @@ export function procCounters(pid: number): ProcCounters | undefined {
   }
 }
 
+/**
+ * Idle CPU seconds of the whole machine so far, summed over its CPUs (the
+ * idle and iowait columns of /proc/stat's cpu line): the difference over a
+ * step is the CPU time nobody used, the headroom a daemon with more threads
+ * could have had.
+ */
+export function machineIdle(): number | undefined {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/);
+    if (f[0] !== 'cpu') return undefined;
+    return (Number(f[4]) + Number(f[5])) / TICK;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface Memory {
   rssKiB: number;
   hwmKiB: number;
