@@ -9,6 +9,7 @@ import { after } from 'node:test';
 import { mount } from '../src/mount.js';
 import type { FilesystemSource, MountHandle, MountOptions } from '../src/mount.js';
 import { unmountKernel } from '../src/session/mount.js';
+import type { TestMemFsOptions } from './fixtures/test-memfs.js';
 
 const toClean: string[] = [];
 const mounted = new Set<MountHandle>();
@@ -34,9 +35,11 @@ export async function unmountFs(h: MountHandle): Promise<void> {
 
 export const memfsModule = new URL('../src/fs/memfs.ts', import.meta.url);
 export const passthroughModule = new URL('../src/fs/passthrough/index.ts', import.meta.url);
+/** MemFs with the tests' faults (slow, gated or failing answers); MemFs itself without options. */
+export const testMemfsModule = new URL('./fixtures/test-memfs.ts', import.meta.url);
 
-export async function mountMemFs(options: Record<string, unknown> = {}, mountOptions: MountOptions = {}) {
-  return mountFs({ module: memfsModule, exportName: 'MemFs', args: [options] }, mountOptions);
+export async function mountMemFs(options: TestMemFsOptions = {}, mountOptions: MountOptions = {}) {
+  return mountFs({ module: testMemfsModule, exportName: 'TestMemFs', args: [options] }, mountOptions);
 }
 
 export async function mountPassthrough(source: string, options: Record<string, unknown> = {}, mountOptions: MountOptions = {}) {

@@ -1,7 +1,8 @@
 // A small in-memory filesystem: files, directories, symlinks, fifos and
 // xattrs. It exercises the engine through the kernel in tests and is an
-// example of the Filesystem API. Options make its answers asynchronous or
-// slow, to test the session's asynchronous path.
+// example of the Filesystem API; `async` makes it answer through promises.
+// The tests' faults (slow, gated or failing answers) are a subclass of it
+// under test/fixtures.
 
 import { FuseError, Errno } from '../session/errors.js';
 import type { Attr, AttrReply, CreateReply, Entry, Filesystem, OpenReply, RequestContext, StatfsReply } from '../session/filesystem.js';
@@ -11,29 +12,10 @@ import type { CreateIn, MkdirIn, MknodIn, OpenIn, ReadIn, RenameIn, SetattrIn, S
 import { FATTR_ATIME, FATTR_ATIME_NOW, FATTR_GID, FATTR_MODE, FATTR_MTIME, FATTR_MTIME_NOW, FATTR_SIZE, FATTR_UID } from '../protocol/kernel.js';
 
 export interface MemFsOptions {
-  /** Answer every request through a Promise (tests the session's async path). */
+  /** Answer every request through a Promise on a later event-loop turn (the session's asynchronous path). */
   async?: boolean;
-  /**
-   * With `async`: each handler takes event-loop turns for this many
-   * microseconds before it answers (a handler slower than the session's spin).
-   */
-  asyncUs?: number;
-  /** Delay READ replies by this many milliseconds (implies async reads). */
-  slowReadMs?: number;
-  /**
-   * Reads at offset 0 of files named "gated" wait, on a promise that nothing
-   * but another request settles (no timer, no I/O), until a lookup of "open-gate".
-   */
-  gatedReads?: boolean;
-  /**
-   * A lookup of this name throws outside any handler, before its answer
-   * (ENOENT) is due: an uncaught exception, which ends the session's thread.
-   */
-  throwLaterOn?: string;
   /** Attribute and entry timeouts in seconds (default 1). */
   timeout?: number;
-  /** Fail reads and writes of files whose name starts with "bad" with EIO. */
-  injectIoErrors?: boolean;
 }
 
 const S_IFMT = 0o170000;
@@ -71,12 +53,7 @@ export class MemFs implements Filesystem {
   private nodes = new Map<bigint, Node>();
   private nextIno = 2n;
   private readonly timeout: number;
-  /** Reads given up because the kernel interrupted them. */
-  interrupted = 0;
-  /** Gated reads waiting for a lookup of "open-gate" (gatedReads). */
-  private gate: (() => void)[] = [];
-
-  constructor(private readonly options: MemFsOptions = {}) {
+  constructor(options: MemFsOptions = {}) {
     this.timeout = options.timeout ?? 1;
     const t = now();
     this.nodes.set(1n, {
@@ -87,9 +64,11 @@ export class MemFs implements Filesystem {
     if (options.async) this.wrapAsync();
   }
 
-  /** Re-binds every handler so it answers through a Promise on a later tick. */
-  private wrapAsync(): void {
-    const us = this.options.asyncUs ?? 0;
+  /**
+   * Re-binds every handler so it answers through a Promise on a later
+   * event-loop turn, after taking turns for `us` microseconds.
+   */
+  protected wrapAsync(us = 0): void {
     for (const m of ['lookup', 'getattr', 'setattr', 'readlink', 'symlink', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'link', 'open', 'read', 'write', 'release', 'opendir', 'readdir', 'statfs', 'create', 'getxattr', 'setxattr', 'listxattr', 'removexattr'] as const) {
       const f = (this as unknown as Record<string, (...a: unknown[]) => unknown>)[m]!.bind(this);
       (this as unknown as Record<string, unknown>)[m] = (...a: unknown[]) =>
@@ -114,6 +93,11 @@ export class MemFs implements Filesystem {
   init(conn: ConnectionInfo): void {
     conn.request('ATOMIC_O_TRUNC');
     conn.request('DONT_MASK', false);
+  }
+
+  /** The name an inode was made with (for subclasses that treat some names specially). */
+  protected nameOf(ino: bigint): string {
+    return this.node(ino).name;
   }
 
   private node(ino: bigint): Node {
@@ -168,17 +152,6 @@ export class MemFs implements Filesystem {
   lookup(_ctx: RequestContext, parent: bigint, name: Buffer): Entry | FuseError | Promise<FuseError> {
     const p = this.dir(parent);
     const k = key(name);
-    if (this.options.gatedReads && k === 'open-gate') for (const open of this.gate.splice(0)) open();
-    if (k === this.options.throwLaterOn) {
-      // Asynchronous, so that the session gives the event loop turns (a
-      // synchronous filesystem's timers wait until it does).
-      return new Promise((resolve) => {
-        setImmediate(() => {
-          throw new Error('thrown outside any handler (MemFs throwLaterOn)');
-        });
-        setImmediate(() => resolve(NO_ENTRY));
-      });
-    }
     const ino = k === '.' ? p.ino : k === '..' ? p.parent : p.children!.get(k);
     // Routine failures are returned, not thrown (cheaper; see Filesystem).
     if (ino === undefined) return NO_ENTRY;
@@ -316,33 +289,19 @@ export class MemFs implements Filesystem {
   open(_ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply {
     const n = this.node(ino);
     if (a.flags & 0o1000 /* O_TRUNC */) this.resize(n, 0);
-    // Slow reads are for interrupt tests: direct I/O keeps each read() one synchronous READ.
-    return { fh: 0n, openFlags: this.options.slowReadMs || this.options.gatedReads ? 1 /* FOPEN_DIRECT_IO */ : 0 };
+    return { fh: 0n };
   }
 
-  read(ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | Promise<number> {
+  read(_ctx: RequestContext, ino: bigint, a: ReadIn, out: Buffer): number | Promise<number> {
     const n = this.node(ino);
-    if (this.options.injectIoErrors && n.name.startsWith('bad')) throw new FuseError(Errno.EIO);
     const off = Number(a.offset);
     const len = Math.max(0, Math.min(a.size, n.size - off));
     if (len > 0) n.data.copy(out, 0, off, off + len);
-    if (this.options.gatedReads && n.name === 'gated' && off === 0) return new Promise((resolve) => this.gate.push(() => resolve(len)));
-    const ms = this.options.slowReadMs;
-    if (!ms) return len;
-    // A slow read gives up when the kernel interrupts it (the caller got a signal).
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => resolve(len), ms);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        this.interrupted++;
-        reject(new FuseError(Errno.EINTR));
-      }, { once: true });
-    });
+    return len;
   }
 
   write(_ctx: RequestContext, ino: bigint, a: WriteIn): number {
     const n = this.node(ino);
-    if (this.options.injectIoErrors && n.name.startsWith('bad')) throw new FuseError(Errno.EIO);
     const off = Number(a.offset);
     if (off + a.data.length > n.size) this.resize(n, off + a.data.length);
     a.data.copy(n.data, off);
