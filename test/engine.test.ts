@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
 import { mountMemFs, unmountFs, sh } from './helpers.js';
 
 test('memfs: files, directories, symlinks, xattrs through the kernel', async () => {
@@ -166,7 +167,6 @@ test('the session thread ended by an exception outside any handler: its client a
   let unmounted = false;
   try {
     fs.writeFileSync(path.join(m.dir, 'f'), 'x');
-    const { execFile } = await import('node:child_process');
     const stat = (p: string): Promise<string> =>
       new Promise((resolve) => execFile('stat', [p], { timeout: 10_000 }, (_e, out, err) => resolve(out + err)));
     // This thread blocked meanwhile (as a synchronous call on the mount would
