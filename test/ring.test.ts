@@ -69,6 +69,33 @@ test('RingIo: a 1 MiB read and write keep a grown slot buffer until trim(), whic
   }
 });
 
+test('RingIo: an fsync and an fdatasync are answered with an empty reply, one of a bad fd with its errno; an interrupt does not cancel an fsync', () => {
+  const file = path.join(tmpdir(), 'data');
+  fs.writeFileSync(file, 'x');
+  const fd = fs.openSync(file, 'r+');
+  const ring = sys.Uring.create(8);
+  assert.notEqual(typeof ring, 'number', 'io_uring available');
+  const replies: { unique: bigint; error: number; len: number; what: string }[] = [];
+  const rio = new RingIo(ring as sys.Uring, { send: (unique, error, _buf, _off, len, what) => replies.push({ unique, error, len, what }) });
+  try {
+    assert.ok(rio.fsync(1n, fd, false));
+    assert.ok(rio.fsync(2n, fd, true));
+    // The interrupt finds the request on the ring, and lets it run to its end.
+    assert.equal(rio.interrupt(2n), true);
+    assert.ok(rio.fsync(3n, 1_000_000, false));
+    assert.ok(rio.drain(5000));
+    replies.sort((a, b) => Number(a.unique - b.unique));
+    assert.deepEqual(replies, [
+      { unique: 1n, error: 0, len: 16, what: 'FSYNC' },
+      { unique: 2n, error: 0, len: 16, what: 'FSYNC' },
+      { unique: 3n, error: -9 /* EBADF */, len: 16, what: 'FSYNC' },
+    ]);
+  } finally {
+    rio.close();
+    fs.closeSync(fd);
+  }
+});
+
 // At the end of a session the ring waits for what is in flight, but not
 // forever (drain's limit: 10 s in close()); a request that never completes
 // leaves drain() false, and close() cancels before it drains.

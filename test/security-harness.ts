@@ -149,6 +149,8 @@ export class SimKernel {
     this.sent++;
     try {
       this.session.dispatch(buf, req.length);
+      // Replies that the session's ring sends later (an fsync's) belong to this request too.
+      if (!this.session.drainRing()) this.thrown.push(`${req.subarray(0, 64).toString('hex')}: a request on the ring never completed`);
     } catch (e) {
       this.thrown.push(`${req.subarray(0, 64).toString('hex')}: ${String((e as Error)?.stack ?? e)}`);
     }

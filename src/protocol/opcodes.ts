@@ -5,7 +5,7 @@
 import { Opcode, SIZEOF } from './kernel.js';
 import * as Q from './requests.js';
 import * as R from './replies.js';
-import type { Filesystem, FileData, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
+import type { Filesystem, FileData, FileSync, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
 import { FuseError } from '../session/errors.js';
 
@@ -158,7 +158,8 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_RELEASE, name: 'RELEASE', decode: Q.decodeRelease, method: 'release',
     call: (fs, c, a) => fs.release!(c, c.nodeid, a), describe: (a) => `fh=${a.fh}`,
   }),
-  op<Q.FsyncIn, void>({
+  // A FileSync result (FSYNC, FSYNCDIR) never gets an encoder: the session syncs and answers itself.
+  op<Q.FsyncIn, void | FileSync>({
     opcode: Opcode.FUSE_FSYNC, name: 'FSYNC', decode: Q.decodeFsync, method: 'fsync',
     call: (fs, c, a) => fs.fsync!(c, c.nodeid, a), describe: (a) => `fh=${a.fh} datasync=${a.fsyncFlags & 1}`,
   }),
@@ -204,7 +205,7 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_RELEASEDIR, name: 'RELEASEDIR', decode: Q.decodeRelease, method: 'releasedir',
     call: (fs, c, a) => fs.releasedir!(c, c.nodeid, a), describe: (a) => `fh=${a.fh}`,
   }),
-  op<Q.FsyncIn, void>({
+  op<Q.FsyncIn, void | FileSync>({
     opcode: Opcode.FUSE_FSYNCDIR, name: 'FSYNCDIR', decode: Q.decodeFsync, method: 'fsyncdir',
     call: (fs, c, a) => fs.fsyncdir!(c, c.nodeid, a), describe: (a) => `fh=${a.fh}`,
   }),

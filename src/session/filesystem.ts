@@ -52,6 +52,20 @@ export class FileWrite {
   constructor(readonly fd: number, readonly offset: bigint, readonly data: Buffer, readonly direct = false) {}
 }
 
+/**
+ * An FSYNC or FSYNCDIR result that leaves the syncing to the session: fsync(2)
+ * of `fd` (fdatasync(2) with `dataOnly`), then an empty reply or its error.
+ * The session runs it through its io_uring, in a kernel worker thread, and
+ * goes on serving other requests while the disk works (natively, one
+ * process's fsync holds up nobody else's stat; done inline, it held up every
+ * client of the mount for as long as it took); without the ring, inline.
+ * `fd` must stay open until the reply is sent (an open file's or directory's
+ * does: the kernel sends RELEASE only after the fsync is answered).
+ */
+export class FileSync {
+  constructor(readonly fd: number, readonly dataOnly = false) {}
+}
+
 /** Who is asking, and a signal that fires when the kernel interrupts the request. */
 export interface RequestContext {
   readonly unique: bigint;
@@ -123,14 +137,16 @@ export interface Filesystem {
   write?(ctx: RequestContext, ino: bigint, args: WriteIn): HandlerResult<number | FileWrite>;
   flush?(ctx: RequestContext, ino: bigint, args: FlushIn): HandlerResult<void>;
   release?(ctx: RequestContext, ino: bigint, args: ReleaseIn): HandlerResult<void>;
-  fsync?(ctx: RequestContext, ino: bigint, args: FsyncIn): HandlerResult<void>;
+  /** Sync it yourself, or return a FileSync for the session to do without holding up other requests. */
+  fsync?(ctx: RequestContext, ino: bigint, args: FsyncIn): HandlerResult<void | FileSync>;
   opendir?(ctx: RequestContext, ino: bigint, args: OpenIn): HandlerResult<OpenReply>;
   /** Add entries from `offset` on until out.add() returns false. */
   readdir?(ctx: RequestContext, ino: bigint, args: ReadIn, out: DirBuffer): HandlerResult<void>;
   /** As readdir, with out.addPlus(); count a lookup only for entries it accepted. */
   readdirplus?(ctx: RequestContext, ino: bigint, args: ReadIn, out: DirBuffer): HandlerResult<void>;
   releasedir?(ctx: RequestContext, ino: bigint, args: ReleaseIn): HandlerResult<void>;
-  fsyncdir?(ctx: RequestContext, ino: bigint, args: FsyncIn): HandlerResult<void>;
+  /** As fsync. */
+  fsyncdir?(ctx: RequestContext, ino: bigint, args: FsyncIn): HandlerResult<void | FileSync>;
   statfs?(ctx: RequestContext, ino: bigint): HandlerResult<StatfsReply>;
   setxattr?(ctx: RequestContext, ino: bigint, args: SetxattrIn): HandlerResult<void>;
   /** size 0: return the value's length (a number); otherwise the value (ERANGE if longer than size). */

@@ -4,7 +4,9 @@
 // pread/pwrite, so parallel clients (4 fio jobs doing O_DIRECT 4 KiB I/O)
 // are served one disk access at a time. Used for FileData and FileWrite
 // results (the passthrough's reads and O_DIRECT writes without kernel
-// passthrough).
+// passthrough), and for FileSync results (every FSYNC and FSYNCDIR of an open
+// file): an fsync can wait seconds for the disk, and inline it held up every
+// other client of the mount that long.
 //
 // Buffered writes stay on the session thread: io_uring hands a buffered ext4
 // write to its kernel workers, which run the writes to one inode one at a
@@ -33,6 +35,10 @@ const CANCEL_TAG = 0xffff_ffff;
 const ECANCELED = 125;
 const EINTR = 4;
 
+const READ = 0;
+const WRITE = 1;
+const SYNC = 2;
+
 interface Slot {
   index: number;
   buf: Buffer | undefined;
@@ -40,7 +46,7 @@ interface Slot {
   addr: bigint;
   /** The request the slot serves; 0n when free (no request has unique 0). */
   unique: bigint;
-  write: boolean;
+  kind: typeof READ | typeof WRITE | typeof SYNC;
 }
 
 /**
@@ -68,7 +74,7 @@ export class RingIo {
 
   constructor(readonly ring: sys.Uring, private readonly out: RingReplies) {
     for (let i = RING_SLOTS - 1; i >= 0; i--) {
-      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n, write: false };
+      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n, kind: READ };
       this.free.push(i);
     }
   }
@@ -85,15 +91,24 @@ export class RingIo {
 
   /** Queues a READ of `len` bytes of `fd` at `offset`; false when it cannot (then serve it inline). */
   read(unique: bigint, fd: number, offset: bigint, len: number): boolean {
-    return this.queue(sys.IORING_OP_READ, unique, fd, offset, len, undefined);
+    return this.queue(READ, sys.IORING_OP_READ, unique, fd, offset, len, undefined);
   }
 
   /** Queues a WRITE of `data` (copied) to `fd` at `offset`; false when it cannot (then serve it inline). */
   write(unique: bigint, fd: number, offset: bigint, data: Buffer): boolean {
-    return this.queue(sys.IORING_OP_WRITE, unique, fd, offset, data.length, data);
+    return this.queue(WRITE, sys.IORING_OP_WRITE, unique, fd, offset, data.length, data);
   }
 
-  private queue(op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined): boolean {
+  /**
+   * Queues an fsync (fdatasync with `dataOnly`) of `fd`, answered with an
+   * empty reply; false when it cannot (then serve it inline). The kernel
+   * runs it in one of its io_uring worker threads.
+   */
+  fsync(unique: bigint, fd: number, dataOnly: boolean): boolean {
+    return this.queue(SYNC, sys.IORING_OP_FSYNC, unique, fd, 0n, 0, undefined, dataOnly ? sys.IORING_FSYNC_DATASYNC : 0);
+  }
+
+  private queue(kind: Slot['kind'], op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined, opFlags = 0): boolean {
     const i = this.free.pop();
     if (i === undefined) return false;
     const s = this.slots[i]!;
@@ -103,12 +118,12 @@ export class RingIo {
       s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
     }
     if (data !== undefined) data.copy(s.buf, DATA_AT);
-    if (this.ring.submit(op, fd, s.addr, len, offset, i) < 0) {
+    if (this.ring.submit(op, fd, kind === SYNC ? 0n : s.addr, len, offset, i, opFlags) < 0) {
       this.free.push(i);
       return false;
     }
     s.unique = unique;
-    s.write = data !== undefined;
+    s.kind = kind;
     this.inFlight++;
     return true;
   }
@@ -116,13 +131,14 @@ export class RingIo {
   /**
    * The kernel interrupted request `unique`: if it is on the ring,
    * cancel it (it is then answered EINTR; one that completes first is
-   * answered as usual). True if it was one.
+   * answered as usual). An fsync runs on: natively a signal does not cut one
+   * short. True if it was one.
    */
   interrupt(unique: bigint): boolean {
     if (unique === 0n) return false;
     for (const s of this.slots) {
       if (s.unique === unique) {
-        this.ring.cancel(s.index, CANCEL_TAG);
+        if (s.kind !== SYNC) this.ring.cancel(s.index, CANCEL_TAG);
         return true;
       }
     }
@@ -196,8 +212,10 @@ export class RingIo {
     if (res === -ECANCELED) res = -EINTR;
     const buf = s.buf!;
     if (res < 0) {
-      this.out.send(s.unique, res, buf, 0, HDR, s.write ? 'WRITE' : 'READ');
-    } else if (s.write) {
+      this.out.send(s.unique, res, buf, 0, HDR, s.kind === WRITE ? 'WRITE' : s.kind === SYNC ? 'FSYNC' : 'READ');
+    } else if (s.kind === SYNC) {
+      this.out.send(s.unique, 0, buf, 0, HDR, 'FSYNC');
+    } else if (s.kind === WRITE) {
       // fuse_write_out: the count and 4 bytes of padding.
       buf.writeUInt32LE(res, HDR);
       buf.writeUInt32LE(0, HDR + 4);

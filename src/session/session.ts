@@ -20,7 +20,7 @@ import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import type { SessionLimits } from './connection.js';
 import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
-import { FileData, FileWrite } from './filesystem.js';
+import { FileData, FileSync, FileWrite } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
@@ -321,6 +321,15 @@ export class Session {
     }
   }
 
+  /**
+   * Waits, at most `limitMs`, for the requests on the ring (fsyncs, reads)
+   * and sends their replies; true if none is left. For tests that feed
+   * bytes to dispatch(), which has no loop to reap them.
+   */
+  drainRing(limitMs = 10_000): boolean {
+    return this.rio === undefined || this.rio.drain(limitMs);
+  }
+
   /** Handles one request in `buf[0, n)`. Public for tests that feed bytes. */
   dispatch(buf: Buffer, n: number): void {
     let h: InHeader;
@@ -553,6 +562,10 @@ export class Session {
       }
       return;
     }
+    if (result instanceof FileSync) {
+      this.replyFileSync(h, result, out, t0);
+      return;
+    }
     let end: number = HDR;
     if (spec.encode) {
       try {
@@ -634,6 +647,19 @@ export class Session {
     }
     if (n < 0) this.replyError(h.unique, -n, h.opcode, t0);
     else this.send(h.unique, 0, encodeWriteOut(out, HDR, n), out, t0, 'WRITE');
+  }
+
+  /** An fsync the filesystem left to us: on the ring whenever there is one (it may take seconds), else inline. */
+  private replyFileSync(h: InHeader, f: FileSync, out: Buffer, t0: bigint): void {
+    if (!Number.isInteger(f.fd)) {
+      this.log(`${opName(h.opcode)}: bad FileSync from the filesystem (fd ${f.fd})`);
+      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      return;
+    }
+    if (this.rio?.fsync(h.unique, f.fd, f.dataOnly)) return;
+    const r = f.dataOnly ? sys.fdatasync(f.fd) : sys.fsync(f.fd);
+    if (r < 0) this.replyError(h.unique, -r, h.opcode, t0);
+    else this.send(h.unique, 0, HDR, out, t0, opName(h.opcode));
   }
 
   /**

@@ -1,4 +1,4 @@
-// A minimal io_uring(7): one ring, read and write at an offset, completions
+// A minimal io_uring(7): one ring, read and write at an offset and fsync, completions
 // reaped by polling the shared completion queue (a memory read, no syscall).
 // The session uses it to keep several data requests on the disk at once
 // while its one thread goes on reading /dev/fuse (src/session/ring-io.ts).
@@ -27,6 +27,9 @@ const CQE_SIZE = 16;
 export const IORING_OP_ASYNC_CANCEL = 14;
 export const IORING_OP_READ = 22;
 export const IORING_OP_WRITE = 23;
+export const IORING_OP_FSYNC = 3;
+/** fsync_flags of IORING_OP_FSYNC: fdatasync(2) instead of fsync(2). */
+export const IORING_FSYNC_DATASYNC = 1;
 
 /**
  * An io_uring instance. `submit()` queues one read or write and hands it to
@@ -111,9 +114,10 @@ export class Uring {
   /**
    * Queues `op` (IORING_OP_READ or _WRITE) of `len` bytes at `addr` (koffi.address
    * of memory that stays alive until the completion) on `fd` at file offset
-   * `offset`, tagged `tag`, and submits it. 1 | -errno (EBUSY: the ring is full).
+   * `offset`, tagged `tag`, and submits it. `opFlags`: the operation's own
+   * flags (rw_flags, fsync_flags). 1 | -errno (EBUSY: the ring is full).
    */
-  submit(op: number, fd: number, addr: bigint, len: number, offset: bigint, tag: number): number {
+  submit(op: number, fd: number, addr: bigint, len: number, offset: bigint, tag: number, opFlags = 0): number {
     const tail = this.sq32[this.sqTail]!;
     const head = Atomics.load(this.sq32, this.sqHead);
     if (tail - head >= this.entries) return -16; // EBUSY
@@ -124,7 +128,7 @@ export class Uring {
     v.setBigUint64(o + 8, offset, true);
     v.setBigUint64(o + 16, addr, true);
     v.setUint32(o + 24, len, true);
-    v.setUint32(o + 28, 0, true); // rw_flags
+    v.setUint32(o + 28, opFlags, true); // rw_flags, fsync_flags
     v.setUint32(o + 32, tag, true); // user_data, low half
     v.setUint32(o + 36, 0, true);
     v.setBigUint64(o + 40, 0n, true); // buf_index, personality, splice_fd_in

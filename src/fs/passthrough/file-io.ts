@@ -5,7 +5,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
-import { FileData, FileWrite } from '../../session/filesystem.js';
+import { FileData, FileSync, FileWrite } from '../../session/filesystem.js';
 import type { OpenReply, RequestContext } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { Notifier } from '../../session/notify.js';
@@ -22,6 +22,15 @@ import type { Credentials } from './creds.js';
 import { EMPTY, S_IFREG, ok } from './host.js';
 import type { ProcFdDir } from './procfd.js';
 import { OpenByIno } from './open-by-ino.js';
+
+/**
+ * The most a COPY_FILE_RANGE copies at once (its caller gets a short count
+ * and asks for the rest, as copy_file_range(2) allows): the copy runs on the
+ * session thread, and a 1 GiB one in one go held up every other client of
+ * the mount for 0.36-0.64 s; in 16 MiB steps the longest wait was 53-65 ms,
+ * the copy as fast (ad hoc, docs/benchmarks.md).
+ */
+const COPY_CHUNK = 16n << 20n;
 
 const FALLOC_FL_KEEP_SIZE = 0x01;
 const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -360,8 +369,13 @@ export class FileIo {
     this.closeFile(f);
   }
 
-  fsync(_ctx: RequestContext, ino: bigint, a: FsyncIn): void {
-    this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(a.fsyncFlags & FUSE_FSYNC_FDATASYNC ? sys.fdatasync(fd) : sys.fsync(fd)));
+  fsync(_ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync | undefined {
+    const dataOnly = (a.fsyncFlags & FUSE_FSYNC_FDATASYNC) !== 0;
+    // An open file's fd outlives the request: the session syncs it off this thread.
+    const st = this.files.get(a.fh);
+    if (st !== undefined) return new FileSync(st.fd, dataOnly);
+    this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(dataOnly ? sys.fdatasync(fd) : sys.fsync(fd)));
+    return undefined;
   }
 
   fallocate(_ctx: RequestContext, ino: bigint, a: FallocateIn): void {
@@ -391,7 +405,7 @@ export class FileIo {
     // no_open: fh 0 on either side, served with temporary fds like read and write.
     return this.withFile(ino, a.fhIn, sys.O_RDONLY, (fin) => this.withFile(a.nodeidOut, a.fhOut, sys.O_WRONLY, (fout) => {
       if (this.options.sealSize) this.sealCheckGrow(fout, a.offOut + a.len);
-      const len = a.len > 0x7fff_f000n ? 0x7fff_f000 : Number(a.len);
+      const len = a.len > COPY_CHUNK ? Number(COPY_CHUNK) : Number(a.len);
       return ok(sys.copy_file_range(fin, a.offIn, fout, a.offOut, len, Number(a.flags)));
     }));
   }

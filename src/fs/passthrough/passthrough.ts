@@ -36,6 +36,7 @@ import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
 import { OpenByIno } from './open-by-ino.js';
 import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
+import { FileSync } from '../../session/filesystem.js';
 
 /** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -636,8 +637,8 @@ export class PassthroughFs implements Filesystem {
     this.fileIo.release(ctx, ino, a);
   }
 
-  fsync(ctx: RequestContext, ino: bigint, a: FsyncIn): void {
-    this.fileIo.fsync(ctx, ino, a);
+  fsync(ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync | undefined {
+    return this.fileIo.fsync(ctx, ino, a);
   }
 
   fallocate(ctx: RequestContext, ino: bigint, a: FallocateIn): void {
@@ -765,8 +766,13 @@ export class PassthroughFs implements Filesystem {
     this.inodes.releaseFd();
   }
 
-  fsyncdir(_ctx: RequestContext, ino: bigint, a: FsyncIn): void {
-    this.withDir(ino, a.fh, (d) => ok(a.fsyncFlags & FUSE_FSYNC_FDATASYNC ? sys.fdatasync(d.fd) : sys.fsync(d.fd)));
+  fsyncdir(_ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync | undefined {
+    const dataOnly = (a.fsyncFlags & FUSE_FSYNC_FDATASYNC) !== 0;
+    // An open directory's fd outlives the request: the session syncs it off this thread.
+    const d = this.dirs.get(a.fh);
+    if (d !== undefined) return new FileSync(d.fd, dataOnly);
+    this.withDir(ino, a.fh, (t) => ok(dataOnly ? sys.fdatasync(t.fd) : sys.fsync(t.fd)));
+    return undefined;
   }
 
   // ---- filesystem-wide ----
