@@ -2,7 +2,7 @@
 // hold up the mount's other clients (natively one process's fsync or big
 // copy does not delay another's stat; the session serves requests one at a
 // time, so such a call done inline held up everyone: 3.8 s for the fsync of
-// 1 GiB and 0.4-0.6 s for a 1 GiB copy_file_range on this machine, ad hoc).
+// 1 GiB and 0.36-0.64 s for a 1 GiB copy_file_range on this machine, ad hoc).
 //
 // fsync: the session hands it to its io_uring (a kernel worker thread waits
 // for the disk) and goes on serving. Here the source is a TestMemFs mount
@@ -20,13 +20,14 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { mountMemFs, mountPassthrough, tmpdir, unmountFs, withMount } from './helpers.js';
 
+/** A client process: its output after "syncing" so far, and when it ended. */
+interface Client { done: Promise<string>; out: () => string; kill: () => void }
+
 /**
  * Starts a client that opens `file`, says "syncing", and fsyncs it; resolves
  * once the fsync's request is queued in the kernel (the client waits in
  * request_wait_answer), so that every later request comes after it.
  */
-interface Client { done: Promise<string>; out: () => string; kill: () => void }
-
 async function gatedSync(file: string, started: Client[]): Promise<Client> {
   const code = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nprint("syncing", flush=True)\nos.fsync(fd)\nprint("ok", flush=True)';
   const p = spawn('python3', ['-c', code, file]);
@@ -78,7 +79,7 @@ for (const passthrough of [true, false]) {
       // A file's fsync and a directory's, both waiting on the gate.
       const file = await gatedSync(path.join(mnt, 'gated'), clients);
       const dir = await gatedSync(path.join(mnt, 'dir', 'gated'), clients);
-      // Meanwhile other clients are served: a stat, a listing, a read.
+      // Meanwhile other clients are served: a stat, a listing, other fsyncs.
       for (let i = 0; i < 3; i++) {
         const st = spawnSync('stat', ['-c', '%s', path.join(mnt, 'gated')], { encoding: 'utf8', timeout: 10_000 });
         assert.equal(st.stdout.trim(), '4', `stat while the fsyncs wait: ${st.stderr}${st.error ?? ''}`);
@@ -112,7 +113,7 @@ for (const passthrough of [true, false]) {
 
 test('a large copy_file_range is answered 16 MiB at a time, and the caller\'s loop copies the whole file exactly', { timeout: 60_000 }, async () => {
   const src = tmpdir();
-  // 40 MiB and a bit, not a multiple of the step; every MiB different.
+  // 40 MiB and a bit, not a multiple of the step; every 4 KiB block different.
   const size = (40 << 20) + 12345;
   const data = Buffer.alloc(size);
   for (let i = 0; i < size; i += 4096) data.writeUInt32LE(i, i);
