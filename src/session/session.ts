@@ -689,6 +689,9 @@ export class Session {
 
   /** Sets up the io_uring for READs and O_DIRECT WRITEs; without it (refused, or the ring option off) they are served inline. */
   private startRing(): void {
+    // One ring per session: an INIT sent again (never by the kernel; the
+    // fuzz does) would otherwise leave the first ring's fd and buffers behind.
+    if (this.rio !== undefined) return;
     const ring = sys.Uring.create(RING_SLOTS * 2);
     if (typeof ring === 'number') {
       if (this.debug) this.log(`io_uring not available (${errnoName(-ring)}): data requests served inline`);
