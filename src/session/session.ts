@@ -496,6 +496,14 @@ export class Session {
   }
 
   private init(h: InHeader, a: InitIn, t0: bigint): void {
+    // The kernel sends INIT once. Another would set the connection up again
+    // over the first (a second ring, the filesystem's init() twice): refused,
+    // as libfuse refuses it.
+    if (this.conn !== undefined) {
+      this.log('INIT after the session was set up: refused (EIO)');
+      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      return;
+    }
     if (a.major !== 7) {
       // A newer major: answer with ours and the kernel retries; an older one is unusable.
       if (a.major > 7) {
@@ -689,9 +697,6 @@ export class Session {
 
   /** Sets up the io_uring for READs and O_DIRECT WRITEs; without it (refused, or the ring option off) they are served inline. */
   private startRing(): void {
-    // One ring per session: an INIT sent again (never by the kernel; the
-    // fuzz does) would otherwise leave the first ring's fd and buffers behind.
-    if (this.rio !== undefined) return;
     const ring = sys.Uring.create(RING_SLOTS * 2);
     if (typeof ring === 'number') {
       if (this.debug) this.log(`io_uring not available (${errnoName(-ring)}): data requests served inline`);
