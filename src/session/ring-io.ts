@@ -38,6 +38,8 @@ const EINTR = 4;
 const READ = 0;
 const WRITE = 1;
 const SYNC = 2;
+/** Each kind's name in the replies' debug lines. */
+const KIND_NAME = ['READ', 'WRITE', 'FSYNC'] as const;
 
 interface Slot {
   index: number;
@@ -71,6 +73,8 @@ export class RingIo {
   private readonly free: number[] = [];
   private inFlight = 0;
   private readonly onCompletion = (tag: number, res: number): void => this.complete(tag, res);
+  /** The header of an fsync's reply (send() writes it out before returning, so one serves all). */
+  private readonly syncReply = Buffer.alloc(HDR);
 
   constructor(readonly ring: sys.Uring, private readonly out: RingReplies) {
     for (let i = RING_SLOTS - 1; i >= 0; i--) {
@@ -113,11 +117,12 @@ export class RingIo {
     if (i === undefined) return false;
     const s = this.slots[i]!;
     // Grown in 64 KiB steps, kept: the same few slots serve a steady load.
-    if (s.buf === undefined || s.buf.length < DATA_AT + len) {
+    // An fsync moves no data: its reply is a header (syncReply), no buffer.
+    if (kind !== SYNC && (s.buf === undefined || s.buf.length < DATA_AT + len)) {
       s.buf = alignedReplyBuffer(Math.max(GROW, Math.ceil(len / GROW) * GROW));
       s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
     }
-    if (data !== undefined) data.copy(s.buf, DATA_AT);
+    if (data !== undefined) data.copy(s.buf!, DATA_AT);
     if (this.ring.submit(op, fd, kind === SYNC ? 0n : s.addr, len, offset, i, opFlags) < 0) {
       this.free.push(i);
       return false;
@@ -210,11 +215,9 @@ export class RingIo {
     // cancelled because the kernel interrupted it is answered EINTR (a
     // cancelled write wrote nothing).
     if (res === -ECANCELED) res = -EINTR;
-    const buf = s.buf!;
-    if (res < 0) {
-      this.out.send(s.unique, res, buf, 0, HDR, s.kind === WRITE ? 'WRITE' : s.kind === SYNC ? 'FSYNC' : 'READ');
-    } else if (s.kind === SYNC) {
-      this.out.send(s.unique, 0, buf, 0, HDR, 'FSYNC');
+    const buf = s.kind === SYNC ? this.syncReply : s.buf!;
+    if (res < 0 || s.kind === SYNC) {
+      this.out.send(s.unique, Math.min(res, 0), buf, 0, HDR, KIND_NAME[s.kind]);
     } else if (s.kind === WRITE) {
       // fuse_write_out: the count and 4 bytes of padding.
       buf.writeUInt32LE(res, HDR);
