@@ -665,7 +665,7 @@ export class Session {
       return;
     }
     if (this.rio?.fsync(h.unique, f.fd, f.dataOnly)) return;
-    const r = f.dataOnly ? sys.fdatasync(f.fd) : sys.fsync(f.fd);
+    const r = sys.syncFd(f.fd, f.dataOnly);
     if (r < 0) this.replyError(h.unique, -r, h.opcode, t0);
     else this.send(h.unique, 0, HDR, out, t0, opName(h.opcode));
   }

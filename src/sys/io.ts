@@ -295,6 +295,11 @@ export function fdatasync(fd: number): number {
   return r < 0 ? negErrno() : r;
 }
 
+/** fdatasync(2) with `dataOnly`, else fsync(2): what a FUSE FSYNC asks for. 0 | -errno. */
+export function syncFd(fd: number, dataOnly: boolean): number {
+  return dataOnly ? fdatasync(fd) : fsync(fd);
+}
+
 /** syncfs(2): flush the whole filesystem containing fd. 0 | -errno. */
 export function syncfs(fd: number): number {
   const r = _syncfs(fd) as number;

@@ -374,7 +374,7 @@ export class FileIo {
     // An open file's fd outlives the request: the session syncs it off this thread.
     const st = this.files.get(a.fh);
     if (st !== undefined) return new FileSync(st.fd, dataOnly);
-    this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(dataOnly ? sys.fdatasync(fd) : sys.fsync(fd)));
+    this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(sys.syncFd(fd, dataOnly)));
     return undefined;
   }
 

@@ -771,7 +771,7 @@ export class PassthroughFs implements Filesystem {
     // An open directory's fd outlives the request: the session syncs it off this thread.
     const d = this.dirs.get(a.fh);
     if (d !== undefined) return new FileSync(d.fd, dataOnly);
-    this.withDir(ino, a.fh, (t) => ok(dataOnly ? sys.fdatasync(t.fd) : sys.fsync(t.fd)));
+    this.withDir(ino, a.fh, (t) => ok(sys.syncFd(t.fd, dataOnly)));
     return undefined;
   }
 
