@@ -20,7 +20,7 @@ import { ALL_PEERS, describePeer, mountPeer, PASSTHROUGH_HP, PEERS, REPO, VARIAN
 import { installExitHandlers, killPid, onCleanup, runOk, sleep } from './lib/proc.ts';
 import { spawn } from 'node:child_process';
 import type { RowResult, Sample } from './lib/report.ts';
-import { daemonTable, mainTable, targets, targetsText, variantTable } from './lib/report.ts';
+import { daemonTable, detailLines, mainTable, targets, targetsText, variantTable } from './lib/report.ts';
 import { filesystemOf, machineInfo, machineLine, mountedType, mountsUnder, machineIdle, procCounters, procMemory, waitQuiet } from './lib/system.ts';
 import type { Env, Group, RunCtx } from './lib/workloads.ts';
 import { ALIASES, emptyNative, FIO_COMMON, FULL, GROUPS, QUICK } from './lib/workloads.ts';
@@ -374,10 +374,10 @@ async function main(): Promise<void> {
             if (!rr) throw new Error(`unknown row ${rowId}`);
             const c0 = mounted.pid ? procCounters(mounted.pid) : undefined;
             const i0 = machineIdle();
-            const value = await fn();
+            const got = await fn();
             const i1 = machineIdle();
             const c1 = mounted.pid ? procCounters(mounted.pid) : undefined;
-            const s: Sample = { rep, value };
+            const s: Sample = typeof got === 'number' ? { rep, value: got } : { rep, value: got.value, detail: got.detail };
             if (i0 !== undefined && i1 !== undefined) s.idleCpu = Math.round((i1 - i0) * 100) / 100;
             if (c0 && c1) {
               s.daemonCpu = Math.round((c1.cpu - c0.cpu) * 100) / 100;
@@ -431,6 +431,7 @@ async function main(): Promise<void> {
     mainTable(results),
     '',
     ...(variantTable(results, args.peers) ? ['Further peers (tsfuse variants, passthrough_hp; see --help):', '', variantTable(results, args.peers)!, ''] : []),
+    ...(detailLines(results, args.peers).length ? ['What explains some rows (medians; the JSON has every sample):', '', ...detailLines(results, args.peers), ''] : []),
     'Daemon CPU (user+sys seconds) and context switches during each step, and the idle CPU seconds of the whole machine during it (all cores; time no thread used), medians:',
     '',
     daemonTable(results, args.peers),

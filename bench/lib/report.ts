@@ -13,6 +13,8 @@ export interface Sample {
   daemonCtxsw?: number;
   /** Idle CPU seconds of the whole machine during the step (all CPUs; see machineIdle). */
   idleCpu?: number;
+  /** Named figures the client reported beside the value (e.g. a long call's own time). */
+  detail?: Record<string, number>;
 }
 
 export interface RowResult {
@@ -132,6 +134,21 @@ export function daemonTable(results: RowResult[], peers: PeerName[]): string {
     return [r.row.label, ...cpu, ...cs, ...idle];
   });
   return pad(rows, header);
+}
+
+/** One line per row and peer whose samples carry details: each figure's median. */
+export function detailLines(results: RowResult[], peers: PeerName[]): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    for (const p of peers) {
+      const samples = (r.samples[p] ?? []).filter((x) => x.detail);
+      if (!samples.length) continue;
+      const keys = Object.keys(samples[0]!.detail!);
+      const figures = keys.map((k) => `${k} ${fmt(stat(samples.map((x) => x.detail![k] ?? NaN))?.median ?? NaN)}`);
+      out.push(`  ${r.row.label}, ${p}: ${figures.join(', ')}`);
+    }
+  }
+  return out;
 }
 
 export interface TargetCheck {

@@ -16,8 +16,9 @@ import { treeTarball } from './tree.ts';
 /** How long after the tree workload the last memory sample waits. */
 const QUIET_SAMPLE_MS = 5000;
 
-export type Unit = 'µs/op' | 's' | 'MiB/s' | 'IOPS';
-export type Kind = 'roundtrip' | 'metadata' | 'tree' | 'seq' | 'random';
+export type Unit = 'µs/op' | 'ms' | 's' | 'MiB/s' | 'IOPS';
+/** What a row measures; the targets (report.ts) are per kind. `stall` rows have none. */
+export type Kind = 'roundtrip' | 'metadata' | 'tree' | 'seq' | 'random' | 'stall';
 
 export interface RowDef {
   id: string;
@@ -37,6 +38,9 @@ export interface Sizes {
   randFileBytes: number;
   randRuntime: number;
   refBytes: number;
+  /** The file that each long call works on, and the small-fsync loop's count. */
+  longBytes: number;
+  smallSyncs: number;
 }
 
 export const FULL: Sizes = {
@@ -48,6 +52,8 @@ export const FULL: Sizes = {
   randFileBytes: 1 << 30,
   randRuntime: 5,
   refBytes: 8 << 20,
+  longBytes: 1 << 30,
+  smallSyncs: 2_000,
 };
 
 export const QUICK: Sizes = {
@@ -59,7 +65,14 @@ export const QUICK: Sizes = {
   randFileBytes: 256 << 20,
   randRuntime: 2,
   refBytes: 8 << 20,
+  longBytes: 256 << 20,
+  smallSyncs: 500,
 };
+
+export interface StepResult {
+  value: number;
+  detail: Record<string, number>;
+}
 
 /** Suite-wide state shared by the groups. */
 export interface Env {
@@ -84,8 +97,12 @@ export interface RunCtx {
   nativeDir(name: string): string;
   /** The mount root (or the source for native). */
   root: string;
-  /** Times one step: fn returns the row's value. Samples the daemon around it. */
-  step(rowId: string, fn: () => Promise<number>): Promise<void>;
+  /**
+   * Times one step: fn returns the row's value, or the value and named
+   * figures that explain it (kept in the JSON, summed up under the table).
+   * Samples the daemon around it.
+   */
+  step(rowId: string, fn: () => Promise<number | StepResult>): Promise<void>;
   /** Records the daemon's memory at this point under `label`. */
   sampleMemory(label: string): void;
 }
@@ -349,7 +366,47 @@ const reference: Group = {
   },
 };
 
-export const GROUPS: Group[] = [roundtrip, metadata, tree, seq, randomGroup(false), randomGroup(true), reference];
+const COPY_SRC = 'long-copy.dat';
+
+/**
+ * Calls that take long (fsync of much dirty data, a truncate that drops
+ * many pages, a big copy): how long another client of the same mount waits
+ * meanwhile. A daemon that makes the call on its only serving thread holds
+ * every other request until it returns; natively the other client does not
+ * wait at all. Then what an fsync costs when there is little to write.
+ */
+const stall: Group = {
+  name: 'stall',
+  title: "another client's longest wait (a LOOKUP loop) during one long call; the small fsync's cost",
+  wish: DEFAULT_WISH,
+  rows: (s) => [
+    { id: 'stall.fsync', label: `wait during fsync of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
+    { id: 'stall.truncate', label: `wait during ftruncate to 0 of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
+    { id: 'stall.copy', label: `wait during copy_file_range of ${sizeLabel(s.longBytes)}`, unit: 'ms', better: 'lower', kind: 'stall' },
+    { id: 'stall.fsync4k', label: `pwrite 4 KiB + fsync ×${s.smallSyncs}`, unit: 'µs/op', better: 'lower', kind: 'stall' },
+  ],
+  async prepare(env) {
+    await layout(env, COPY_SRC, env.sizes.longBytes);
+  },
+  async run(c) {
+    const s = c.env.sizes;
+    const dir = c.dir('work');
+    const longcall = async (mode: string, ...extra: string[]): Promise<StepResult> => {
+      const r = await py(c.env, 'longcall.py', [mode, dir, s.longBytes, ...extra]);
+      return { value: r.wait_ms!, detail: { 'call ms': r.call_ms!, probes: r.probes! } };
+    };
+    await c.step('stall.fsync', () => longcall('fsync'));
+    syncAll();
+    await c.step('stall.truncate', () => longcall('truncate'));
+    syncAll();
+    await c.step('stall.copy', () => longcall('copy', path.join(c.root, COPY_SRC)));
+    fs.rmSync(path.join(c.nativeDir('work'), 'copy.dat'));
+    syncAll();
+    await c.step('stall.fsync4k', async () => (await py(c.env, 'longcall.py', ['fsync4k', dir, s.smallSyncs])).us_per_op!);
+  },
+};
+
+export const GROUPS: Group[] = [roundtrip, metadata, tree, seq, randomGroup(false), randomGroup(true), reference, stall];
 
 export const ALIASES: Record<string, string[]> = {
   data: ['seq', 'random', 'direct'],
