@@ -5,7 +5,7 @@
 import { Opcode, SIZEOF } from './kernel.js';
 import * as Q from './requests.js';
 import * as R from './replies.js';
-import type { Filesystem, FileData, FileSync, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
+import type { Filesystem, FileData, FileSync, FileTruncate, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
 import { FuseError } from '../session/errors.js';
 
@@ -92,9 +92,10 @@ const table: OpSpec[] = [
     call: (fs, c, a) => fs.getattr!(c, c.nodeid, a.getattrFlags & 1 ? a.fh : undefined),
     encode: R.encodeAttrOut, describe: (a) => (a.getattrFlags & 1 ? `fh=${a.fh}` : ''),
   }),
-  op<Q.SetattrIn, R.AttrReply>({
+  op<Q.SetattrIn, R.AttrReply | FileTruncate<R.AttrReply>>({
     opcode: Opcode.FUSE_SETATTR, name: 'SETATTR', decode: Q.decodeSetattr, method: 'setattr',
-    call: (fs, c, a) => fs.setattr!(c, c.nodeid, a), encode: R.encodeAttrOut,
+    // A FileTruncate result never gets here: the session truncates, then encodes what its reply() gives.
+    call: (fs, c, a) => fs.setattr!(c, c.nodeid, a), encode: (buf, off, r) => R.encodeAttrOut(buf, off, r as R.AttrReply),
     describe: (a) => `valid=${hex(a.valid)} mode=${oct(a.mode)} uid=${a.uid} gid=${a.gid} size=${a.size}`,
   }),
   op<Q.NoArgs, Buffer | string>({

@@ -66,6 +66,22 @@ export class FileSync {
   constructor(readonly fd: number, readonly dataOnly = false) {}
 }
 
+/**
+ * A SETATTR result that leaves a truncate to the session: ftruncate(2) of
+ * `fd` to `size`, then `reply()` gives the reply (the attributes after it;
+ * what it throws is answered as a handler's throw would be; not named
+ * `then`, which would make the result look like a Promise). Dropping many
+ * pages of a large file takes tens of milliseconds, inline held up every
+ * other client of the mount meanwhile: the session runs it through its
+ * io_uring in a kernel worker thread, with the daemon's credentials (so a
+ * truncate that must clear set-id bits as the caller is no case for it);
+ * without the ring, inline. `fd` must stay open until the reply is sent (an
+ * open file's does: its holder waits in ftruncate).
+ */
+export class FileTruncate<R> {
+  constructor(readonly fd: number, readonly size: bigint, readonly reply: () => R) {}
+}
+
 /** Who is asking, and a signal that fires when the kernel interrupts the request. */
 export interface RequestContext {
   readonly unique: bigint;
@@ -115,7 +131,8 @@ export interface Filesystem {
   forget?(ctx: RequestContext, ino: bigint, nlookup: bigint): void;
   batchForget?(ctx: RequestContext, items: { nodeid: bigint; nlookup: bigint }[]): void;
   getattr?(ctx: RequestContext, ino: bigint, fh: bigint | undefined): HandlerResult<AttrReply>;
-  setattr?(ctx: RequestContext, ino: bigint, set: SetattrIn): HandlerResult<AttrReply>;
+  /** Apply the changes and answer the attributes after them; or return a FileTruncate for a size change the session makes without holding up other requests. */
+  setattr?(ctx: RequestContext, ino: bigint, set: SetattrIn): HandlerResult<AttrReply | FileTruncate<AttrReply>>;
   readlink?(ctx: RequestContext, ino: bigint): HandlerResult<Buffer | string>;
   symlink?(ctx: RequestContext, parent: bigint, name: Buffer, target: Buffer): HandlerResult<Entry>;
   mknod?(ctx: RequestContext, parent: bigint, args: MknodIn): HandlerResult<Entry>;

@@ -4,9 +4,11 @@
 // pread/pwrite, so parallel clients (4 fio jobs doing O_DIRECT 4 KiB I/O)
 // are served one disk access at a time. Used for FileData and FileWrite
 // results (the passthrough's reads and O_DIRECT writes without kernel
-// passthrough), and for FileSync results (every FSYNC and FSYNCDIR of an open
+// passthrough), for FileSync results (every FSYNC and FSYNCDIR of an open
 // file): an fsync can wait seconds for the disk, and inline it held up every
-// other client of the mount that long.
+// other client of the mount that long; and for FileTruncate results (a
+// SETATTR that drops much of a file), whose reply the session builds when
+// the truncate completes.
 //
 // Buffered writes stay on the session thread: io_uring hands a buffered ext4
 // write to its kernel workers, which run the writes to one inode one at a
@@ -38,8 +40,9 @@ const EINTR = 4;
 const READ = 0;
 const WRITE = 1;
 const SYNC = 2;
+const TRUNC = 3;
 /** Each kind's name in the replies' debug lines. */
-const KIND_NAME = ['READ', 'WRITE', 'FSYNC'] as const;
+const KIND_NAME = ['READ', 'WRITE', 'FSYNC', 'SETATTR'] as const;
 
 interface Slot {
   index: number;
@@ -48,7 +51,9 @@ interface Slot {
   addr: bigint;
   /** The request the slot serves; 0n when free (no request has unique 0). */
   unique: bigint;
-  kind: typeof READ | typeof WRITE | typeof SYNC;
+  kind: typeof READ | typeof WRITE | typeof SYNC | typeof TRUNC;
+  /** A truncate's continuation: it answers the request itself. */
+  then: ((res: number) => void) | undefined;
 }
 
 /**
@@ -78,7 +83,7 @@ export class RingIo {
 
   constructor(readonly ring: sys.Uring, private readonly out: RingReplies) {
     for (let i = RING_SLOTS - 1; i >= 0; i--) {
-      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n, kind: READ };
+      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n, kind: READ, then: undefined };
       this.free.push(i);
     }
   }
@@ -95,12 +100,12 @@ export class RingIo {
 
   /** Queues a READ of `len` bytes of `fd` at `offset`; false when it cannot (then serve it inline). */
   read(unique: bigint, fd: number, offset: bigint, len: number): boolean {
-    return this.queue(READ, sys.IORING_OP_READ, unique, fd, offset, len, undefined);
+    return this.queue(READ, sys.IORING_OP_READ, unique, fd, offset, len, undefined) !== undefined;
   }
 
   /** Queues a WRITE of `data` (copied) to `fd` at `offset`; false when it cannot (then serve it inline). */
   write(unique: bigint, fd: number, offset: bigint, data: Buffer): boolean {
-    return this.queue(WRITE, sys.IORING_OP_WRITE, unique, fd, offset, data.length, data);
+    return this.queue(WRITE, sys.IORING_OP_WRITE, unique, fd, offset, data.length, data) !== undefined;
   }
 
   /**
@@ -109,41 +114,55 @@ export class RingIo {
    * runs it in one of its io_uring worker threads.
    */
   fsync(unique: bigint, fd: number, dataOnly: boolean): boolean {
-    return this.queue(SYNC, sys.IORING_OP_FSYNC, unique, fd, 0n, 0, undefined, dataOnly ? sys.IORING_FSYNC_DATASYNC : 0);
+    return this.queue(SYNC, sys.IORING_OP_FSYNC, unique, fd, 0n, 0, undefined, dataOnly ? sys.IORING_FSYNC_DATASYNC : 0) !== undefined;
   }
 
-  private queue(kind: Slot['kind'], op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined, opFlags = 0): boolean {
+  /**
+   * Queues an ftruncate of `fd` to `size`; `then(res)` (0 or -errno) is
+   * called when it completes and answers the request itself. False when it
+   * cannot be queued (then truncate inline).
+   */
+  truncate(unique: bigint, fd: number, size: bigint, then: (res: number) => void): boolean {
+    const s = this.queue(TRUNC, sys.IORING_OP_FTRUNCATE, unique, fd, size, 0, undefined);
+    if (s === undefined) return false;
+    s.then = then;
+    return true;
+  }
+
+  /** The slot of the request queued, or undefined when it cannot be (no free slot, the ring refused). */
+  private queue(kind: Slot['kind'], op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined, opFlags = 0): Slot | undefined {
     const i = this.free.pop();
-    if (i === undefined) return false;
+    if (i === undefined) return undefined;
     const s = this.slots[i]!;
     // Grown in 64 KiB steps, kept: the same few slots serve a steady load.
-    // An fsync moves no data: its reply is a header (syncReply), no buffer.
-    if (kind !== SYNC && (s.buf === undefined || s.buf.length < DATA_AT + len)) {
+    // An fsync or a truncate moves no data: no buffer.
+    const moves = kind === READ || kind === WRITE;
+    if (moves && (s.buf === undefined || s.buf.length < DATA_AT + len)) {
       s.buf = alignedReplyBuffer(Math.max(GROW, Math.ceil(len / GROW) * GROW));
       s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
     }
     if (data !== undefined) data.copy(s.buf!, DATA_AT);
-    if (this.ring.submit(op, fd, kind === SYNC ? 0n : s.addr, len, offset, i, opFlags) < 0) {
+    if (this.ring.submit(op, fd, moves ? s.addr : 0n, len, offset, i, opFlags) < 0) {
       this.free.push(i);
-      return false;
+      return undefined;
     }
     s.unique = unique;
     s.kind = kind;
     this.inFlight++;
-    return true;
+    return s;
   }
 
   /**
    * The kernel interrupted request `unique`: if it is on the ring,
    * cancel it (it is then answered EINTR; one that completes first is
-   * answered as usual). An fsync runs on: natively a signal does not cut one
-   * short. True if it was one.
+   * answered as usual). An fsync or a truncate runs on: natively a signal
+   * does not cut one short. True if it was one.
    */
   interrupt(unique: bigint): boolean {
     if (unique === 0n) return false;
     for (const s of this.slots) {
       if (s.unique === unique) {
-        if (s.kind !== SYNC) this.ring.cancel(s.index, CANCEL_TAG);
+        if (s.kind === READ || s.kind === WRITE) this.ring.cancel(s.index, CANCEL_TAG);
         return true;
       }
     }
@@ -215,6 +234,15 @@ export class RingIo {
     // cancelled because the kernel interrupted it is answered EINTR (a
     // cancelled write wrote nothing).
     if (res === -ECANCELED) res = -EINTR;
+    if (s.kind === TRUNC) {
+      // The slot is free again before the continuation runs (it answers the request, and may queue more).
+      const then = s.then!;
+      s.then = undefined;
+      s.unique = 0n;
+      this.free.push(tag);
+      then(res);
+      return;
+    }
     const buf = s.kind === SYNC ? this.syncReply : s.buf!;
     if (res < 0 || s.kind === SYNC) {
       this.out.send(s.unique, Math.min(res, 0), buf, 0, HDR, KIND_NAME[s.kind]);

@@ -20,7 +20,7 @@ import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import type { SessionLimits } from './connection.js';
 import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
-import { FileData, FileSync, FileWrite } from './filesystem.js';
+import { FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
@@ -137,6 +137,8 @@ export class Session {
   private readonly pending = new Map<bigint, Ctx>();
   /** Only when the mount asks for spliced READ replies (spliceRead). */
   private readonly splicer: SpliceReplier | undefined;
+  /** Whether truncates go on the ring (false once the kernel showed it lacks io_uring's ftruncate). */
+  private ringTruncate = true;
   /** io_uring for FileData and FileWrite results (the ring option); set up at INIT. */
   private rio: RingIo | undefined;
   /**
@@ -574,6 +576,10 @@ export class Session {
       this.replyFileSync(h, result, out, t0);
       return;
     }
+    if (result instanceof FileTruncate) {
+      this.replyFileTruncate(h, spec, args, result, t0);
+      return;
+    }
     let end: number = HDR;
     if (spec.encode) {
       try {
@@ -668,6 +674,51 @@ export class Session {
     const r = sys.syncFd(f.fd, f.dataOnly);
     if (r < 0) this.replyError(h.unique, -r, h.opcode, t0);
     else this.send(h.unique, 0, HDR, out, t0, opName(h.opcode));
+  }
+
+  /**
+   * A SETATTR's truncate, on the ring when there is one (an io_uring worker
+   * waits for it while the thread serves on), else inline; then the reply
+   * its reply() gives, encoded as a handler's result would be. A kernel
+   * without io_uring's ftruncate (before 6.9) completes it with EINVAL: then
+   * it is made inline, which gives a genuine EINVAL again, and the ring is
+   * not asked again once that succeeded.
+   */
+  private replyFileTruncate(h: InHeader, spec: OpSpec, args: unknown, t: FileTruncate<unknown>, t0: bigint): void {
+    if (!Number.isInteger(t.fd) || typeof t.size !== 'bigint' || t.size < 0n || typeof t.reply !== 'function') {
+      this.log(`${spec.name}: bad FileTruncate from the filesystem (fd ${t.fd}, size ${String(t.size)})`);
+      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      return;
+    }
+    const finish = (res: number): void => {
+      if (res < 0) {
+        this.replyError(h.unique, -res, h.opcode, t0);
+        return;
+      }
+      let r: unknown;
+      try {
+        r = t.reply();
+      } catch (e) {
+        this.replyThrown(h, spec, e, t0);
+        return;
+      }
+      if (r instanceof FileTruncate || isThenable(r)) {
+        this.log(`${spec.name}: a FileTruncate's reply() must give the reply itself`);
+        this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      } else if (r instanceof FuseError) {
+        this.replyThrown(h, spec, r, t0);
+      } else {
+        this.replyResult(h, spec, args, r, this.outbuf, t0);
+      }
+    };
+    const inline = (): void => finish(sys.ftruncate(t.fd, t.size));
+    if (this.ringTruncate && this.rio?.truncate(h.unique, t.fd, t.size, (res) => {
+      if (res !== -Errno.EINVAL) return finish(res);
+      const r = sys.ftruncate(t.fd, t.size);
+      if (r === 0) this.ringTruncate = false;
+      finish(r);
+    })) return;
+    inline();
   }
 
   /**

@@ -30,6 +30,8 @@ export const IORING_OP_WRITE = 23;
 export const IORING_OP_FSYNC = 3;
 /** fsync_flags of IORING_OP_FSYNC: fdatasync(2) instead of fsync(2). */
 export const IORING_FSYNC_DATASYNC = 1;
+/** ftruncate(2) of fd to the sqe's offset (Linux 6.9; older kernels complete it with -EINVAL). */
+export const IORING_OP_FTRUNCATE = 55;
 
 /**
  * An io_uring instance. `submit()` queues one read or write and hands it to
