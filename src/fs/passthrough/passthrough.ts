@@ -36,7 +36,7 @@ import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
 import { OpenByIno } from './open-by-ino.js';
 import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
-import { FileSync } from '../../session/filesystem.js';
+import { FileSync, FileTruncate } from '../../session/filesystem.js';
 
 /** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -471,7 +471,9 @@ export class PassthroughFs implements Filesystem {
     return { attr, attrTimeout: this.attrTimeoutFor(attr.mode) };
   }
 
-  setattr(ctx: RequestContext, ino: bigint, s: SetattrIn): AttrReply {
+  setattr(ctx: RequestContext, ino: bigint, s: SetattrIn): AttrReply | FileTruncate<AttrReply> {
+    const fd = this.attrSetter.truncateLater(ino, s);
+    if (fd !== undefined) return new FileTruncate(fd, s.size, () => this.getattr(ctx, ino, s.fh));
     return this.getattr(ctx, ino, this.attrSetter.apply(ctx, ino, s));
   }
 
