@@ -10,6 +10,10 @@
 // never ends by itself, so the test needs no timing. Through the passthrough,
 // other requests must be answered while it waits.
 //
+// A truncate that drops a megabyte or more: the session makes it through its
+// io_uring too, and answers with the attributes once it completed. Here the
+// source's SETATTR of "gated" waits for "open-gate" in the same way.
+//
 // copy_file_range: each request copies at most 16 MiB; the caller gets a
 // short count and asks for the rest, as copy_file_range(2) allows.
 
@@ -18,33 +22,53 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { mountMemFs, mountPassthrough, tmpdir, unmountFs, withMount } from './helpers.js';
+import { mountFs, mountMemFs, mountPassthrough, tmpdir, unmountFs, withMount } from './helpers.js';
 
-/** A client process: its output after "syncing" so far, and when it ended. */
+type Mounted = Awaited<ReturnType<typeof mountFs>>;
+
+/** A client process: its output after "waiting" so far, and when it ended. */
 interface Client { done: Promise<string>; out: () => string; kill: () => void }
 
+/** Opens argv[1], says "waiting", fsyncs it, says "ok". */
+const FSYNC_CLIENT = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nprint("waiting", flush=True)\nos.fsync(fd)\nprint("ok", flush=True)';
+
 /**
- * Starts a client that opens `file`, says "syncing", and fsyncs it; resolves
- * once the fsync's request is queued in the kernel (the client waits in
- * request_wait_answer), so that every later request comes after it.
+ * Starts a python client (`code`, which says "waiting" just before its call)
+ * on `file`; resolves once that call's request is queued in the kernel (the
+ * client waits in request_wait_answer), so that every later request comes
+ * after it.
  */
-async function gatedSync(file: string, started: Client[]): Promise<Client> {
-  const code = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nprint("syncing", flush=True)\nos.fsync(fd)\nprint("ok", flush=True)';
+async function gatedCall(code: string, file: string, started: Client[]): Promise<Client> {
   const p = spawn('python3', ['-c', code, file]);
   let out = '';
   p.stdout.on('data', (b: Buffer) => (out += b.toString()));
   p.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const after = (): string => out.replace(/^syncing\n/, '');
+  const after = (): string => out.replace(/^waiting\n/, '');
   const done = new Promise<string>((r) => p.on('close', () => r(after())));
   const client = { done, out: after, kill: () => p.kill('SIGKILL') };
   started.push(client);
   const until = Date.now() + 10_000;
   for (;;) {
-    if (out.startsWith('syncing') && fs.readFileSync(`/proc/${p.pid}/wchan`, 'utf8') === 'request_wait_answer') break;
-    if (Date.now() > until) throw new Error(`the fsync client never got to wait in its fsync: the mount did not answer it (output: ${JSON.stringify(out)})`);
+    if (out.startsWith('waiting') && fs.readFileSync(`/proc/${p.pid}/wchan`, 'utf8') === 'request_wait_answer') break;
+    if (Date.now() > until) throw new Error(`the client never got to wait in its call: the mount did not answer it (output: ${JSON.stringify(out)})`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return client;
+}
+
+/**
+ * Whatever failed, lets the gated calls end first (a mount cannot be taken
+ * down while its daemon waits on the other), then unmounts both.
+ */
+async function openGateAndUnmount(src: Mounted, m: Mounted | undefined, clients: Client[]): Promise<void> {
+  spawnSync('stat', [path.join(src.dir, 'open-gate')], { timeout: 10_000 });
+  const ended = Promise.all(clients.map((c) => c.done));
+  if (await Promise.race([ended.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]) === false) {
+    for (const c of clients) c.kill();
+    await ended;
+  }
+  if (m) await unmountFs(m);
+  await unmountFs(src);
 }
 
 // Prints "ok", or the errno name of the failure, for each sync asked for.
@@ -66,7 +90,7 @@ for (const passthrough of [true, false]) {
   const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
   test(`an fsync waiting for the disk does not hold up other clients; its result reaches the caller (${label})`, { timeout: 60_000 }, async () => {
     const src = await mountMemFs({ syncs: true });
-    let m: Awaited<ReturnType<typeof mountPassthrough>> | undefined;
+    let m: Mounted | undefined;
     const clients: Client[] = [];
     try {
       fs.writeFileSync(path.join(src.dir, 'gated'), 'data');
@@ -77,8 +101,8 @@ for (const passthrough of [true, false]) {
       m = await mountPassthrough(src.dir, { passthrough });
       const mnt = m.dir;
       // A file's fsync and a directory's, both waiting on the gate.
-      const file = await gatedSync(path.join(mnt, 'gated'), clients);
-      const dir = await gatedSync(path.join(mnt, 'dir', 'gated'), clients);
+      const file = await gatedCall(FSYNC_CLIENT, path.join(mnt, 'gated'), clients);
+      const dir = await gatedCall(FSYNC_CLIENT, path.join(mnt, 'dir', 'gated'), clients);
       // Meanwhile other clients are served: a stat, a listing, other fsyncs.
       for (let i = 0; i < 3; i++) {
         const st = spawnSync('stat', ['-c', '%s', path.join(mnt, 'gated')], { encoding: 'utf8', timeout: 10_000 });
@@ -97,16 +121,49 @@ for (const passthrough of [true, false]) {
       assert.equal((await file.done).trim(), 'ok');
       assert.equal((await dir.done).trim(), 'ok');
     } finally {
-      // Whatever failed, let the gated syncs end first: a mount cannot be
-      // taken down while its daemon waits on the other.
+      await openGateAndUnmount(src, m, clients);
+    }
+  });
+}
+
+/** Truncates argv[1] to 1000 bytes and prints the size fstat then sees. */
+const TRUNCATE_CLIENT = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\nprint("waiting", flush=True)\nos.ftruncate(fd, 1000)\nprint(os.fstat(fd).st_size, "ok", flush=True)';
+
+for (const passthrough of [true, false]) {
+  const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
+  test(`a truncate that drops megabytes does not hold up other clients; the caller sees the new size (${label})`, { timeout: 60_000 }, async () => {
+    const src = await mountMemFs({ gatedTruncates: true });
+    let m: Mounted | undefined;
+    const clients: Client[] = [];
+    try {
+      const big = Buffer.alloc(3 << 20, 'g');
+      fs.writeFileSync(path.join(src.dir, 'gated'), big);
+      fs.writeFileSync(path.join(src.dir, 'other'), big);
+      fs.writeFileSync(path.join(src.dir, 'small'), 'small file');
+      m = await mountPassthrough(src.dir, { passthrough });
+      const mnt = m.dir;
+      const gated = await gatedCall(TRUNCATE_CLIENT, path.join(mnt, 'gated'), clients);
+      // Meanwhile: a listing, a stat, a small truncate (made inline) and a large one (on the ring).
+      const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(ls.stdout.trim(), 'gated\nother\nsmall', `ls while the truncate waits: ${ls.stderr}${ls.error ?? ''}`);
+      const others = spawnSync('python3', ['-c', `
+import os, sys
+for name, size in (('small', 5), ('other', 4096)):
+    fd = os.open(os.path.join(sys.argv[1], name), os.O_RDWR)
+    os.ftruncate(fd, size)
+    print(name, os.fstat(fd).st_size, os.stat(os.path.join(sys.argv[2], name)).st_size)
+    os.close(fd)
+`, mnt, src.dir], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(others.stdout, 'small 5 5\nother 4096 4096\n', `other truncates while the gated one waits: ${others.stderr}${others.error ?? ''}`);
+      assert.equal(gated.out(), '', 'the gated truncate still waits');
+      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 3 << 20);
       spawnSync('stat', [path.join(src.dir, 'open-gate')], { timeout: 10_000 });
-      const ended = Promise.all(clients.map((c) => c.done));
-      if (await Promise.race([ended.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]) === false) {
-        for (const c of clients) c.kill();
-        await ended;
-      }
-      if (m) await unmountFs(m);
-      await unmountFs(src);
+      assert.equal((await gated.done).trim(), '1000 ok');
+      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 1000);
+      assert.equal(fs.statSync(path.join(mnt, 'gated')).size, 1000);
+      assert.ok(fs.readFileSync(path.join(mnt, 'gated')).equals(big.subarray(0, 1000)));
+    } finally {
+      await openGateAndUnmount(src, m, clients);
     }
   });
 }

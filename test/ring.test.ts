@@ -102,6 +102,48 @@ test('RingIo: an fsync and an fdatasync are answered with an empty reply, one of
   }
 });
 
+test('RingIo: a truncate hands its result to its continuation (the file truncated, or the errno); an interrupt does not cancel it', () => {
+  const file = path.join(tmpdir(), 'data');
+  fs.writeFileSync(file, Buffer.alloc(3 << 20, 7));
+  const fd = fs.openSync(file, 'r+');
+  const rfd = fs.openSync(file, 'r');
+  const ring = sys.Uring.create(8);
+  assert.notEqual(typeof ring, 'number', 'io_uring available');
+  const sent: bigint[] = [];
+  const rio = new RingIo(ring as sys.Uring, { send: (unique) => sent.push(unique) });
+  const cancels: number[] = [];
+  const cancel = (ring as sys.Uring).cancel.bind(ring);
+  (ring as sys.Uring).cancel = (target: number, tag: number): number => (cancels.push(target), cancel(target, tag));
+  const results: [string, number, number][] = [];
+  try {
+    // The continuation may queue another request.
+    assert.ok(rio.truncate(1n, fd, 12345n, (res) => {
+      results.push(['shrink', res, fs.fstatSync(fd).size]);
+      assert.ok(rio.truncate(4n, fd, 20000n, (r) => results.push(['grow', r, fs.fstatSync(fd).size])));
+    }));
+    assert.equal(rio.interrupt(1n), true);
+    assert.deepEqual(cancels, [], 'no cancel submitted for a truncate');
+    assert.ok(rio.truncate(2n, rfd, 0n, (res) => results.push(['read-only fd', res, -1])));
+    assert.ok(rio.truncate(3n, 1_000_000, 0n, (res) => results.push(['bad fd', res, -1])));
+    assert.ok(rio.drain(5000));
+    assert.equal(rio.busy, 0);
+    results.sort((a, b) => a[0].localeCompare(b[0]));
+    assert.deepEqual(results, [
+      ['bad fd', -9 /* EBADF */, -1],
+      ['grow', 0, 20000],
+      ['read-only fd', -22 /* EINVAL: not open for writing */, -1],
+      ['shrink', 0, 12345],
+    ]);
+    assert.deepEqual(sent, [], 'a truncate sends nothing itself: its continuation answers');
+    assert.equal(fs.readFileSync(file).subarray(0, 12345).every((b) => b === 7), true);
+    assert.equal(fs.readFileSync(file).subarray(12345).every((b) => b === 0), true);
+  } finally {
+    rio.close();
+    fs.closeSync(fd);
+    fs.closeSync(rfd);
+  }
+});
+
 // At the end of a session the ring waits for what is in flight, but not
 // forever (drain's limit: 10 s in close()); a request that never completes
 // leaves drain() false, and close() cancels before it drains.
