@@ -4,7 +4,7 @@
 // the wrong side) would put wrong numbers in the docs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { daemonTable, mainTable, stat, targets, variantTable } from '../bench/lib/report.ts';
+import { daemonTable, detailLines, mainTable, stat, targets, variantTable } from '../bench/lib/report.ts';
 import type { RowResult, Sample } from '../bench/lib/report.ts';
 import type { RowDef } from '../bench/lib/workloads.ts';
 
@@ -70,4 +70,20 @@ test('daemon table: CPU and context switches of the FUSE peers, then the machine
   const cells = lines[2]!.split('|').map((c) => c.trim()).filter((c) => c !== '');
   // native's idle median of two samples; tsfuse has no idle sample: a dash.
   assert.deepEqual(cells, ['row metadata', '1.50', '0.750', '100', '7', '0.375', '0.750', '–']);
+});
+
+test('details: one line per row and peer whose samples carry them, each figure the median; stall rows have no target', () => {
+  const r = row('stall', 'lower', { native: [1], bindfs: [40, 50, 60], tsfuse: [2] });
+  r.samples.bindfs = [
+    { rep: 0, value: 40, detail: { 'call ms': 100, probes: 3 } },
+    { rep: 1, value: 50, detail: { 'call ms': 300, probes: 1 } },
+    { rep: 2, value: 60, detail: { 'call ms': 200, probes: 2 } },
+  ];
+  r.samples.tsfuse = [{ rep: 0, value: 2, detail: { 'call ms': 45.21, probes: 900 } }];
+  assert.deepEqual(detailLines([r], ['native', 'bindfs', 'tsfuse']), [
+    '  row stall, bindfs: call ms 200, probes 2.00',
+    '  row stall, tsfuse: call ms 45.2, probes 900',
+  ]);
+  assert.deepEqual(detailLines([row('metadata', 'lower', { bindfs: [1] })], ['bindfs']), []);
+  assert.deepEqual(targets([r]), []);
 });
