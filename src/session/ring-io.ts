@@ -53,7 +53,7 @@ interface Slot {
   unique: bigint;
   kind: typeof READ | typeof WRITE | typeof SYNC | typeof TRUNC;
   /** A truncate's continuation: it answers the request itself. */
-  then: ((res: number) => void) | undefined;
+  done: ((res: number) => void) | undefined;
 }
 
 /**
@@ -83,7 +83,7 @@ export class RingIo {
 
   constructor(readonly ring: sys.Uring, private readonly out: RingReplies) {
     for (let i = RING_SLOTS - 1; i >= 0; i--) {
-      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n, kind: READ, then: undefined };
+      this.slots[i] = { index: i, buf: undefined, addr: 0n, unique: 0n, kind: READ, done: undefined };
       this.free.push(i);
     }
   }
@@ -118,14 +118,14 @@ export class RingIo {
   }
 
   /**
-   * Queues an ftruncate of `fd` to `size`; `then(res)` (0 or -errno) is
+   * Queues an ftruncate of `fd` to `size`; `done(res)` (0 or -errno) is
    * called when it completes and answers the request itself. False when it
    * cannot be queued (then truncate inline).
    */
-  truncate(unique: bigint, fd: number, size: bigint, then: (res: number) => void): boolean {
+  truncate(unique: bigint, fd: number, size: bigint, done: (res: number) => void): boolean {
     const s = this.queue(TRUNC, sys.IORING_OP_FTRUNCATE, unique, fd, size, 0, undefined);
     if (s === undefined) return false;
-    s.then = then;
+    s.done = done;
     return true;
   }
 
@@ -236,11 +236,11 @@ export class RingIo {
     if (res === -ECANCELED) res = -EINTR;
     if (s.kind === TRUNC) {
       // The slot is free again before the continuation runs (it answers the request, and may queue more).
-      const then = s.then!;
-      s.then = undefined;
+      const done = s.done!;
+      s.done = undefined;
       s.unique = 0n;
       this.free.push(tag);
-      then(res);
+      done(res);
       return;
     }
     const buf = s.kind === SYNC ? this.syncReply : s.buf!;

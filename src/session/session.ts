@@ -711,14 +711,13 @@ export class Session {
         this.replyResult(h, spec, args, r, this.outbuf, t0);
       }
     };
-    const inline = (): void => finish(sys.ftruncate(t.fd, t.size));
-    if (this.ringTruncate && this.rio?.truncate(h.unique, t.fd, t.size, (res) => {
+    const onRing = this.ringTruncate && this.rio?.truncate(h.unique, t.fd, t.size, (res) => {
       if (res !== -Errno.EINVAL) return finish(res);
       const r = sys.ftruncate(t.fd, t.size);
       if (r === 0) this.ringTruncate = false;
       finish(r);
-    })) return;
-    inline();
+    });
+    if (!onRing) finish(sys.ftruncate(t.fd, t.size));
   }
 
   /**
