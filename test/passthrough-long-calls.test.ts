@@ -143,7 +143,7 @@ for (const passthrough of [true, false]) {
       m = await mountPassthrough(src.dir, { passthrough });
       const mnt = m.dir;
       const gated = await gatedCall(TRUNCATE_CLIENT, path.join(mnt, 'gated'), clients);
-      // Meanwhile: a listing, a stat, a small truncate (made inline) and a large one (on the ring).
+      // Meanwhile: a listing, a small truncate (made inline) and a large one (on the ring).
       const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(ls.stdout.trim(), 'gated\nother\nsmall', `ls while the truncate waits: ${ls.stderr}${ls.error ?? ''}`);
       const others = spawnSync('python3', ['-c', `
