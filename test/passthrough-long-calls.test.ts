@@ -168,6 +168,21 @@ for name, size in (('small', 5), ('other', 4096)):
   });
 }
 
+test('without the ring (noring), a truncate that drops megabytes is made inline, with the same answer', { timeout: 60_000 }, async () => {
+  const src = tmpdir();
+  const data = Buffer.alloc(3 << 20, 'r');
+  fs.writeFileSync(path.join(src, 'big'), data);
+  await withMount(src, {}, { ring: false }, async (m) => {
+    const code = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\nos.ftruncate(fd, 1000)\nprint(os.fstat(fd).st_size)\nos.ftruncate(fd, 5000)\nprint(os.fstat(fd).st_size)';
+    const r = spawnSync('python3', ['-c', code, path.join(m.dir, 'big')], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '1000\n5000\n');
+    const host = fs.readFileSync(path.join(src, 'big'));
+    assert.equal(host.length, 5000);
+    assert.ok(host.subarray(0, 1000).equals(data.subarray(0, 1000)) && host.subarray(1000).every((b) => b === 0));
+  });
+});
+
 test('a large copy_file_range is answered 16 MiB at a time, and the caller\'s loop copies the whole file exactly', { timeout: 60_000 }, async () => {
   const src = tmpdir();
   // 40 MiB and a bit, not a multiple of the step; every 4 KiB block different.
