@@ -39,10 +39,8 @@ const EINTR = 4;
 
 const READ = 0;
 const WRITE = 1;
-const SYNC = 2;
-const TRUNC = 3;
-/** Each kind's name in the replies' debug lines. */
-const KIND_NAME = ['READ', 'WRITE', 'FSYNC', 'SETATTR'] as const;
+/** A call that moves no data (fsync, ftruncate): its continuation answers the request. */
+const CALL = 2;
 
 interface Slot {
   index: number;
@@ -51,8 +49,8 @@ interface Slot {
   addr: bigint;
   /** The request the slot serves; 0n when free (no request has unique 0). */
   unique: bigint;
-  kind: typeof READ | typeof WRITE | typeof SYNC | typeof TRUNC;
-  /** A truncate's continuation: it answers the request itself. */
+  kind: typeof READ | typeof WRITE | typeof CALL;
+  /** A CALL's continuation, given the result (or -errno): it answers the request. */
   done: ((res: number) => void) | undefined;
 }
 
@@ -114,7 +112,8 @@ export class RingIo {
    * runs it in one of its io_uring worker threads.
    */
   fsync(unique: bigint, fd: number, dataOnly: boolean): boolean {
-    return this.queue(SYNC, sys.IORING_OP_FSYNC, unique, fd, 0n, 0, undefined, dataOnly ? sys.IORING_FSYNC_DATASYNC : 0) !== undefined;
+    const reply = (res: number): void => this.out.send(unique, Math.min(res, 0), this.syncReply, 0, HDR, 'FSYNC');
+    return this.call(sys.IORING_OP_FSYNC, unique, fd, 0n, dataOnly ? sys.IORING_FSYNC_DATASYNC : 0, reply);
   }
 
   /**
@@ -123,7 +122,12 @@ export class RingIo {
    * cannot be queued (then truncate inline).
    */
   truncate(unique: bigint, fd: number, size: bigint, done: (res: number) => void): boolean {
-    const s = this.queue(TRUNC, sys.IORING_OP_FTRUNCATE, unique, fd, size, 0, undefined);
+    return this.call(sys.IORING_OP_FTRUNCATE, unique, fd, size, 0, done);
+  }
+
+  /** Queues `op` on `fd` (a CALL: no data, `offset` and `opFlags` its arguments), answered by `done`. */
+  private call(op: number, unique: bigint, fd: number, offset: bigint, opFlags: number, done: (res: number) => void): boolean {
+    const s = this.queue(CALL, op, unique, fd, offset, 0, undefined, opFlags);
     if (s === undefined) return false;
     s.done = done;
     return true;
@@ -135,8 +139,8 @@ export class RingIo {
     if (i === undefined) return undefined;
     const s = this.slots[i]!;
     // Grown in 64 KiB steps, kept: the same few slots serve a steady load.
-    // An fsync or a truncate moves no data: no buffer.
-    const moves = kind === READ || kind === WRITE;
+    // A CALL moves no data: no buffer.
+    const moves = kind !== CALL;
     if (moves && (s.buf === undefined || s.buf.length < DATA_AT + len)) {
       s.buf = alignedReplyBuffer(Math.max(GROW, Math.ceil(len / GROW) * GROW));
       s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
@@ -162,7 +166,7 @@ export class RingIo {
     if (unique === 0n) return false;
     for (const s of this.slots) {
       if (s.unique === unique) {
-        if (s.kind === READ || s.kind === WRITE) this.ring.cancel(s.index, CANCEL_TAG);
+        if (s.kind !== CALL) this.ring.cancel(s.index, CANCEL_TAG);
         return true;
       }
     }
@@ -234,7 +238,7 @@ export class RingIo {
     // cancelled because the kernel interrupted it is answered EINTR (a
     // cancelled write wrote nothing).
     if (res === -ECANCELED) res = -EINTR;
-    if (s.kind === TRUNC) {
+    if (s.kind === CALL) {
       // The slot is free again before the continuation runs (it answers the request, and may queue more).
       const done = s.done!;
       s.done = undefined;
@@ -243,9 +247,9 @@ export class RingIo {
       done(res);
       return;
     }
-    const buf = s.kind === SYNC ? this.syncReply : s.buf!;
-    if (res < 0 || s.kind === SYNC) {
-      this.out.send(s.unique, Math.min(res, 0), buf, 0, HDR, KIND_NAME[s.kind]);
+    const buf = s.buf!;
+    if (res < 0) {
+      this.out.send(s.unique, res, buf, 0, HDR, s.kind === WRITE ? 'WRITE' : 'READ');
     } else if (s.kind === WRITE) {
       // fuse_write_out: the count and 4 bytes of padding.
       buf.writeUInt32LE(res, HDR);
