@@ -27,8 +27,8 @@ import { OpenByIno } from './open-by-ino.js';
  * The most a COPY_FILE_RANGE copies at once (its caller gets a short count
  * and asks for the rest, as copy_file_range(2) allows): the copy runs on the
  * session thread, and a 1 GiB one in one go held up every other client of
- * the mount for 0.36-0.64 s; in 16 MiB steps the longest wait was 53-65 ms,
- * the copy as fast (ad hoc, docs/benchmarks.md).
+ * the mount for 0.36-0.64 s (ad hoc); in 16 MiB steps the longest wait is
+ * about 10 ms, the copy as fast (the bench's stall group, docs/benchmarks.md).
  */
 const COPY_CHUNK = 16n << 20n;
 
