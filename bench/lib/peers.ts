@@ -36,7 +36,7 @@ export const VARIANTS: Record<string, Variant> = {
   'tsfuse-nopt': { fs: { passthrough: false }, nodeFlags: [], about: 'kernel passthrough off' },
   'tsfuse-nospin': { fs: {}, mount: { spinUs: 0 }, nodeFlags: [], about: 'spinUs 0: the session thread sleeps in poll(2) as soon as no request is queued' },
   'tsfuse-nopt-nospin': { fs: { passthrough: false }, mount: { spinUs: 0 }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, spinUs 0' },
-  'tsfuse-noring': { fs: {}, mount: { ring: false }, nodeFlags: [], about: 'ring off: fsyncs (and READs, O_DIRECT writes without passthrough) made inline on the session thread' },
+  'tsfuse-noring': { fs: {}, mount: { ring: false }, nodeFlags: [], about: 'ring off: fsyncs and big truncates (and READs, O_DIRECT writes without passthrough) made inline on the session thread' },
   'tsfuse-kp2': { fs: { killprivV2: true }, nodeFlags: [], about: 'killprivV2: the kernel stops asking GETXATTR security.capability before writes' },
   'tsfuse-nopt-kp2': { fs: { passthrough: false, killprivV2: true }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, killprivV2 on' },
   'tsfuse-nopt-noinval': { fs: { passthrough: false, autoInvalData: false }, nodeFlags: [], ref: 'tsfuse-nopt', about: 'passthrough off, autoInvalData off: a file\'s own writes no longer empty its page cache' },
