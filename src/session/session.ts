@@ -9,7 +9,6 @@
 // the event loop turns between reads, so that promise can settle while new
 // requests are still served.
 
-import { availableParallelism } from 'node:os';
 import * as sys from '../sys/index.js';
 import { Opcode, SIZEOF } from '../protocol/kernel.js';
 import { ArgReader, decodeInHeader, ProtocolError } from '../protocol/requests.js';
@@ -18,7 +17,6 @@ import { encodeInitOut, encodeOutHeader, encodeWriteOut } from '../protocol/repl
 import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
-import type { SessionLimits } from './connection.js';
 import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
 import { FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
@@ -27,62 +25,11 @@ import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
 import { Notifier } from './notify.js';
 import { DeviceWatch } from './device-watch.js';
 import { afterMs } from './real-timer.js';
+import { IDLE_AFTER_MS, defaultSpinUs } from './session-options.js';
+import type { SessionOptions } from './session-options.js';
 
-export interface SessionOptions extends SessionLimits {
-  /** Log one line per request and reply. */
-  debug?: boolean;
-  /** Where logs go (default: stderr). */
-  log?: (line: string) => void;
-  /** allow_root: answer EACCES to users other than this uid and root. */
-  denyOthersThan?: number;
-  /** Called once INIT has been answered. */
-  onInit?: (conn: ConnectionInfo) => void;
-  /**
-   * After a request, keep polling /dev/fuse for the next one this many
-   * microseconds before sleeping in the kernel (0: sleep at once). A request
-   * that arrives during the spin is picked up without a wake-up of this
-   * thread, which costs several microseconds on every round trip. Default:
-   * DEFAULT_SPIN_US with two or more CPUs, 0 on one CPU (where the spin would
-   * only delay the client that is about to send the next request).
-   */
-  spinUs?: number;
-  /**
-   * Move READ replies a handler gives as FileData (64 KiB and more) with
-   * splice(2) instead of pread + write. Off by default: it saves a copy of
-   * clean pages (~8% on warm 1 MiB reads, measured) but halved the speed of
-   * reading back data just written on a journaled ext4 (docs/benchmarks.md).
-   */
-  spliceRead?: boolean;
-  /**
-   * Serve READs given as FileData, and O_DIRECT WRITEs given as FileWrite,
-   * through io_uring, so that several are on the disk at once while the
-   * thread serves other requests (default true; silently off where the
-   * kernel refuses io_uring). With true, a request that nothing else waits
-   * behind (the thread found /dev/fuse empty before it, and none is in
-   * flight) is still a plain pread/pwrite, which costs fewer system calls;
-   * 'always' queues every one (for hosts whose reads can take long, such as
-   * a network filesystem: nothing then waits behind a read).
-   */
-  ring?: boolean | 'always';
-  /** The mount has allow_other (default true: assume others may come in). See ConnectionInfo.othersMayAccess. */
-  othersMayAccess?: boolean;
-}
-
-/** Spin after each request (measured: 5–6 µs less per round trip, docs/benchmarks.md). */
-export const DEFAULT_SPIN_US = 50;
-
-/** The spin a session uses when none is given. */
-export function defaultSpinUs(): number {
-  return availableParallelism() > 1 ? DEFAULT_SPIN_US : 0;
-}
-
-/**
- * The filesystem's idle() runs only after this long without a request: its
- * housekeeping (a full collection, then 1 ms naps while the collector's
- * tasks run) must never land between the requests of a busy client, each of
- * which would then wait for a nap to end.
- */
-export const IDLE_AFTER_MS = 200;
+export { DEFAULT_SPIN_US, IDLE_AFTER_MS, defaultSpinUs } from './session-options.js';
+export type { SessionOptions } from './session-options.js';
 
 const HDR = SIZEOF.fuse_out_header;
 /** How long READs count as overlapping after they last did (ms; see overlapping()). */
