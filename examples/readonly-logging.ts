@@ -8,7 +8,7 @@ import { isMainThread } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { writeSync } from 'node:fs';
 import { mount, PassthroughFs, FuseError, Errno, errnoName } from '../src/index.js';
-import type { OpenReply, PassthroughOptions, RequestContext } from '../src/index.js';
+import type { FileTruncate, OpenReply, PassthroughOptions, RequestContext } from '../src/index.js';
 import type { OpenIn } from '../src/protocol/requests.js';
 
 const O_ACCMODE = 3;
@@ -18,7 +18,7 @@ const erofs = (): never => {
 };
 
 export class ReadOnlyPassthrough extends PassthroughFs {
-  override open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply {
+  override open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply | FileTruncate<OpenReply> {
     if ((a.flags & O_ACCMODE) !== 0 || a.flags & O_TRUNC) erofs();
     return super.open(ctx, ino, a);
   }

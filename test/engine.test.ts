@@ -62,6 +62,36 @@ for n in ("returned", "resolved", "value"):
   }
 });
 
+test('FileTruncate from OPEN: the open is answered after the truncate; failed() runs once for each open not answered with its reply', async () => {
+  const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' });
+  const ctl = (cmd: string) => fs.writeFileSync(path.join(m.dir, 'ctl'), cmd);
+  const failed = () => /failed=(\d+)/.exec(fs.readFileSync(path.join(m.dir, 'stats'), 'utf8'))![1];
+  const open = () => {
+    try {
+      fs.closeSync(fs.openSync(path.join(m.dir, 'data'), 'r'));
+      return 'ok';
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code;
+    }
+  };
+  try {
+    const cases: [string, string, string][] = [
+      ['ok', 'ok', '0'], ['ebadf', 'EBADF', '1'], ['throw', 'EACCES', '2'], ['failed-throws', 'EBADF', '3'], ['off', 'ok', '3'],
+    ];
+    for (const [mode, answer, count] of cases) {
+      ctl(`trunc ${mode}`);
+      assert.equal(open(), answer, mode);
+      assert.equal(failed(), count, `failed() calls after "${mode}"`);
+      // The scratch file (7 bytes) was truncated by the first open that asked.
+      if (mode === 'ok') assert.match(fs.readFileSync(path.join(m.dir, 'stats'), 'utf8'), / scratch=0$/);
+    }
+    // The daemon is still serving.
+    assert.equal(fs.readFileSync(path.join(m.dir, 'data'), 'utf8'), 'AAAA');
+  } finally {
+    await unmountFs(m);
+  }
+});
+
 test('notifications: inval_inode, inval_entry, store, retrieve', async () => {
   const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' });
   const ctl = (cmd: string) => fs.writeFileSync(path.join(m.dir, 'ctl'), cmd);

@@ -135,9 +135,11 @@ const table: OpSpec[] = [
     call: (fs, c, a) => fs.link!(c, a.oldnodeid, c.nodeid, a.newname), encode: R.encodeEntryOut,
     describe: (a) => `ino=${a.oldnodeid} -> ${str(a.newname)}`,
   }),
-  op<Q.OpenIn, R.OpenReply>({
+  op<Q.OpenIn, R.OpenReply | FileTruncate<R.OpenReply>>({
     opcode: Opcode.FUSE_OPEN, name: 'OPEN', decode: Q.decodeOpen, method: 'open',
-    call: (fs, c, a) => fs.open!(c, c.nodeid, a), encode: R.encodeOpenOut, describe: (a) => `flags=${oct(a.flags)}`,
+    // A FileTruncate result never gets here: the session truncates, then encodes what its reply() gives.
+    call: (fs, c, a) => fs.open!(c, c.nodeid, a), encode: (buf, off, r) => R.encodeOpenOut(buf, off, r as R.OpenReply),
+    describe: (a) => `flags=${oct(a.flags)}`,
   }),
   op<Q.ReadIn, Buffer | number | FileData>({
     opcode: Opcode.FUSE_READ, name: 'READ', decode: Q.decodeRead, method: 'read',

@@ -67,19 +67,22 @@ export class FileSync {
 }
 
 /**
- * A SETATTR result that leaves a truncate to the session: ftruncate(2) of
- * `fd` to `size`, then `reply()` gives the reply (the attributes after it;
- * what it throws is answered as a handler's throw would be; not named
- * `then`, which would make the result look like a Promise). Dropping many
- * pages of a large file takes tens of milliseconds, inline held up every
- * other client of the mount meanwhile: the session runs it through its
- * io_uring in a kernel worker thread, with the daemon's credentials (so a
- * truncate that must clear set-id bits as the caller is no case for it);
- * without the ring, inline. `fd` must stay open until the reply is sent (an
- * open file's does: its holder waits in ftruncate).
+ * A SETATTR or OPEN result that leaves a truncate to the session:
+ * ftruncate(2) of `fd` to `size`, then `reply()` gives the reply (the
+ * attributes after it, or the opened file; what it throws is answered as a
+ * handler's throw would be; not named `then`, which would make the result
+ * look like a Promise). When no reply of `reply()`'s comes to be sent (the
+ * truncate failed, or reply() threw), `failed()` runs instead, once: an OPEN
+ * closes there the file it opened. Dropping many pages of a large file takes
+ * tens of milliseconds, inline held up every other client of the mount
+ * meanwhile: the session runs it through its io_uring in a kernel worker
+ * thread, with the daemon's credentials (so a truncate that must clear set-id
+ * bits as the caller is no case for it); without the ring, inline. `fd` must
+ * stay open until the reply is sent (an open file's does: its holder waits in
+ * ftruncate or open).
  */
 export class FileTruncate<R> {
-  constructor(readonly fd: number, readonly size: bigint, readonly reply: () => R) {}
+  constructor(readonly fd: number, readonly size: bigint, readonly reply: () => R, readonly failed?: () => void) {}
 }
 
 /** Who is asking, and a signal that fires when the kernel interrupts the request. */
@@ -141,7 +144,7 @@ export interface Filesystem {
   rmdir?(ctx: RequestContext, parent: bigint, name: Buffer): HandlerResult<void>;
   rename?(ctx: RequestContext, parent: bigint, args: RenameIn): HandlerResult<void>;
   link?(ctx: RequestContext, ino: bigint, newparent: bigint, newname: Buffer): HandlerResult<Entry>;
-  open?(ctx: RequestContext, ino: bigint, args: OpenIn): HandlerResult<OpenReply>;
+  open?(ctx: RequestContext, ino: bigint, args: OpenIn): HandlerResult<OpenReply | FileTruncate<OpenReply>>;
   /**
    * Read into `out` (sized args.size) and return the byte count, or return a
    * Buffer of data. Filling `out` avoids a copy: it is the reply buffer.

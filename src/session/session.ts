@@ -624,36 +624,42 @@ export class Session {
   }
 
   /**
-   * A SETATTR's truncate, on the ring when there is one (an io_uring worker
-   * waits for it while the thread serves on), else inline; then the reply
-   * its reply() gives, encoded as a handler's result would be. A kernel
+   * A SETATTR's or OPEN's truncate, on the ring when there is one (an
+   * io_uring worker waits for it while the thread serves on), else inline;
+   * then the reply its reply() gives, encoded as a handler's result would be. A kernel
    * without io_uring's ftruncate (before 6.9) completes it with EINVAL: then
    * it is made inline, which gives a genuine EINVAL again, and the ring is
    * not asked again once that succeeded.
    */
   private replyFileTruncate(h: InHeader, spec: OpSpec, args: unknown, t: FileTruncate<unknown>, t0: bigint): void {
+    // What the handler made for the reply is undone when no reply of its comes to be sent.
+    const fail = (errno: number, e?: unknown): void => {
+      try {
+        t.failed?.();
+      } catch (f) {
+        this.log(`${spec.name}: a FileTruncate's failed() threw: ${String((f as Error)?.stack ?? f)}`);
+      }
+      if (e === undefined) this.replyError(h.unique, errno, h.opcode, t0);
+      else this.replyThrown(h, spec, e, t0);
+    };
     if (!Number.isInteger(t.fd) || typeof t.size !== 'bigint' || t.size < 0n || typeof t.reply !== 'function') {
       this.log(`${spec.name}: bad FileTruncate from the filesystem (fd ${t.fd}, size ${String(t.size)})`);
-      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      fail(Errno.EIO);
       return;
     }
     const finish = (res: number): void => {
-      if (res < 0) {
-        this.replyError(h.unique, -res, h.opcode, t0);
-        return;
-      }
+      if (res < 0) return fail(-res);
       let r: unknown;
       try {
         r = t.reply();
       } catch (e) {
-        this.replyThrown(h, spec, e, t0);
-        return;
+        return fail(0, e);
       }
       if (r instanceof FileTruncate || isThenable(r)) {
         this.log(`${spec.name}: a FileTruncate's reply() must give the reply itself`);
-        this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+        fail(Errno.EIO);
       } else if (r instanceof FuseError) {
-        this.replyThrown(h, spec, r, t0);
+        fail(0, r);
       } else {
         this.replyResult(h, spec, args, r, this.outbuf, t0);
       }
