@@ -22,7 +22,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { mountFs, mountMemFs, mountPassthrough, tmpdir, unmountFs, withMount } from './helpers.js';
+import { mountFs, mountMemFs, mountPassthrough, openFdFlags, tmpdir, unmountFs, withMount } from './helpers.js';
 
 type Mounted = Awaited<ReturnType<typeof mountFs>>;
 
@@ -168,7 +168,73 @@ for name, size in (('small', 5), ('other', 4096)):
   });
 }
 
-test('without the ring (noring), a truncate that drops megabytes is made inline, with the same answer', { timeout: 60_000 }, async () => {
+/** Opens argv[1] with O_TRUNC, prints the size fstat then sees, writes "new". */
+const OTRUNC_CLIENT = 'import os, sys\nprint("waiting", flush=True)\nfd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)\nprint(os.fstat(fd).st_size, "ok", flush=True)\nos.write(fd, b"new")';
+
+for (const passthrough of [true, false]) {
+  const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
+  test(`an open with O_TRUNC that drops megabytes does not hold up other clients; the file opened is empty (${label})`, { timeout: 60_000 }, async () => {
+    const src = await mountMemFs({ gatedTruncates: true });
+    let m: Mounted | undefined;
+    const clients: Client[] = [];
+    try {
+      fs.writeFileSync(path.join(src.dir, 'gated'), Buffer.alloc(3 << 20, 'g'));
+      fs.writeFileSync(path.join(src.dir, 'small'), 'small file');
+      m = await mountPassthrough(src.dir, { passthrough });
+      const mnt = m.dir;
+      // The open waits in the source's SETATTR: the truncate is made apart from the open.
+      const gated = await gatedCall(OTRUNC_CLIENT, path.join(mnt, 'gated'), clients);
+      const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(ls.stdout.trim(), 'gated\nsmall', `ls while the open waits: ${ls.stderr}${ls.error ?? ''}`);
+      // A small file's O_TRUNC open meanwhile: truncated within the open.
+      const small = spawnSync('sh', ['-c', 'printf x > "$1" && cat "$1"', 'sh', path.join(mnt, 'small')], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(small.stdout, 'x', `> of a small file while the open waits: ${small.stderr}${small.error ?? ''}`);
+      assert.equal(gated.out(), '', 'the O_TRUNC open still waits');
+      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 3 << 20);
+      spawnSync('stat', [path.join(src.dir, 'open-gate')], { timeout: 10_000 });
+      assert.equal((await gated.done).trim(), '0 ok');
+      assert.equal(fs.readFileSync(path.join(src.dir, 'gated'), 'utf8'), 'new');
+      assert.equal(fs.readFileSync(path.join(mnt, 'gated'), 'utf8'), 'new');
+    } finally {
+      await openGateAndUnmount(src, m, clients);
+    }
+  });
+}
+
+// Prints the errno name of an open of argv[1] with O_WRONLY|O_APPEND|O_TRUNC, or "ok".
+const APPEND_TRUNC = `
+import errno, os, sys
+try:
+    os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_TRUNC))
+    print('ok')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`;
+
+test('an O_TRUNC open whose truncate fails gets the errno the host gives, and leaves no file open', { timeout: 60_000 }, async () => {
+  const src = tmpdir();
+  const file = path.join(src, 'append-only');
+  fs.writeFileSync(file, Buffer.alloc(2 << 20, 'a'));
+  // Append-only: opening for appending is allowed, truncating it is not (EPERM).
+  assert.equal(spawnSync('chattr', ['+a', file]).status, 0, 'chattr +a');
+  try {
+    const native = spawnSync('python3', ['-c', APPEND_TRUNC, file], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(native, 'EPERM');
+    await withMount(src, {}, {}, async (m) => {
+      for (let i = 0; i < 3; i++) {
+        const r = spawnSync('python3', ['-c', APPEND_TRUNC, path.join(m.dir, 'append-only')], { encoding: 'utf8', timeout: 10_000 });
+        assert.equal(r.stdout.trim(), native, r.stderr);
+      }
+      assert.equal(fs.statSync(file).size, 2 << 20);
+      // The daemon (this process) holds no fd of the file but its O_PATH one.
+      assert.deepEqual(openFdFlags(file).filter((f) => !(f & 0o10000000)), [], 'fds left open on the host file');
+    });
+  } finally {
+    spawnSync('chattr', ['-a', file]);
+  }
+});
+
+test('without the ring (noring), a truncate or O_TRUNC open that drops megabytes is made inline, with the same answer', { timeout: 60_000 }, async () => {
   const src = tmpdir();
   const data = Buffer.alloc(3 << 20, 'r');
   fs.writeFileSync(path.join(src, 'big'), data);
@@ -180,6 +246,12 @@ test('without the ring (noring), a truncate that drops megabytes is made inline,
     const host = fs.readFileSync(path.join(src, 'big'));
     assert.equal(host.length, 5000);
     assert.ok(host.subarray(0, 1000).equals(data.subarray(0, 1000)) && host.subarray(1000).every((b) => b === 0));
+    // An O_TRUNC open of a big file, as the shell's `>` makes it.
+    const again = path.join(src, 'again');
+    fs.writeFileSync(again, data);
+    const sh = spawnSync('sh', ['-c', 'printf new > "$1" && cat "$1"', 'sh', path.join(m.dir, 'again')], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(sh.stdout, 'new', sh.stderr);
+    assert.equal(fs.readFileSync(again, 'utf8'), 'new');
   });
 });
 

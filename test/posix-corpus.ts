@@ -604,6 +604,29 @@ export const CASES: Case[] = [
     },
   },
   {
+    // 2 MiB: through the passthrough, such an O_TRUNC is made apart from the open.
+    name: 'O_TRUNC of a large file: by a writer (times move), by a non-writer, read-only, append-only fd, set-id file of another user',
+    py: String.raw`
+      big = 'b' * (2 << 20)
+      mk('f', big, 0o666); os.utime('f', (1000000000, 1000000000))
+      out['by_writer'] = as_user(U1, lambda: wr('f', 'new', os.O_WRONLY | os.O_TRUNC))
+      st = os.stat('f'); out['f'] = [rd('f'), st.st_mtime > 1000000000, st.st_ctime > 1000000000]
+      mk('g', big, 0o644)
+      out['by_other'] = as_user(U1, lambda: wr('g', '', os.O_WRONLY | os.O_TRUNC))
+      out['g'] = size('g')
+      mk('r', big)
+      out['rdonly'] = (os.close(os.open('r', os.O_RDONLY | os.O_TRUNC)), size('r'))[1]
+      mk('a', big)
+      out['append'] = (wr('a', 'tail', os.O_WRONLY | os.O_APPEND | os.O_TRUNC), rd('a'))
+      mk('s', big, 0o6777)
+      out['setid_by_other'] = (as_user(U1, lambda: wr('s', '', os.O_RDWR | os.O_TRUNC)), mode('s'), size('s'))
+    `,
+    expect: {
+      by_writer: 'ok', f: ['new', true, true], by_other: 'EACCES', g: 2 << 20, rdonly: 0, append: ['ok', 'tail'],
+      setid_by_other: ['ok', '777', 0],
+    },
+  },
+  {
     name: 'O_CREAT and mkdir modes are masked by the umask (also umask 0)',
     py: String.raw`
       for um in (0o022, 0o027, 0o000, 0o777):

@@ -5,7 +5,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
-import { FileData, FileSync, FileWrite } from '../../session/filesystem.js';
+import { FileData, FileSync, FileTruncate, FileWrite } from '../../session/filesystem.js';
 import type { OpenReply, RequestContext } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { Notifier } from '../../session/notify.js';
@@ -19,7 +19,7 @@ import {
 import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
-import { EMPTY, S_IFREG, ok } from './host.js';
+import { EMPTY, S_IFMT, S_IFREG, TRUNCATE_LATER_BYTES, ok } from './host.js';
 import type { ProcFdDir } from './procfd.js';
 import { OpenByIno } from './open-by-ino.js';
 
@@ -273,17 +273,39 @@ export class FileIo {
     this.inodes.releaseFd();
   }
 
-  open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply {
+  open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply | FileTruncate<OpenReply> {
     if (this.options.noOpen) throw new FuseError(Errno.ENOSYS);
     const i = this.inodes.get(ino);
     const ifd = this.inodes.fdOf(i);
-    const flags = this.openFlags(a.flags);
+    let flags = this.openFlags(a.flags);
     if (this.options.sealSize && flags & sys.O_TRUNC) {
       ok(sys.statx(ifd, '', EMPTY, sys.STATX_SIZE, this.stx));
       if (this.stx.readBigUInt64LE(40) !== 0n) throw new FuseError(Errno.EPERM);
     }
+    const truncateLater = this.truncateLater(ifd, flags);
+    if (truncateLater) flags &= ~sys.O_TRUNC;
     const fd = this.widen(this.creds.asCaller(ctx, () => ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags)))), a.flags);
-    return this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
+    const reply = this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
+    if (!truncateLater) return reply;
+    return new FileTruncate(fd, 0n, () => reply, () => this.closeHandle(reply.fh));
+  }
+
+  /**
+   * Whether an open with these host flags should leave its O_TRUNC to the
+   * session (FileTruncate): a writable open of a regular file that drops at
+   * least TRUNCATE_LATER_BYTES. The file is then opened without O_TRUNC, as
+   * the caller (the permission check is the same: O_TRUNC asks for write
+   * access, which the open asks for anyway) and truncated through the fd.
+   * Not when it has set-id bits: a truncate clears them only when the caller
+   * lacks CAP_FSETID, and the session truncates with the daemon's
+   * credentials. Not O_RDONLY|O_TRUNC (which truncates on Linux): a
+   * read-only fd cannot be truncated.
+   */
+  private truncateLater(ifd: number, flags: number): boolean {
+    if (!(flags & sys.O_TRUNC) || (flags & sys.O_ACCMODE) === sys.O_RDONLY) return false;
+    if (sys.statx(ifd, '', EMPTY, sys.STATX_TYPE | sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return false;
+    const mode = this.stx.readUInt16LE(28);
+    return (mode & S_IFMT) === S_IFREG && !(mode & 0o6000) && this.stx.readBigUInt64LE(40) >= TRUNCATE_LATER_BYTES;
   }
 
   // ---- data ----
@@ -363,9 +385,13 @@ export class FileIo {
   }
 
   release(_ctx: RequestContext, _ino: bigint, a: ReleaseIn): void {
-    const f = this.files.get(a.fh);
+    this.closeHandle(a.fh);
+  }
+
+  private closeHandle(fh: bigint): void {
+    const f = this.files.get(fh);
     if (f === undefined) return;
-    this.files.delete(a.fh);
+    this.files.delete(fh);
     this.closeFile(f);
   }
 

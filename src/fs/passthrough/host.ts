@@ -14,6 +14,16 @@ export const STATX_MASK = sys.STATX_BASIC_STATS | sys.STATX_BTIME | sys.STATX_MN
 /** statx/utimensat/fchownat of the fd itself, never of a symlink's target. */
 export const EMPTY = sys.AT_EMPTY_PATH | sys.AT_SYMLINK_NOFOLLOW;
 
+/**
+ * A truncate (SETATTR, or an OPEN with O_TRUNC) that drops at least this much
+ * of a file is left to the session (FileTruncate), which makes it without
+ * holding up other requests: dropping 1 GiB of dirty pages took 46-54 ms
+ * here, and inline that held up every other client of the mount
+ * (docs/benchmarks.md, the stall group). Smaller ones are quick, and inline
+ * they cost no hand-off to a kernel worker.
+ */
+export const TRUNCATE_LATER_BYTES = 1n << 20n;
+
 /** (device, mount) of a host file as the inode table's key. */
 export function devKeyOf(major: number, minor: number, mnt: bigint): string {
   return `${major}:${minor}:${mnt}`;

@@ -584,7 +584,7 @@ export class PassthroughFs implements Filesystem {
 
   // ---- files ----
 
-  open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply {
+  open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply | FileTruncate<OpenReply> {
     return this.fileIo.open(ctx, ino, a);
   }
 

@@ -16,16 +16,7 @@ import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
 import type { FileIo } from './file-io.js';
 import type { ProcFdDir } from './procfd.js';
-import { EMPTY, ok } from './host.js';
-
-/**
- * A truncate that drops at least this much of a file is left to the session
- * (FileTruncate), which makes it without holding up other requests: dropping
- * 1 GiB of dirty pages took 46-54 ms here, and inline that held up every
- * other client of the mount (docs/benchmarks.md, the stall group). Smaller ones are
- * quick, and inline they cost no hand-off to a kernel worker.
- */
-const TRUNCATE_LATER_BYTES = 1n << 20n;
+import { EMPTY, TRUNCATE_LATER_BYTES, ok } from './host.js';
 
 /** The SETATTR of a PassthroughFs, which owns the table, credentials and open files it is given. */
 export class AttrSetter {
