@@ -11,6 +11,9 @@ usage: longcall.py fsync <dir> <bytes>     write <bytes> (1 MiB blocks) to a new
                                            looping on short counts
        longcall.py truncate <dir> <bytes>  write <bytes> to a new file, then time
                                            its ftruncate to 0 (dirty pages dropped)
+       longcall.py otrunc <dir> <bytes>    write <bytes> to a new file and close it,
+                                           then time an open of it with O_TRUNC
+                                           (the shell's `>`, cp over a file)
        longcall.py fsync4k <dir> <n>       n times: pwrite 4 KiB, fsync; prints
                                            {"us_per_op": ...} instead (no prober)
 """
@@ -115,6 +118,14 @@ def main():
         fd = write_file(os.path.join(d, 'truncate.dat'), n)
         res = with_prober(d, lambda: os.ftruncate(fd, 0))
         os.close(fd)
+    elif mode == 'otrunc':
+        p = os.path.join(d, 'otrunc.dat')
+        os.close(write_file(p, n))
+        fds = []
+        res = with_prober(d, lambda: fds.append(os.open(p, os.O_WRONLY | os.O_TRUNC)))
+        if os.fstat(fds[0]).st_size != 0:
+            sys.exit('%s holds %d bytes after O_TRUNC' % (p, os.fstat(fds[0]).st_size))
+        os.close(fds[0])
     elif mode == 'copy':
         src = os.open(sys.argv[4], os.O_RDONLY)
         dst = os.open(os.path.join(d, 'copy.dat'), os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
