@@ -3,9 +3,10 @@
 // fds, O_PATH fds, AT_EMPTY_PATH), never on paths from the root, and never
 // follows a symlink on the host side, so nothing outside the source can be
 // reached. Host errnos pass through unchanged. This file keeps names,
-// inodes, attributes and directories, and hands the rest to parts it owns:
-// open files and their data (file-io.ts), SETATTR (setattr.ts), extended
-// attributes and POSIX ACLs (xattr.ts).
+// inodes, attributes and directory listings, and hands the rest to parts it
+// owns: open files and their data (file-io.ts), open directories
+// (dir-io.ts), SETATTR (setattr.ts), extended attributes and POSIX ACLs
+// (xattr.ts).
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
@@ -19,14 +20,13 @@ import type {
   AccessIn, CopyFileRangeIn, CreateIn, FallocateIn, FlushIn, FsyncIn, LseekIn, MkdirIn, MknodIn, OpenIn, ReadIn,
   ReleaseIn, RenameIn, SetattrIn, SetxattrIn, StatxIn, WriteIn,
 } from '../../protocol/requests.js';
-import { FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_FSYNC_FDATASYNC } from '../../protocol/kernel.js';
 import { resolvePassthroughOptions } from './options.js';
 import type { PassthroughOptions, ResolvedOptions } from './options.js';
 import { InodeTable } from './inode-table.js';
 import { OPS } from '../../protocol/opcodes.js';
 import type { Inode } from './inode-table.js';
 import { Credentials } from './creds.js';
-import { DirHandle } from './dirhandle.js';
+import { DirIo } from './dir-io.js';
 import { FileIo } from './file-io.js';
 import { Xattrs } from './xattr.js';
 import { AttrSetter } from './setattr.js';
@@ -34,13 +34,13 @@ import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, devKeyOf, fail, failure, i
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
-import { OpenByIno } from './open-by-ino.js';
 import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
-import { FileSync, FileTruncate } from '../../session/filesystem.js';
+import { FileTruncate } from '../../session/filesystem.js';
+import type { FileSync } from '../../session/filesystem.js';
 
-/** The Filesystem methods the kernel's requests call. */
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
 const SETTLE_MS = 3000;
+/** The Filesystem methods the kernel's requests call. */
 const OP_METHODS = [...new Set(OPS.flatMap((o) => (o?.method ? [o.method] : [])))];
 
 const NS = 1_000_000_000n;
@@ -79,10 +79,8 @@ export class PassthroughFs implements Filesystem {
   private readonly proc = new ProcFdDir();
   /** chmod, chown, truncate and utimes. */
   private readonly attrSetter: AttrSetter;
-  private readonly dirs = new Map<bigint, DirHandle>();
-  /** The same open directories by node id (an inode's fd can be reopened through one). */
-  private readonly openDirs = new OpenByIno<DirHandle>();
-  private nextDirFh = 1n;
+  /** Open directories. */
+  private readonly dirIo: DirIo;
   private readonly rootFd: number;
   /** A plain (not O_PATH) fd on the source: open_by_handle_at refuses O_PATH mount fds. */
   private readonly mountFd: number;
@@ -141,6 +139,7 @@ export class PassthroughFs implements Filesystem {
     this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf, reopenOpen);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
+    this.dirIo = new DirIo(this.options, this.inodes, this.creds);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.openFdOf(ino));
     this.attrSetter = new AttrSetter(this.options, this.inodes, this.creds, this.fileIo, this.proc);
     this.guardSearch = this.creds.enabled && !this.options.defaultPermissions;
@@ -192,7 +191,7 @@ export class PassthroughFs implements Filesystem {
 
   /** An fd (not O_PATH) the kernel has open on inode `ino`: one of its open files' or directories', if any. */
   private openFdOf(ino: bigint): number | undefined {
-    return this.fileIo.openFdOf(ino) ?? this.openDirs.fdOf(ino);
+    return this.fileIo.openFdOf(ino) ?? this.dirIo.openFdOf(ino);
   }
 
   /** (device, mount) of the file in the statx buffer. */
@@ -279,9 +278,7 @@ export class PassthroughFs implements Filesystem {
 
   destroy(): void {
     this.fileIo.closeAll();
-    for (const d of this.dirs.values()) d.close();
-    this.dirs.clear();
-    this.openDirs.clear();
+    this.dirIo.closeAll();
     this.inodes.clear();
     sys.close(this.rootFd);
     if (this.mountFd >= 0) sys.close(this.mountFd);
@@ -690,37 +687,13 @@ export class PassthroughFs implements Filesystem {
   // ---- directories ----
 
   opendir(ctx: RequestContext, ino: bigint, _a: OpenIn): OpenReply {
-    if (this.options.noOpendir) throw new FuseError(Errno.ENOSYS);
-    const ifd = this.fdOf(ino);
-    const fd = this.asCaller(ctx, () => ok(this.inodes.retryFd(() => sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC))));
-    const fh = this.nextDirFh++;
-    const d = new DirHandle(fd, ino);
-    this.dirs.set(fh, d);
-    this.openDirs.add(ino, d);
-    this.inodes.holdFd();
-    const c = this.options.cache;
-    const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : 0;
-    return { fh, openFlags };
-  }
-
-  /** The handle of an open directory, or (no_opendir) a temporary one for this call. */
-  private withDir<T>(ino: bigint, fh: bigint, f: (d: DirHandle) => T): T {
-    const d = this.dirs.get(fh);
-    if (d !== undefined) return f(d);
-    if (!this.options.noOpendir) throw new FuseError(Errno.EBADF);
-    const ifd = this.fdOf(ino);
-    const tmp = new DirHandle(ok(this.inodes.retryFd(() => sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC))));
-    try {
-      return f(tmp);
-    } finally {
-      tmp.close();
-    }
+    return this.dirIo.open(ctx, ino);
   }
 
   readdir(_ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
     if (this.options.noReaddir) return;
     const parent = this.inodes.get(ino);
-    this.withDir(ino, a.fh, (d) => {
+    this.dirIo.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
         return out.add(this.inodes.peekIno(parent.devKey, hostIno), name, type, next);
       });
@@ -732,7 +705,7 @@ export class PassthroughFs implements Filesystem {
     const parent = this.inodes.get(ino);
     const pfd = this.inodes.fdOf(parent);
     const uncached = this.guardSearch && !this.searchableByAll(pfd);
-    this.withDir(ino, a.fh, (d) => {
+    this.dirIo.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
         if (!out.fits(name.length)) return false;
         if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.nodeid : this.inodes.peekIno(parent.devKey, hostIno));
@@ -760,21 +733,11 @@ export class PassthroughFs implements Filesystem {
   }
 
   releasedir(_ctx: RequestContext, _ino: bigint, a: ReleaseIn): void {
-    const d = this.dirs.get(a.fh);
-    if (d === undefined) return;
-    this.dirs.delete(a.fh);
-    this.openDirs.delete(d.ino, d);
-    d.close();
-    this.inodes.releaseFd();
+    this.dirIo.release(a);
   }
 
   fsyncdir(_ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync | undefined {
-    const dataOnly = (a.fsyncFlags & FUSE_FSYNC_FDATASYNC) !== 0;
-    // An open directory's fd outlives the request: the session syncs it off this thread.
-    const d = this.dirs.get(a.fh);
-    if (d !== undefined) return new FileSync(d.fd, dataOnly);
-    this.withDir(ino, a.fh, (t) => ok(sys.syncFd(t.fd, dataOnly)));
-    return undefined;
+    return this.dirIo.fsync(ino, a);
   }
 
   // ---- filesystem-wide ----

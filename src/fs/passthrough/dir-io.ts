@@ -1,0 +1,96 @@
+// The open directories of the passthrough: host directory fds opened for the
+// kernel's OPENDIR, by handle and by inode, their FSYNCDIR and RELEASEDIR,
+// and the temporary one a listing uses with no_opendir. Listing itself stays
+// with the names (passthrough.ts): READDIRPLUS looks every entry up.
+
+import * as sys from '../../sys/index.js';
+import { FuseError, Errno } from '../../session/errors.js';
+import { FileSync } from '../../session/filesystem.js';
+import type { OpenReply, RequestContext } from '../../session/filesystem.js';
+import type { FsyncIn, ReleaseIn } from '../../protocol/requests.js';
+import { FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_FSYNC_FDATASYNC } from '../../protocol/kernel.js';
+import type { ResolvedOptions } from './options.js';
+import type { InodeTable } from './inode-table.js';
+import type { Credentials } from './creds.js';
+import { DirHandle } from './dirhandle.js';
+import { OpenByIno } from './open-by-ino.js';
+import { ok } from './host.js';
+
+/** The open directories of a PassthroughFs, which owns the table and credentials it is given. */
+export class DirIo {
+  private readonly dirs = new Map<bigint, DirHandle>();
+  /** The same open directories by node id (an inode's fd can be reopened through one). */
+  private readonly byIno = new OpenByIno<DirHandle>();
+  private nextFh = 1n;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly inodes: InodeTable,
+    private readonly creds: Credentials,
+  ) {}
+
+  /** An fd of a directory open on inode `ino`, if the kernel has one open. */
+  openFdOf(ino: bigint): number | undefined {
+    return this.byIno.fdOf(ino);
+  }
+
+  closeAll(): void {
+    for (const d of this.dirs.values()) d.close();
+    this.dirs.clear();
+    this.byIno.clear();
+  }
+
+  /** A directory fd from an inode's O_PATH fd `ifd` (got before, as the daemon: reopening an inode may need its privileges). */
+  private openDir(ifd: number): number {
+    return ok(this.inodes.retryFd(() => sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC)));
+  }
+
+  private fdOf(ino: bigint): number {
+    return this.inodes.fdOf(this.inodes.get(ino));
+  }
+
+  open(ctx: RequestContext, ino: bigint): OpenReply {
+    if (this.options.noOpendir) throw new FuseError(Errno.ENOSYS);
+    const ifd = this.fdOf(ino);
+    const fd = this.creds.asCaller(ctx, () => this.openDir(ifd));
+    const fh = this.nextFh++;
+    const d = new DirHandle(fd, ino);
+    this.dirs.set(fh, d);
+    this.byIno.add(ino, d);
+    this.inodes.holdFd();
+    const c = this.options.cache;
+    const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : 0;
+    return { fh, openFlags };
+  }
+
+  /** The handle of an open directory, or (no_opendir) a temporary one for this call. */
+  withDir<T>(ino: bigint, fh: bigint, f: (d: DirHandle) => T): T {
+    const d = this.dirs.get(fh);
+    if (d !== undefined) return f(d);
+    if (!this.options.noOpendir) throw new FuseError(Errno.EBADF);
+    const tmp = new DirHandle(this.openDir(this.fdOf(ino)));
+    try {
+      return f(tmp);
+    } finally {
+      tmp.close();
+    }
+  }
+
+  release(a: ReleaseIn): void {
+    const d = this.dirs.get(a.fh);
+    if (d === undefined) return;
+    this.dirs.delete(a.fh);
+    this.byIno.delete(d.ino, d);
+    d.close();
+    this.inodes.releaseFd();
+  }
+
+  fsync(ino: bigint, a: FsyncIn): FileSync | undefined {
+    const dataOnly = (a.fsyncFlags & FUSE_FSYNC_FDATASYNC) !== 0;
+    // An open directory's fd outlives the request: the session syncs it off this thread.
+    const d = this.dirs.get(a.fh);
+    if (d !== undefined) return new FileSync(d.fd, dataOnly);
+    this.withDir(ino, a.fh, (t) => ok(sys.syncFd(t.fd, dataOnly)));
+    return undefined;
+  }
+}
