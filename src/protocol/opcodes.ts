@@ -23,6 +23,8 @@ export interface OpSpec<A = any, T = any> {
   decode: Q.Decoder<A>;
   /** The filesystem method; null when the session itself handles the opcode. */
   method: keyof Filesystem | null;
+  /** The method that serves the opcode when the filesystem has no `method` (BATCH_FORGET: forget, item by item). */
+  orMethod?: keyof Filesystem;
   /** FORGET, BATCH_FORGET, INTERRUPT and NOTIFY_REPLY get no reply (not even when malformed). */
   noReply?: boolean;
   /**
@@ -263,7 +265,7 @@ const table: OpSpec[] = [
     describe: (a) => `off=${a.offset} size=${a.size}`,
   }),
   op<Q.BatchForgetIn, void>({
-    opcode: Opcode.FUSE_BATCH_FORGET, name: 'BATCH_FORGET', decode: Q.decodeBatchForget, method: 'batchForget', noReply: true,
+    opcode: Opcode.FUSE_BATCH_FORGET, name: 'BATCH_FORGET', decode: Q.decodeBatchForget, method: 'batchForget', orMethod: 'forget', noReply: true,
     call: (fs, c, a) => {
       if (fs.batchForget) return fs.batchForget(c, a.forgets);
       for (const f of a.forgets) fs.forget!(c, f.nodeid, f.nlookup);

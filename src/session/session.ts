@@ -325,7 +325,7 @@ export class Session {
       if (!spec.noReply) this.replyError(h.unique, Errno.EACCES, h.opcode, t0);
       return;
     }
-    const method = this.fs[spec.method];
+    const method = this.fs[spec.method] ?? (spec.orMethod !== undefined ? this.fs[spec.orMethod] : undefined);
     if (typeof method !== 'function' || spec.call === undefined) {
       if (!spec.noReply) this.replyError(h.unique, Errno.ENOSYS, h.opcode, t0);
       return;
