@@ -4,6 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { mountMemFs, unmountFs, sh } from './helpers.js';
+import { Session } from '../src/session/session.js';
+import { FileClose } from '../src/session/filesystem.js';
+import type { Filesystem, RequestContext } from '../src/session/filesystem.js';
+import { Opcode } from '../src/protocol/kernel.js';
 
 test('memfs: files, directories, symlinks, xattrs through the kernel', async () => {
   const m = await mountMemFs();
@@ -89,6 +93,71 @@ test('FileTruncate from OPEN: the open is answered after the truncate; failed() 
     assert.equal(fs.readFileSync(path.join(m.dir, 'data'), 'utf8'), 'AAAA');
   } finally {
     await unmountFs(m);
+  }
+});
+
+for (const ring of [true, false]) {
+  test(`FileClose from FORGET: the session closes the fds the filesystem gives (${ring ? 'through the ring' : 'noring: inline'})`, async () => {
+    const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' }, { ring });
+    const scratch = () => / scratch=(\S+)$/.exec(fs.readFileSync(path.join(m.dir, 'stats'), 'utf8'))![1];
+    try {
+      assert.equal(fs.readFileSync(path.join(m.dir, 'data'), 'utf8'), 'AAAA');
+      fs.writeFileSync(path.join(m.dir, 'ctl'), 'close-on-forget');
+      assert.equal(scratch(), '7');
+      // The kernel forgets the unused inodes it holds (data's among them).
+      const until = Date.now() + 10_000;
+      while (scratch() !== 'closed' && Date.now() < until) {
+        fs.writeFileSync('/proc/sys/vm/drop_caches', '2');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(scratch(), 'closed');
+    } finally {
+      await unmountFs(m);
+    }
+  });
+}
+
+test('BATCH_FORGET reaches a filesystem that has only forget(), item by item; the fds of the FileCloses it gives are closed', () => {
+  const dir = tmpdir();
+  const dev = fs.openSync(path.join(dir, 'replies'), 'w+');
+  const toClose = [fs.openSync(path.join(dir, 'a'), 'w'), fs.openSync(path.join(dir, 'b'), 'w')];
+  const calls: bigint[][] = [];
+  const only = {
+    forget(_ctx: RequestContext, ino: bigint, n: bigint): void | FileClose {
+      calls.push([ino, n]);
+      if (ino !== 6n) return new FileClose([toClose[ino === 5n ? 0 : 1]!]);
+    },
+  };
+  const session = new Session(dev, only as Filesystem, { log: () => {} });
+  const send = (opcode: number, unique: bigint, body: Buffer): void => {
+    const h = Buffer.alloc(40);
+    h.writeUInt32LE(40 + body.length, 0);
+    h.writeUInt32LE(opcode, 4);
+    h.writeBigUInt64LE(unique, 8);
+    const req = Buffer.concat([h, body]);
+    session.dispatch(req, req.length);
+  };
+  const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
+  const u64 = (v: bigint): Buffer => Buffer.from(new BigUint64Array([v]).buffer);
+  const isOpen = (fd: number): boolean => {
+    try {
+      fs.fstatSync(fd);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    send(Opcode.FUSE_INIT, 1n, Buffer.concat([u32(7), u32(45), u32(131072), u32(0), u32(0), Buffer.alloc(44)]));
+    // fuse_batch_forget_in (count, dummy), then count × fuse_forget_one (nodeid, nlookup).
+    send(Opcode.FUSE_BATCH_FORGET, 2n, Buffer.concat([u32(3), u32(0), u64(5n), u64(1n), u64(6n), u64(2n), u64(7n), u64(3n)]));
+    assert.ok(session.drainRing(5000));
+    assert.deepEqual(calls, [[5n, 1n], [6n, 2n], [7n, 3n]]);
+    assert.deepEqual(toClose.map(isOpen), [false, false]);
+  } finally {
+    session.stop();
+    for (const fd of toClose) if (isOpen(fd)) fs.closeSync(fd);
+    fs.closeSync(dev);
   }
 });
 

@@ -144,6 +144,43 @@ test('RingIo: a truncate hands its result to its continuation (the file truncate
   }
 });
 
+test('RingIo: closeFd closes the fd in a kernel worker and sends nothing; close() lets a queued close finish instead of cancelling it', () => {
+  const dir = tmpdir();
+  const fds = [0, 1, 2].map((i) => fs.openSync(path.join(dir, `f${i}`), 'w'));
+  const isOpen = (fd: number): boolean => {
+    try {
+      fs.fstatSync(fd);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const ring = sys.Uring.create(8);
+  assert.notEqual(typeof ring, 'number', 'io_uring available');
+  const sent: bigint[] = [];
+  const rio = new RingIo(ring as sys.Uring, { send: (unique) => sent.push(unique) });
+  const cancels: number[] = [];
+  const cancel = (ring as sys.Uring).cancel.bind(ring);
+  (ring as sys.Uring).cancel = (target: number, tag: number): number => (cancels.push(target), cancel(target, tag));
+  let closed = false;
+  try {
+    assert.ok(rio.closeFd(fds[0]!));
+    assert.ok(rio.closeFd(fds[1]!));
+    assert.ok(rio.drain(5000));
+    assert.equal(rio.busy, 0);
+    assert.deepEqual([isOpen(fds[0]!), isOpen(fds[1]!), isOpen(fds[2]!)], [false, false, true]);
+    assert.ok(rio.closeFd(fds[2]!));
+    rio.close();
+    closed = true;
+    assert.equal(isOpen(fds[2]!), false, 'the close queued before close() ran');
+    assert.deepEqual(cancels, [], 'no close cancelled');
+    assert.deepEqual(sent, [], 'a close answers no request');
+  } finally {
+    if (!closed) rio.close();
+    for (const fd of fds) if (isOpen(fd)) fs.closeSync(fd);
+  }
+});
+
 // At the end of a session the ring waits for what is in flight, but not
 // forever (drain's limit: 10 s in close()); a request that never completes
 // leaves drain() false, and close() cancels before it drains.

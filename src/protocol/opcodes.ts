@@ -6,6 +6,7 @@ import { Opcode, SIZEOF } from './kernel.js';
 import * as Q from './requests.js';
 import * as R from './replies.js';
 import type { Filesystem, FileData, FileSync, FileTruncate, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
+import { FileClose } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
 import { FuseError } from '../session/errors.js';
 
@@ -85,7 +86,7 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_LOOKUP, name: 'LOOKUP', decode: Q.decodeName, method: 'lookup',
     call: (fs, c, a) => fs.lookup!(c, c.nodeid, a.name), encode: encodeEntryOrNegative, describe: (a) => str(a.name),
   }),
-  op<Q.ForgetIn, void>({
+  op<Q.ForgetIn, void | FileClose>({
     opcode: Opcode.FUSE_FORGET, name: 'FORGET', decode: Q.decodeForget, method: 'forget', noReply: true,
     call: (fs, c, a) => fs.forget!(c, c.nodeid, a.nlookup), describe: (a) => `nlookup=${a.nlookup}`,
   }),
@@ -264,11 +265,16 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_NOTIFY_REPLY, name: 'NOTIFY_REPLY', decode: Q.decodeNotifyReply, method: null, noReply: true,
     describe: (a) => `off=${a.offset} size=${a.size}`,
   }),
-  op<Q.BatchForgetIn, void>({
+  op<Q.BatchForgetIn, void | FileClose>({
     opcode: Opcode.FUSE_BATCH_FORGET, name: 'BATCH_FORGET', decode: Q.decodeBatchForget, method: 'batchForget', orMethod: 'forget', noReply: true,
     call: (fs, c, a) => {
       if (fs.batchForget) return fs.batchForget(c, a.forgets);
-      for (const f of a.forgets) fs.forget!(c, f.nodeid, f.nlookup);
+      let fds: number[] | undefined;
+      for (const f of a.forgets) {
+        const r = fs.forget!(c, f.nodeid, f.nlookup);
+        if (r instanceof FileClose) (fds ??= []).push(...r.fds);
+      }
+      return fds && new FileClose(fds);
     },
     describe: (a) => `count=${a.forgets.length}`,
   }),

@@ -85,6 +85,19 @@ export class FileTruncate<R> {
   constructor(readonly fd: number, readonly size: bigint, readonly reply: () => R, readonly failed?: () => void) {}
 }
 
+/**
+ * A FORGET or BATCH_FORGET result: fds the filesystem is done with, for the
+ * session to close. The last close of a removed file frees it, which for a
+ * big one takes long (its cached pages dropped, its blocks freed: 40 ms to
+ * 0.7 s for 1 GiB on ext4 here), and inline held up every other client of
+ * the mount: the session closes them through its io_uring in a kernel
+ * worker thread; without the ring, inline. The fds are the session's from
+ * then on.
+ */
+export class FileClose {
+  constructor(readonly fds: readonly number[]) {}
+}
+
 /** Who is asking, and a signal that fires when the kernel interrupts the request. */
 export interface RequestContext {
   readonly unique: bigint;
@@ -131,8 +144,9 @@ export interface Filesystem {
   idle?(): boolean;
 
   lookup?(ctx: RequestContext, parent: bigint, name: Buffer): HandlerResult<Entry | NegativeEntry>;
-  forget?(ctx: RequestContext, ino: bigint, nlookup: bigint): void;
-  batchForget?(ctx: RequestContext, items: { nodeid: bigint; nlookup: bigint }[]): void;
+  /** Drop `nlookup` lookups of `ino`; may give fds to close off the session thread (FileClose). */
+  forget?(ctx: RequestContext, ino: bigint, nlookup: bigint): void | FileClose;
+  batchForget?(ctx: RequestContext, items: { nodeid: bigint; nlookup: bigint }[]): void | FileClose;
   getattr?(ctx: RequestContext, ino: bigint, fh: bigint | undefined): HandlerResult<AttrReply>;
   /** Apply the changes and answer the attributes after them; or return a FileTruncate for a size change the session makes without holding up other requests. */
   setattr?(ctx: RequestContext, ino: bigint, set: SetattrIn): HandlerResult<AttrReply | FileTruncate<AttrReply>>;

@@ -6,9 +6,10 @@
 // results (the passthrough's reads and O_DIRECT writes without kernel
 // passthrough), for FileSync results (every FSYNC and FSYNCDIR of an open
 // file): an fsync can wait seconds for the disk, and inline it held up every
-// other client of the mount that long; and for FileTruncate results (a
-// SETATTR that drops much of a file), whose reply the session builds when
-// the truncate completes.
+// other client of the mount that long; for FileTruncate results (a SETATTR
+// or an O_TRUNC OPEN that drops much of a file), whose reply the session
+// builds when the truncate completes; and for FileClose results (the last
+// close of a big removed file frees its blocks), which have no reply.
 //
 // Buffered writes stay on the session thread: io_uring hands a buffered ext4
 // write to its kernel workers, which run the writes to one inode one at a
@@ -39,8 +40,11 @@ const EINTR = 4;
 
 const READ = 0;
 const WRITE = 1;
-/** A call that moves no data (fsync, ftruncate): its continuation answers the request. */
+/** A call that moves no data (fsync, ftruncate, close): its continuation answers the request, if any. */
 const CALL = 2;
+/** The `unique` of a slot that serves no request (a close the filesystem left to us). */
+const NO_REQUEST = -1n;
+const ignore = (): void => {};
 
 interface Slot {
   index: number;
@@ -125,16 +129,28 @@ export class RingIo {
     return this.call(sys.IORING_OP_FTRUNCATE, unique, fd, size, 0, done);
   }
 
+  /**
+   * Queues a close of `fd`, run in a kernel worker (IOSQE_ASYNC: inline,
+   * the last close would free the file on this thread all the same); false
+   * when it cannot be queued (then close inline). The fd must be ours alone
+   * from now on: it stays open until the worker runs.
+   */
+  closeFd(fd: number): boolean {
+    return this.call(sys.IORING_OP_CLOSE, NO_REQUEST, fd, 0n, 0, ignore, sys.IOSQE_ASYNC);
+  }
+
   /** Queues `op` on `fd` (a CALL: no data, `offset` and `opFlags` its arguments), answered by `done`. */
-  private call(op: number, unique: bigint, fd: number, offset: bigint, opFlags: number, done: (res: number) => void): boolean {
-    const s = this.queue(CALL, op, unique, fd, offset, 0, undefined, opFlags);
+  private call(op: number, unique: bigint, fd: number, offset: bigint, opFlags: number, done: (res: number) => void, sqeFlags = 0): boolean {
+    const s = this.queue(CALL, op, unique, fd, offset, 0, undefined, opFlags, sqeFlags);
     if (s === undefined) return false;
     s.done = done;
     return true;
   }
 
   /** The slot of the request queued, or undefined when it cannot be (no free slot, the ring refused). */
-  private queue(kind: Slot['kind'], op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined, opFlags = 0): Slot | undefined {
+  private queue(
+    kind: Slot['kind'], op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined, opFlags = 0, sqeFlags = 0,
+  ): Slot | undefined {
     const i = this.free.pop();
     if (i === undefined) return undefined;
     const s = this.slots[i]!;
@@ -146,7 +162,7 @@ export class RingIo {
       s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
     }
     if (data !== undefined) data.copy(s.buf!, DATA_AT);
-    if (this.ring.submit(op, fd, moves ? s.addr : 0n, len, offset, i, opFlags) < 0) {
+    if (this.ring.submit(op, fd, moves ? s.addr : 0n, len, offset, i, opFlags, sqeFlags) < 0) {
       this.free.push(i);
       return undefined;
     }
@@ -222,7 +238,8 @@ export class RingIo {
    * in flight after the drain keep the ring and its buffers forever.
    */
   close(): void {
-    for (const s of this.slots) if (s.unique !== 0n) this.ring.cancel(s.index, CANCEL_TAG);
+    // A close is left to finish: cancelled, its fd would stay open for good.
+    for (const s of this.slots) if (s.unique !== 0n && s.unique !== NO_REQUEST) this.ring.cancel(s.index, CANCEL_TAG);
     if (!this.drain()) {
       abandoned.push(this);
       return;

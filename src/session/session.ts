@@ -18,7 +18,7 @@ import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
-import { FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
+import { FileClose, FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
@@ -350,8 +350,21 @@ export class Session {
       this.goAsync(h, spec, args, ctx, result, t0);
     } else if (!spec.noReply) {
       this.replyResult(h, spec, args, result, this.outbuf, t0);
+    } else if (result instanceof FileClose) {
+      this.closeLater(result);
     }
     this.notifier.flush();
+  }
+
+  /** The fds of a FileClose: through the ring, each closed in a kernel worker; else here. */
+  private closeLater(c: FileClose): void {
+    for (const fd of c.fds) {
+      if (!Number.isInteger(fd) || fd < 0) {
+        this.log(`bad FileClose from the filesystem (fd ${fd})`);
+        continue;
+      }
+      if (!this.rio?.closeFd(fd)) sys.close(fd);
+    }
   }
 
   /**
@@ -405,6 +418,8 @@ export class Session {
         if (!spec.noReply) {
           if (r instanceof FuseError) this.replyThrown(h, spec, r, t0);
           else this.replyResult(h, spec, args, r, outbuf, t0);
+        } else if (r instanceof FileClose) {
+          this.closeLater(r);
         }
         done();
       },

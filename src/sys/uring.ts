@@ -32,6 +32,10 @@ export const IORING_OP_FSYNC = 3;
 export const IORING_FSYNC_DATASYNC = 1;
 /** ftruncate(2) of fd to the sqe's offset (Linux 6.9; older kernels complete it with -EINVAL). */
 export const IORING_OP_FTRUNCATE = 55;
+/** close(2) of the sqe's fd. */
+export const IORING_OP_CLOSE = 19;
+/** An sqe flag: run the operation in a kernel worker, never inline in io_uring_enter. */
+export const IOSQE_ASYNC = 1 << 4;
 
 /**
  * An io_uring instance. `submit()` queues one read or write and hands it to
@@ -117,15 +121,16 @@ export class Uring {
    * Queues `op` (IORING_OP_READ or _WRITE) of `len` bytes at `addr` (koffi.address
    * of memory that stays alive until the completion) on `fd` at file offset
    * `offset`, tagged `tag`, and submits it. `opFlags`: the operation's own
-   * flags (rw_flags, fsync_flags). 1 | -errno (EBUSY: the ring is full).
+   * flags (rw_flags, fsync_flags); `sqeFlags`: IOSQE_*. 1 | -errno (EBUSY:
+   * the ring is full).
    */
-  submit(op: number, fd: number, addr: bigint, len: number, offset: bigint, tag: number, opFlags = 0): number {
+  submit(op: number, fd: number, addr: bigint, len: number, offset: bigint, tag: number, opFlags = 0, sqeFlags = 0): number {
     const tail = this.sq32[this.sqTail]!;
     const head = Atomics.load(this.sq32, this.sqHead);
     if (tail - head >= this.entries) return -16; // EBUSY
     const o = (tail & this.sqMask) * SQE_SIZE;
     const v = this.sqes;
-    v.setUint32(o, op, true); // opcode, flags, ioprio = 0
+    v.setUint32(o, op | (sqeFlags << 8), true); // opcode, flags, ioprio = 0
     v.setInt32(o + 4, fd, true);
     v.setBigUint64(o + 8, offset, true);
     v.setBigUint64(o + 16, addr, true);
