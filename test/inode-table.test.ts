@@ -58,6 +58,30 @@ test('counter numbering: root is 1, others from 2, same file same number, refs c
   assert.equal(t.get(1n), t.root, 'the root is never forgotten');
 });
 
+test('forget with `late`: a removed file of 1 MiB or more hands its fd over instead of closing it; small, still linked or directory ones are closed', () => {
+  const { dir, t, add, rootFd, mountFd } = setup(false, 1 << 20, 4);
+  fs.writeFileSync(path.join(dir, 'f0'), Buffer.alloc(2 << 20, 1)); // big, to be removed
+  fs.writeFileSync(path.join(dir, 'f1'), Buffer.alloc(2 << 20, 1)); // big, still linked
+  // f2: small, removed
+  fs.mkdirSync(path.join(dir, 'd'));
+  const [big, linked, small] = [add(0), add(1), add(2)];
+  const dfd = sys.openat(rootFd, 'd', sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC);
+  const d = t.add(dfd, 'D', BigInt(fs.statSync(path.join(dir, 'd')).ino), 200, 0, S_IFDIR, true);
+  const fdsOf = [big, linked, small, d].map((i) => t.fdOf(i));
+  fs.rmSync(path.join(dir, 'f0'));
+  fs.rmSync(path.join(dir, 'f2'));
+  fs.rmdirSync(path.join(dir, 'd'));
+  const late: number[] = [];
+  for (const i of [big, linked, small, d]) t.forget(i.nodeid, 1n, late);
+  assert.deepEqual(late, [fdsOf[0]], 'only the removed big file\'s fd is handed over');
+  assert.equal(fs.readlinkSync(`/proc/self/fd/${late[0]}`), `${path.join(dir, 'f0')} (deleted)`, 'still open, for the caller to close');
+  assert.equal(t.fdCount, 0, 'no longer counted as the table\'s');
+  for (const fd of fdsOf.slice(1)) assert.throws(() => fs.readlinkSync(`/proc/self/fd/${fd}`), { code: 'ENOENT' }, 'closed');
+  sys.close(late[0]!);
+  sys.close(rootFd);
+  sys.close(mountFd);
+});
+
 test('birth time is part of identity: a reused inode number is another file', () => {
   const { t, add } = setup(false);
   const a = add(0);

@@ -255,6 +255,37 @@ test('without the ring (noring), a truncate or O_TRUNC open that drops megabytes
   });
 });
 
+for (const ring of [true, false]) {
+  test(`rm of a big file through the mount: the daemon lets go of it, so its space comes back (${ring ? 'closed through the ring' : 'noring: closed inline'})`, { timeout: 60_000 }, async () => {
+    const src = tmpdir();
+    for (const name of ['big', 'small']) fs.writeFileSync(path.join(src, name), Buffer.alloc(name === 'big' ? 8 << 20 : 1000, 'b'));
+    await withMount(src, {}, { ring }, async (m) => {
+      // Looked up and read through the mount: the daemon holds an fd of each.
+      for (const name of ['big', 'small']) assert.equal(fs.readFileSync(path.join(m.dir, name)).length, name === 'big' ? 8 << 20 : 1000);
+      const held = (): string[] => fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const t = fs.readlinkSync(`/proc/self/fd/${fd}`);
+          return t.startsWith(src + '/') ? [t] : [];
+        } catch {
+          return [];
+        }
+      });
+      // (An open file's fd may be held too until its RELEASE, which the kernel sends after close() returned.)
+      assert.deepEqual([...new Set(held())].sort(), [path.join(src, 'big'), path.join(src, 'small')]);
+      const r = spawnSync('rm', [path.join(m.dir, 'big'), path.join(m.dir, 'small')], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.status, 0, r.stderr);
+      // The kernel forgets the inodes after the unlinks; the closes follow.
+      const until = Date.now() + 10_000;
+      while (held().length > 0 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+      assert.deepEqual(held(), [], 'fds of the removed files still held');
+      assert.deepEqual(fs.readdirSync(src), []);
+      // The mount serves on.
+      fs.writeFileSync(path.join(m.dir, 'after'), 'x');
+      assert.equal(fs.readFileSync(path.join(src, 'after'), 'utf8'), 'x');
+    });
+  });
+}
+
 test('a large copy_file_range is answered 16 MiB at a time, and the caller\'s loop copies the whole file exactly', { timeout: 60_000 }, async () => {
   const src = tmpdir();
   // 40 MiB and a bit, not a multiple of the step; every 4 KiB block different.

@@ -41,6 +41,13 @@ const HANDLE_LATER = -2;
 const BY_NAME = -3;
 /** `types` of a directory (S_IFDIR >> 12). */
 const DIR = 0o040000 >> 12;
+const REG = 0o100000 >> 12;
+/**
+ * A removed file holding at least this many 512-byte blocks is closed off
+ * the session thread when the kernel forgets it (see forget): its last
+ * close frees it.
+ */
+const CLOSE_LATER_BLOCKS = 2048n;
 /** Numbers promised to directory entries not looked up yet (readdir d_ino), at most this many. */
 const MAX_RESERVED = 1 << 16;
 
@@ -115,6 +122,7 @@ export class InodeTable {
   private otherFds = 0;
   /** After a sweep that could not get under budget: no new sweep until openFds reaches this. */
   private sweepAgainAt = 0;
+  private readonly stx = Buffer.alloc(256);
   private hand = 1;
   /** Chunks dropped since it was last reset (the owner gives memory back when idle). */
   chunksDropped = 0;
@@ -800,8 +808,14 @@ export class InodeTable {
     }
   }
 
-  /** Drops `n` lookups; at zero the inode and its fd go away. The root stays. */
-  forget(nodeid: bigint, n: bigint): void {
+  /**
+   * Drops `n` lookups; at zero the inode and its fd go away. The root stays.
+   * With `late`: the fd of a removed regular file (no links left) of 1 MiB
+   * or more is pushed there instead of closed, for the caller to close off
+   * the session thread: its last close frees the file, which took 40 ms to
+   * 0.7 s for 1 GiB on ext4 here (dropping its pages, freeing its blocks).
+   */
+  forget(nodeid: bigint, n: bigint, late?: number[]): void {
     const s = this.slotOf(nodeid);
     if (s <= 0) return;
     const c = this.chunk(s);
@@ -815,7 +829,19 @@ export class InodeTable {
     // A directory whose children are known by name stays (unseen
     // by the kernel) until they go: they are reopened through it.
     if (c.names && c.names.kids[i]! > 0) return;
+    if (late !== undefined && c.types[i] === REG && c.fds[i]! >= 0 && this.freesMuch(c.fds[i]!)) {
+      late.push(c.fds[i]!);
+      // Ours no more: remove() finds no fd to close.
+      c.fds[i] = -1;
+      this.openFds--;
+    }
     this.remove(s);
+  }
+
+  /** Whether the last close of `fd` frees a removed file of CLOSE_LATER_BLOCKS or more. */
+  private freesMuch(fd: number): boolean {
+    if (sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_NLINK | sys.STATX_BLOCKS, this.stx) < 0) return false;
+    return this.stx.readUInt32LE(16) === 0 && this.stx.readBigUInt64LE(48) >= CLOSE_LATER_BLOCKS;
   }
 
   /**

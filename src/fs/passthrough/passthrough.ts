@@ -35,7 +35,7 @@ import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
 import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
-import { FileTruncate } from '../../session/filesystem.js';
+import { FileClose, FileTruncate } from '../../session/filesystem.js';
 import type { FileSync } from '../../session/filesystem.js';
 
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
@@ -93,6 +93,8 @@ export class PassthroughFs implements Filesystem {
   /** The session thread's umask now (with threadUmask). */
   private umaskNow = 0;
   private readonly linkBuf = Buffer.allocUnsafe(4096);
+  /** Filled by the inode table's forget (see there), taken by takeLateCloses. */
+  private lateCloses: number[] = [];
   private readonly pstx = Buffer.alloc(256);
   /**
    * Without default_permissions nobody but us checks search permission, and
@@ -450,12 +452,22 @@ export class PassthroughFs implements Filesystem {
     return this.entryFrom(i);
   }
 
-  forget(_ctx: RequestContext, ino: bigint, nlookup: bigint): void {
-    this.inodes.forget(ino, nlookup);
+  forget(_ctx: RequestContext, ino: bigint, nlookup: bigint): void | FileClose {
+    this.inodes.forget(ino, nlookup, this.lateCloses);
+    return this.takeLateCloses();
   }
 
-  batchForget(_ctx: RequestContext, items: { nodeid: bigint; nlookup: bigint }[]): void {
-    for (const f of items) this.inodes.forget(f.nodeid, f.nlookup);
+  batchForget(_ctx: RequestContext, items: { nodeid: bigint; nlookup: bigint }[]): void | FileClose {
+    for (const f of items) this.inodes.forget(f.nodeid, f.nlookup, this.lateCloses);
+    return this.takeLateCloses();
+  }
+
+  /** The fds of removed big files the table let go of, for the session to close off its thread. */
+  private takeLateCloses(): FileClose | undefined {
+    if (this.lateCloses.length === 0) return undefined;
+    const c = new FileClose(this.lateCloses);
+    this.lateCloses = [];
+    return c;
   }
 
   // ---- attributes ----
