@@ -14,6 +14,10 @@ usage: longcall.py fsync <dir> <bytes>     write <bytes> (1 MiB blocks) to a new
        longcall.py otrunc <dir> <bytes>    write <bytes> to a new file and close it,
                                            then time an open of it with O_TRUNC
                                            (the shell's `>`, cp over a file)
+       longcall.py unlink <dir> <bytes>    write <bytes> to a new file, fsync and
+                                           close it, then time its unlink and the
+                                           second after (a daemon frees the file
+                                           when the kernel forgets it, later)
        longcall.py fsync4k <dir> <n>       n times: pwrite 4 KiB, fsync; prints
                                            {"us_per_op": ...} instead (no prober)
 """
@@ -126,6 +130,17 @@ def main():
         if os.fstat(fds[0]).st_size != 0:
             sys.exit('%s holds %d bytes after O_TRUNC' % (p, os.fstat(fds[0]).st_size))
         os.close(fds[0])
+    elif mode == 'unlink':
+        p = os.path.join(d, 'unlink.dat')
+        fd = write_file(p, n)
+        os.fsync(fd)
+        os.close(fd)
+
+        def unlink():
+            os.unlink(p)
+            time.sleep(1)
+
+        res = with_prober(d, unlink)
     elif mode == 'copy':
         src = os.open(sys.argv[4], os.O_RDONLY)
         dst = os.open(os.path.join(d, 'copy.dat'), os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)

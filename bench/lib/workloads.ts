@@ -370,8 +370,8 @@ const COPY_SRC = 'long-copy.dat';
 
 /**
  * Calls that take long (fsync of much dirty data, a truncate or an open
- * with O_TRUNC that drops many pages, a big copy): how long another client
- * of the same mount waits meanwhile. A daemon that makes the call on its only serving thread holds
+ * with O_TRUNC that drops many pages, the removal of a big file, a big
+ * copy): how long another client of the same mount waits meanwhile. A daemon that makes the call on its only serving thread holds
  * every other request until it returns; natively the other client does not
  * wait at all. Then what an fsync costs when there is little to write.
  */
@@ -383,6 +383,7 @@ const stall: Group = {
     { id: 'stall.fsync', label: `wait during fsync of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.truncate', label: `wait during ftruncate to 0 of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.otrunc', label: `wait during open(O_TRUNC) of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
+    { id: 'stall.unlink', label: `wait during rm of ${sizeLabel(s.longBytes)} on disk, and 1 s after`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.copy', label: `wait during copy_file_range of ${sizeLabel(s.longBytes)}`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.fsync4k', label: `pwrite 4 KiB + fsync ×${s.smallSyncs}`, unit: 'µs/op', better: 'lower', kind: 'stall' },
   ],
@@ -401,6 +402,8 @@ const stall: Group = {
     await c.step('stall.truncate', () => longcall('truncate'));
     syncAll();
     await c.step('stall.otrunc', () => longcall('otrunc'));
+    syncAll();
+    await c.step('stall.unlink', () => longcall('unlink'));
     syncAll();
     await c.step('stall.copy', () => longcall('copy', path.join(c.root, COPY_SRC)));
     fs.rmSync(path.join(c.nativeDir('work'), 'copy.dat'));
