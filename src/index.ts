@@ -7,7 +7,7 @@ export { ConnectionInfo } from './session/connection.js';
 export { Notifier } from './session/notify.js';
 export { DirBuffer } from './session/dirbuf.js';
 export { FuseError, Errno, errnoName } from './session/errors.js';
-export { FileClose, FileData, FileSync, FileTruncate, FileWrite } from './session/filesystem.js';
+export { FileAllocate, FileClose, FileData, FileSync, FileTruncate, FileWrite } from './session/filesystem.js';
 export type { Filesystem, RequestContext, NegativeEntry, CreateReply, LockReply, IoctlReply, MaybePromise, HandlerResult, Attr, AttrReply, Entry, OpenReply, StatfsReply, StatxReply } from './session/filesystem.js';
 export { mountKernel, unmountKernel } from './session/mount.js';
 export type { KernelMountOptions } from './session/mount.js';

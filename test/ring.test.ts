@@ -144,6 +144,34 @@ test('RingIo: a truncate hands its result to its continuation (the file truncate
   }
 });
 
+test('RingIo: an fallocate hands its result to its continuation (the file grown, a hole punched, or the errno)', () => {
+  const file = path.join(tmpdir(), 'data');
+  fs.writeFileSync(file, Buffer.alloc(3 << 20, 7));
+  const fd = fs.openSync(file, 'r+');
+  const ring = sys.Uring.create(8);
+  assert.notEqual(typeof ring, 'number', 'io_uring available');
+  const sent: bigint[] = [];
+  const rio = new RingIo(ring as sys.Uring, { send: (unique) => sent.push(unique) });
+  const results: [string, number][] = [];
+  try {
+    assert.ok(rio.fallocate(1n, fd, 0, 0n, 8n << 20n, (res) => results.push(['grow', res])));
+    // KEEP_SIZE | PUNCH_HOLE of the second MiB.
+    assert.ok(rio.fallocate(2n, fd, 3, 1n << 20n, 1n << 20n, (res) => results.push(['punch', res])));
+    assert.ok(rio.fallocate(3n, fd, 2, 0n, 4096n, (res) => results.push(['punch without keep', res])));
+    assert.ok(rio.fallocate(4n, 1_000_000, 0, 0n, 4096n, (res) => results.push(['bad fd', res])));
+    assert.ok(rio.drain(5000));
+    results.sort((a, b) => a[0].localeCompare(b[0]));
+    assert.deepEqual(results, [['bad fd', -9 /* EBADF */], ['grow', 0], ['punch', 0], ['punch without keep', -95 /* EOPNOTSUPP */]]);
+    assert.deepEqual(sent, [], 'an fallocate sends nothing itself: its continuation answers');
+    const data = fs.readFileSync(file);
+    assert.equal(data.length, 8 << 20);
+    assert.ok(data.subarray(0, 1 << 20).every((b) => b === 7) && data.subarray(1 << 20, 2 << 20).every((b) => b === 0) && data.subarray(2 << 20, 3 << 20).every((b) => b === 7));
+  } finally {
+    rio.close();
+    fs.closeSync(fd);
+  }
+});
+
 test('RingIo: closeFd closes the fd in a kernel worker and sends nothing; close() lets a queued close finish instead of cancelling it', () => {
   const dir = tmpdir();
   const fds = [0, 1, 2].map((i) => fs.openSync(path.join(dir, `f${i}`), 'w'));

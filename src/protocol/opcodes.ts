@@ -5,7 +5,7 @@
 import { Opcode, SIZEOF } from './kernel.js';
 import * as Q from './requests.js';
 import * as R from './replies.js';
-import type { Filesystem, FileData, FileSync, FileTruncate, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
+import type { Filesystem, FileAllocate, FileData, FileSync, FileTruncate, FileWrite, HandlerResult, RequestContext, CreateReply, IoctlReply, LockReply, NegativeEntry } from '../session/filesystem.js';
 import { FileClose } from '../session/filesystem.js';
 import { DirBuffer } from '../session/dirbuf.js';
 import { FuseError } from '../session/errors.js';
@@ -278,8 +278,9 @@ const table: OpSpec[] = [
     },
     describe: (a) => `count=${a.forgets.length}`,
   }),
-  op<Q.FallocateIn, void>({
+  op<Q.FallocateIn, void | FileAllocate>({
     opcode: Opcode.FUSE_FALLOCATE, name: 'FALLOCATE', decode: Q.decodeFallocate, method: 'fallocate',
+    // A FileAllocate result never gets here: the session makes the call and answers it.
     call: (fs, c, a) => fs.fallocate!(c, c.nodeid, a), describe: (a) => `fh=${a.fh} off=${a.offset} len=${a.length} mode=${hex(a.mode)}`,
   }),
   op<Q.ReadIn, number>({

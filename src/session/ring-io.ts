@@ -8,8 +8,9 @@
 // file): an fsync can wait seconds for the disk, and inline it held up every
 // other client of the mount that long; for FileTruncate results (a SETATTR
 // or an O_TRUNC OPEN that drops much of a file), whose reply the session
-// builds when the truncate completes; and for FileClose results (the last
-// close of a big removed file frees its blocks), which have no reply.
+// builds when the truncate completes; for FileAllocate results (a big
+// FALLOCATE); and for FileClose results (the last close of a big removed
+// file frees its blocks), which have no reply.
 //
 // Buffered writes stay on the session thread: io_uring hands a buffered ext4
 // write to its kernel workers, which run the writes to one inode one at a
@@ -40,7 +41,7 @@ const EINTR = 4;
 
 const READ = 0;
 const WRITE = 1;
-/** A call that moves no data (fsync, ftruncate, close): its continuation answers the request, if any. */
+/** A call that moves no data (fsync, ftruncate, fallocate, close): its continuation answers the request, if any. */
 const CALL = 2;
 /** The `unique` of a slot that serves no request (a close the filesystem left to us). */
 const NO_REQUEST = -1n;
@@ -139,9 +140,23 @@ export class RingIo {
     return this.call(sys.IORING_OP_CLOSE, NO_REQUEST, fd, 0n, 0, ignore, sys.IOSQE_ASYNC);
   }
 
-  /** Queues `op` on `fd` (a CALL: no data, `offset` and `opFlags` its arguments), answered by `done`. */
-  private call(op: number, unique: bigint, fd: number, offset: bigint, opFlags: number, done: (res: number) => void, sqeFlags = 0): boolean {
-    const s = this.queue(CALL, op, unique, fd, offset, 0, undefined, opFlags, sqeFlags);
+  /**
+   * Queues an fallocate of `fd` (`mode`, `offset`, `length`); `done(res)`
+   * (0 or -errno) answers the request. False when it cannot be queued (then
+   * fallocate inline).
+   */
+  fallocate(unique: bigint, fd: number, mode: number, offset: bigint, length: bigint, done: (res: number) => void): boolean {
+    return this.call(sys.IORING_OP_FALLOCATE, unique, fd, offset, 0, done, 0, length, mode);
+  }
+
+  /**
+   * Queues `op` on `fd` (a CALL: no data; `offset`, `opFlags` and, where the
+   * operation takes them there, `addr` and `len` its arguments), answered by `done`.
+   */
+  private call(
+    op: number, unique: bigint, fd: number, offset: bigint, opFlags: number, done: (res: number) => void, sqeFlags = 0, addr = 0n, len = 0,
+  ): boolean {
+    const s = this.queue(CALL, op, unique, fd, offset, len, undefined, opFlags, sqeFlags, addr);
     if (s === undefined) return false;
     s.done = done;
     return true;
@@ -150,6 +165,7 @@ export class RingIo {
   /** The slot of the request queued, or undefined when it cannot be (no free slot, the ring refused). */
   private queue(
     kind: Slot['kind'], op: number, unique: bigint, fd: number, offset: bigint, len: number, data: Buffer | undefined, opFlags = 0, sqeFlags = 0,
+    callAddr = 0n,
   ): Slot | undefined {
     const i = this.free.pop();
     if (i === undefined) return undefined;
@@ -162,7 +178,7 @@ export class RingIo {
       s.addr = sys.addressOf(s.buf) + BigInt(DATA_AT);
     }
     if (data !== undefined) data.copy(s.buf!, DATA_AT);
-    if (this.ring.submit(op, fd, moves ? s.addr : 0n, len, offset, i, opFlags, sqeFlags) < 0) {
+    if (this.ring.submit(op, fd, moves ? s.addr : callAddr, len, offset, i, opFlags, sqeFlags) < 0) {
       this.free.push(i);
       return undefined;
     }

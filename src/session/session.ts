@@ -18,7 +18,7 @@ import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
-import { FileClose, FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
+import { FileAllocate, FileClose, FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
@@ -542,6 +542,10 @@ export class Session {
       this.replyFileTruncate(h, spec, args, result, t0);
       return;
     }
+    if (result instanceof FileAllocate) {
+      this.replyFileAllocate(h, spec, result, t0);
+      return;
+    }
     let end: number = HDR;
     if (spec.encode) {
       try {
@@ -636,6 +640,20 @@ export class Session {
     const r = sys.syncFd(f.fd, f.dataOnly);
     if (r < 0) this.replyError(h.unique, -r, h.opcode, t0);
     else this.send(h.unique, 0, HDR, out, t0, opName(h.opcode));
+  }
+
+  /** A FALLOCATE the filesystem left to us: on the ring when there is one, else inline; an empty reply or the errno. */
+  private replyFileAllocate(h: InHeader, spec: OpSpec, f: FileAllocate, t0: bigint): void {
+    if (!Number.isInteger(f.fd) || !Number.isInteger(f.mode) || typeof f.offset !== 'bigint' || typeof f.length !== 'bigint' || f.offset < 0n || f.length < 0n) {
+      this.log(`${spec.name}: bad FileAllocate from the filesystem (fd ${f.fd}, offset ${String(f.offset)}, length ${String(f.length)})`);
+      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      return;
+    }
+    const done = (res: number): void => {
+      if (res < 0) this.replyError(h.unique, -res, h.opcode, t0);
+      else this.replyEmpty(h.unique, t0, spec);
+    };
+    if (!this.rio?.fallocate(h.unique, f.fd, f.mode, f.offset, f.length, done)) done(sys.fallocate(f.fd, f.mode, f.offset, f.length));
   }
 
   /**

@@ -32,6 +32,8 @@ export const IORING_OP_FSYNC = 3;
 export const IORING_FSYNC_DATASYNC = 1;
 /** ftruncate(2) of fd to the sqe's offset (Linux 6.9; older kernels complete it with -EINVAL). */
 export const IORING_OP_FTRUNCATE = 55;
+/** fallocate(2) of the sqe's fd: mode in the sqe's len, offset in off, length in addr. */
+export const IORING_OP_FALLOCATE = 17;
 /** close(2) of the sqe's fd. */
 export const IORING_OP_CLOSE = 19;
 /** An sqe flag: run the operation in a kernel worker, never inline in io_uring_enter. */
