@@ -201,6 +201,47 @@ for (const passthrough of [true, false]) {
   });
 }
 
+/** Allocates 8 MiB of argv[1] (posix_fallocate: FALLOCATE mode 0), prints the size fstat then sees. */
+const FALLOCATE_CLIENT = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\nprint("waiting", flush=True)\nos.posix_fallocate(fd, 0, 8 << 20)\nprint(os.fstat(fd).st_size, "ok", flush=True)';
+
+for (const passthrough of [true, false]) {
+  const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
+  test(`an fallocate of megabytes does not hold up other clients; the caller sees the new size (${label})`, { timeout: 60_000 }, async () => {
+    const src = await mountMemFs({ gatedFallocates: true });
+    let m: Mounted | undefined;
+    const clients: Client[] = [];
+    try {
+      fs.writeFileSync(path.join(src.dir, 'gated'), 'g');
+      fs.writeFileSync(path.join(src.dir, 'small'), 's');
+      m = await mountPassthrough(src.dir, { passthrough });
+      const mnt = m.dir;
+      const gated = await gatedCall(FALLOCATE_CLIENT, path.join(mnt, 'gated'), clients);
+      const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(ls.stdout.trim(), 'gated\nsmall', `ls while the fallocate waits: ${ls.stderr}${ls.error ?? ''}`);
+      // A small fallocate meanwhile (made inline), and one the source refuses (its errno comes back).
+      const others = spawnSync('python3', ['-c', `
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.posix_fallocate(fd, 0, 4096)
+print(os.fstat(fd).st_size, os.stat(sys.argv[2]).st_size)
+# KEEP_SIZE | PUNCH_HOLE of 4 MiB (made on the ring): this source has no hole punching.
+print('ok' if libc.fallocate(fd, 3, 0, 4 << 20) == 0 else errno.errorcode[ctypes.get_errno()])
+`, path.join(mnt, 'small'), path.join(src.dir, 'small')], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(others.stdout, '4096 4096\nENOTSUP\n', `other fallocates while the gated one waits: ${others.stderr}${others.error ?? ''}`);
+      assert.equal(gated.out(), '', 'the gated fallocate still waits');
+      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 1);
+      spawnSync('stat', [path.join(src.dir, 'open-gate')], { timeout: 10_000 });
+      assert.equal((await gated.done).trim(), `${8 << 20} ok`);
+      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 8 << 20);
+      assert.equal(fs.statSync(path.join(mnt, 'gated')).size, 8 << 20);
+    } finally {
+      await openGateAndUnmount(src, m, clients);
+    }
+  });
+}
+
 // Prints the errno name of an open of argv[1] with O_WRONLY|O_APPEND|O_TRUNC, or "ok".
 const APPEND_TRUNC = `
 import errno, os, sys

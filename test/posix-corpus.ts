@@ -1401,6 +1401,29 @@ export const CASES: Case[] = [
     },
   },
   {
+    // Ranges of 1 MiB and more: through the passthrough, such a call is made apart from the request's thread.
+    name: 'fallocate of megabytes: default, KEEP_SIZE, PUNCH_HOLE in written data, ZERO_RANGE; errors',
+    py: String.raw`
+      fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
+      os.write(fd, b'x' * (4 << 20))
+      out['default'] = (falloc(fd, 0, 0, 8 << 20), os.fstat(fd).st_size)
+      out['keep_size'] = (falloc(fd, 1, 8 << 20, 4 << 20), os.fstat(fd).st_size, os.fstat(fd).st_blocks >= (12 << 20) // 512)
+      out['punch'] = (falloc(fd, 3, 1 << 20, 1 << 20), os.pread(fd, 2, (1 << 20) - 1), os.pread(fd, 2, (2 << 20) - 1))
+      z = (5 << 20) // 2
+      out['zero_range'] = (falloc(fd, 0x10, z, 1 << 20), os.pread(fd, 2, z - 1), os.pread(fd, 2, z + (1 << 20) - 1), os.fstat(fd).st_size)
+      out['punch_without_keep'] = falloc(fd, 2, 0, 2 << 20)
+      out['neg_off'] = falloc(fd, 0, -1, 2 << 20)
+      os.close(fd)
+      fd = os.open('f', os.O_RDONLY)
+      out['rdonly'] = falloc(fd, 0, 0, 2 << 20)
+      os.close(fd)
+    `,
+    expect: {
+      default: ['ok', 8 << 20], keep_size: ['ok', 8 << 20, true], punch: ['ok', 'x\0', '\0x'], zero_range: ['ok', 'x\0', '\0x', 8 << 20],
+      punch_without_keep: 'ENOTSUP', neg_off: 'EINVAL', rdonly: 'EBADF',
+    },
+  },
+  {
     name: 'fallocate COLLAPSE_RANGE and INSERT_RANGE',
     py: String.raw`
       fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)

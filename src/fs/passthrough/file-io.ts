@@ -5,7 +5,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
-import { FileData, FileSync, FileTruncate, FileWrite } from '../../session/filesystem.js';
+import { FileAllocate, FileData, FileSync, FileTruncate, FileWrite } from '../../session/filesystem.js';
 import type { OpenReply, RequestContext } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { Notifier } from '../../session/notify.js';
@@ -19,7 +19,7 @@ import {
 import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
-import { EMPTY, S_IFMT, S_IFREG, TRUNCATE_LATER_BYTES, ok } from './host.js';
+import { EMPTY, OFF_THREAD_BYTES, S_IFMT, S_IFREG, ok } from './host.js';
 import type { ProcFdDir } from './procfd.js';
 import { OpenByIno } from './open-by-ino.js';
 
@@ -293,7 +293,7 @@ export class FileIo {
   /**
    * Whether an open with these host flags should leave its O_TRUNC to the
    * session (FileTruncate): a writable open of a regular file that drops at
-   * least TRUNCATE_LATER_BYTES. The file is then opened without O_TRUNC, as
+   * least OFF_THREAD_BYTES. The file is then opened without O_TRUNC, as
    * the caller (the permission check is the same: O_TRUNC asks for write
    * access, which the open asks for anyway) and truncated through the fd.
    * Not when it has set-id bits: a truncate clears them only when the caller
@@ -305,7 +305,7 @@ export class FileIo {
     if (!(flags & sys.O_TRUNC) || (flags & sys.O_ACCMODE) === sys.O_RDONLY) return false;
     if (sys.statx(ifd, '', EMPTY, sys.STATX_TYPE | sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return false;
     const mode = this.stx.readUInt16LE(28);
-    return (mode & S_IFMT) === S_IFREG && !(mode & 0o6000) && this.stx.readBigUInt64LE(40) >= TRUNCATE_LATER_BYTES;
+    return (mode & S_IFMT) === S_IFREG && !(mode & 0o6000) && this.stx.readBigUInt64LE(40) >= OFF_THREAD_BYTES;
   }
 
   // ---- data ----
@@ -404,15 +404,24 @@ export class FileIo {
     return undefined;
   }
 
-  fallocate(_ctx: RequestContext, ino: bigint, a: FallocateIn): void {
+  fallocate(_ctx: RequestContext, ino: bigint, a: FallocateIn): void | FileAllocate {
+    const check = (fd: number): void => {
+      if (!this.options.sealSize) return;
+      if (a.mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) throw new FuseError(Errno.EPERM);
+      if (!(a.mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))) this.sealCheckGrow(fd, a.offset + a.length);
+    };
+    // A long one through an open file (its fd outlives the request) is the session's to make, off its thread.
+    const f = this.files.get(a.fh);
+    if (f !== undefined && a.length >= OFF_THREAD_BYTES) {
+      check(f.fd);
+      return new FileAllocate(f.fd, a.mode, a.offset, a.length);
+    }
     this.withFile(ino, a.fh, sys.O_WRONLY, (fd) => {
-      if (this.options.sealSize) {
-        if (a.mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) throw new FuseError(Errno.EPERM);
-        if (!(a.mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))) this.sealCheckGrow(fd, a.offset + a.length);
-      }
+      check(fd);
       ok(sys.fallocate(fd, a.mode, a.offset, a.length));
     });
   }
+
 
   lseek(_ctx: RequestContext, ino: bigint, a: LseekIn): bigint {
     // Writeback cache: data may still be in the kernel's dirty pages, which it

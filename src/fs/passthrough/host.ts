@@ -16,13 +16,14 @@ export const EMPTY = sys.AT_EMPTY_PATH | sys.AT_SYMLINK_NOFOLLOW;
 
 /**
  * A truncate (SETATTR, or an OPEN with O_TRUNC) that drops at least this much
- * of a file is left to the session (FileTruncate), which makes it without
- * holding up other requests: dropping 1 GiB of dirty pages took 46-54 ms
- * here, and inline that held up every other client of the mount
- * (docs/benchmarks.md, the stall group). Smaller ones are quick, and inline
- * they cost no hand-off to a kernel worker.
+ * of a file, or an fallocate of at least this length, is left to the session
+ * (FileTruncate, FileAllocate), which makes it without holding up other
+ * requests: dropping 1 GiB of dirty pages took 46-54 ms here, and inline
+ * that held up every other client of the mount (docs/benchmarks.md, the
+ * stall group). Smaller ones are quick, and inline they cost no hand-off to
+ * a kernel worker.
  */
-export const TRUNCATE_LATER_BYTES = 1n << 20n;
+export const OFF_THREAD_BYTES = 1n << 20n;
 
 /** (device, mount) of a host file as the inode table's key. */
 export function devKeyOf(major: number, minor: number, mnt: bigint): string {

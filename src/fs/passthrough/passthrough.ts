@@ -36,7 +36,7 @@ import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
 import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
 import { FileClose, FileTruncate } from '../../session/filesystem.js';
-import type { FileSync } from '../../session/filesystem.js';
+import type { FileAllocate, FileSync } from '../../session/filesystem.js';
 
 /** How long idle() keeps the event loop running after a collection (V8 releases pages from its tasks). */
 const SETTLE_MS = 3000;
@@ -652,8 +652,8 @@ export class PassthroughFs implements Filesystem {
     return this.fileIo.fsync(ctx, ino, a);
   }
 
-  fallocate(ctx: RequestContext, ino: bigint, a: FallocateIn): void {
-    this.fileIo.fallocate(ctx, ino, a);
+  fallocate(ctx: RequestContext, ino: bigint, a: FallocateIn): void | FileAllocate {
+    return this.fileIo.fallocate(ctx, ino, a);
   }
 
   lseek(ctx: RequestContext, ino: bigint, a: LseekIn): bigint {

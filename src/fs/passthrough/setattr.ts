@@ -16,7 +16,7 @@ import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
 import type { FileIo } from './file-io.js';
 import type { ProcFdDir } from './procfd.js';
-import { EMPTY, TRUNCATE_LATER_BYTES, ok } from './host.js';
+import { EMPTY, OFF_THREAD_BYTES, ok } from './host.js';
 
 /** The SETATTR of a PassthroughFs, which owns the table, credentials and open files it is given. */
 export class AttrSetter {
@@ -32,7 +32,7 @@ export class AttrSetter {
 
   /**
    * The host fd of an open file whose SETATTR is a truncate that drops at
-   * least TRUNCATE_LATER_BYTES and nothing else, for the session to make
+   * least OFF_THREAD_BYTES and nothing else, for the session to make
    * (FileTruncate); undefined when it is to be applied here. The session
    * makes it with the daemon's credentials, not the caller's: that differs
    * only where the truncate clears set-id bits, so a file with any is left
@@ -45,7 +45,7 @@ export class AttrSetter {
     if (f === undefined || f.ino !== ino) return undefined;
     if (sys.statx(f.fd, '', EMPTY, sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return undefined;
     if (this.stx.readUInt16LE(28) & 0o6000) return undefined;
-    return this.stx.readBigUInt64LE(40) - s.size >= TRUNCATE_LATER_BYTES ? f.fd : undefined;
+    return this.stx.readBigUInt64LE(40) - s.size >= OFF_THREAD_BYTES ? f.fd : undefined;
   }
 
   /**
