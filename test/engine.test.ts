@@ -32,7 +32,7 @@ test('memfs: files, directories, symlinks, xattrs through the kernel', async () 
   }
 });
 
-import { mountFs, tmpdir } from './helpers.js';
+import { isFdOpen, mountFs, tmpdir } from './helpers.js';
 const probeModule = new URL('./fixtures/probe-fs.ts', import.meta.url);
 
 test('errors: an errno from a handler (thrown, or a FuseError returned) reaches the caller; a plain exception is EIO', async () => {
@@ -139,24 +139,16 @@ test('BATCH_FORGET reaches a filesystem that has only forget(), item by item; th
   };
   const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
   const u64 = (v: bigint): Buffer => Buffer.from(new BigUint64Array([v]).buffer);
-  const isOpen = (fd: number): boolean => {
-    try {
-      fs.fstatSync(fd);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   try {
     send(Opcode.FUSE_INIT, 1n, Buffer.concat([u32(7), u32(45), u32(131072), u32(0), u32(0), Buffer.alloc(44)]));
     // fuse_batch_forget_in (count, dummy), then count × fuse_forget_one (nodeid, nlookup).
     send(Opcode.FUSE_BATCH_FORGET, 2n, Buffer.concat([u32(3), u32(0), u64(5n), u64(1n), u64(6n), u64(2n), u64(7n), u64(3n)]));
     assert.ok(session.drainRing(5000));
     assert.deepEqual(calls, [[5n, 1n], [6n, 2n], [7n, 3n]]);
-    assert.deepEqual(toClose.map(isOpen), [false, false]);
+    assert.deepEqual(toClose.map(isFdOpen), [false, false]);
   } finally {
     session.stop();
-    for (const fd of toClose) if (isOpen(fd)) fs.closeSync(fd);
+    for (const fd of toClose) if (isFdOpen(fd)) fs.closeSync(fd);
     fs.closeSync(dev);
   }
 });

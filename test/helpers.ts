@@ -86,6 +86,16 @@ after(async () => {
   }
 });
 
+/** Whether `fd` is an open fd of this process. */
+export function isFdOpen(fd: number): boolean {
+  try {
+    fs.fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Open flags of this process's fds on `target` (a path, or /dev/fuse), read from /proc/self/fdinfo. */
 export function openFdFlags(target: string): number[] {
   const out: number[] = [];

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
-import { mountFs, tmpdir, unmountFs, withMount } from './helpers.js';
+import { isFdOpen, mountFs, tmpdir, unmountFs, withMount } from './helpers.js';
 import type { MountOptions } from '../src/index.js';
 import * as sys from '../src/sys/index.js';
 import { DATA_AT, RingIo } from '../src/session/ring-io.js';
@@ -32,6 +32,18 @@ function ringFsPaths() {
 
 async function mountRingFs(paths: ReturnType<typeof ringFsPaths>, options: MountOptions = {}) {
   return mountFs({ module: new URL('./fixtures/filedata-fs.ts', import.meta.url), exportName: 'FileDataFs', args: [paths.good, paths.fifo] }, options);
+}
+
+/** A RingIo on a fresh ring; the uniques of the replies it sends, and the slots of the cancels it submits. */
+function watchedRing() {
+  const ring = sys.Uring.create(8);
+  assert.notEqual(typeof ring, 'number', 'io_uring available');
+  const sent: bigint[] = [];
+  const rio = new RingIo(ring as sys.Uring, { send: (unique) => sent.push(unique) });
+  const cancels: number[] = [];
+  const cancel = (ring as sys.Uring).cancel.bind(ring);
+  (ring as sys.Uring).cancel = (target: number, tag: number): number => (cancels.push(target), cancel(target, tag));
+  return { rio, sent, cancels };
 }
 
 test('RingIo: a 1 MiB read and write keep a grown slot buffer until trim(), which lets free slots\' buffers go; the ring serves on after it', () => {
@@ -107,13 +119,7 @@ test('RingIo: a truncate hands its result to its continuation (the file truncate
   fs.writeFileSync(file, Buffer.alloc(3 << 20, 7));
   const fd = fs.openSync(file, 'r+');
   const rfd = fs.openSync(file, 'r');
-  const ring = sys.Uring.create(8);
-  assert.notEqual(typeof ring, 'number', 'io_uring available');
-  const sent: bigint[] = [];
-  const rio = new RingIo(ring as sys.Uring, { send: (unique) => sent.push(unique) });
-  const cancels: number[] = [];
-  const cancel = (ring as sys.Uring).cancel.bind(ring);
-  (ring as sys.Uring).cancel = (target: number, tag: number): number => (cancels.push(target), cancel(target, tag));
+  const { rio, sent, cancels } = watchedRing();
   const results: [string, number, number][] = [];
   try {
     // The continuation may queue another request.
@@ -148,10 +154,7 @@ test('RingIo: an fallocate hands its result to its continuation (the file grown,
   const file = path.join(tmpdir(), 'data');
   fs.writeFileSync(file, Buffer.alloc(3 << 20, 7));
   const fd = fs.openSync(file, 'r+');
-  const ring = sys.Uring.create(8);
-  assert.notEqual(typeof ring, 'number', 'io_uring available');
-  const sent: bigint[] = [];
-  const rio = new RingIo(ring as sys.Uring, { send: (unique) => sent.push(unique) });
+  const { rio, sent } = watchedRing();
   const results: [string, number][] = [];
   try {
     assert.ok(rio.fallocate(1n, fd, 0, 0n, 8n << 20n, (res) => results.push(['grow', res])));
@@ -175,37 +178,23 @@ test('RingIo: an fallocate hands its result to its continuation (the file grown,
 test('RingIo: closeFd closes the fd in a kernel worker and sends nothing; close() lets a queued close finish instead of cancelling it', () => {
   const dir = tmpdir();
   const fds = [0, 1, 2].map((i) => fs.openSync(path.join(dir, `f${i}`), 'w'));
-  const isOpen = (fd: number): boolean => {
-    try {
-      fs.fstatSync(fd);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const ring = sys.Uring.create(8);
-  assert.notEqual(typeof ring, 'number', 'io_uring available');
-  const sent: bigint[] = [];
-  const rio = new RingIo(ring as sys.Uring, { send: (unique) => sent.push(unique) });
-  const cancels: number[] = [];
-  const cancel = (ring as sys.Uring).cancel.bind(ring);
-  (ring as sys.Uring).cancel = (target: number, tag: number): number => (cancels.push(target), cancel(target, tag));
+  const { rio, sent, cancels } = watchedRing();
   let closed = false;
   try {
     assert.ok(rio.closeFd(fds[0]!));
     assert.ok(rio.closeFd(fds[1]!));
     assert.ok(rio.drain(5000));
     assert.equal(rio.busy, 0);
-    assert.deepEqual([isOpen(fds[0]!), isOpen(fds[1]!), isOpen(fds[2]!)], [false, false, true]);
+    assert.deepEqual([isFdOpen(fds[0]!), isFdOpen(fds[1]!), isFdOpen(fds[2]!)], [false, false, true]);
     assert.ok(rio.closeFd(fds[2]!));
     rio.close();
     closed = true;
-    assert.equal(isOpen(fds[2]!), false, 'the close queued before close() ran');
+    assert.equal(isFdOpen(fds[2]!), false, 'the close queued before close() ran');
     assert.deepEqual(cancels, [], 'no close cancelled');
     assert.deepEqual(sent, [], 'a close answers no request');
   } finally {
     if (!closed) rio.close();
-    for (const fd of fds) if (isOpen(fd)) fs.closeSync(fd);
+    for (const fd of fds) if (isFdOpen(fd)) fs.closeSync(fd);
   }
 });
 
