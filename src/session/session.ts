@@ -644,6 +644,7 @@ export class Session {
 
   /** A FALLOCATE the filesystem left to us: on the ring when there is one, else inline; an empty reply or the errno. */
   private replyFileAllocate(h: InHeader, spec: OpSpec, f: FileAllocate, t0: bigint): void {
+    // (Offsets and lengths past 2^63, a forged request's, reach the host as negative ones: it answers EINVAL.)
     if (!Number.isInteger(f.fd) || !Number.isInteger(f.mode) || typeof f.offset !== 'bigint' || typeof f.length !== 'bigint' || f.offset < 0n || f.length < 0n) {
       this.log(`${spec.name}: bad FileAllocate from the filesystem (fd ${f.fd}, offset ${String(f.offset)}, length ${String(f.length)})`);
       this.replyError(h.unique, Errno.EIO, h.opcode, t0);
@@ -659,10 +660,10 @@ export class Session {
   /**
    * A SETATTR's or OPEN's truncate, on the ring when there is one (an
    * io_uring worker waits for it while the thread serves on), else inline;
-   * then the reply its reply() gives, encoded as a handler's result would be. A kernel
-   * without io_uring's ftruncate (before 6.9) completes it with EINVAL: then
-   * it is made inline, which gives a genuine EINVAL again, and the ring is
-   * not asked again once that succeeded.
+   * then the reply its reply() gives, encoded as a handler's result would
+   * be. A kernel without io_uring's ftruncate (before 6.9) completes it with
+   * EINVAL: then it is made inline, which gives a genuine EINVAL again, and
+   * the ring is not asked again once that succeeded.
    */
   private replyFileTruncate(h: InHeader, spec: OpSpec, args: unknown, t: FileTruncate<unknown>, t0: bigint): void {
     // What the handler made for the reply is undone when no reply of its comes to be sent.
