@@ -45,13 +45,9 @@ export class DirIo {
     return ok(this.inodes.retryFd(() => sys.openat(ifd, '.', sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC)));
   }
 
-  private fdOf(ino: bigint): number {
-    return this.inodes.fdOf(this.inodes.get(ino));
-  }
-
   open(ctx: RequestContext, ino: bigint): OpenReply {
     if (this.options.noOpendir) throw new FuseError(Errno.ENOSYS);
-    const ifd = this.fdOf(ino);
+    const ifd = this.inodes.fdOfId(ino);
     const fd = this.creds.asCaller(ctx, () => this.openDir(ifd));
     const fh = this.nextFh++;
     const d = new DirHandle(fd, ino);
@@ -68,7 +64,7 @@ export class DirIo {
     const d = this.dirs.get(fh);
     if (d !== undefined) return f(d);
     if (!this.options.noOpendir) throw new FuseError(Errno.EBADF);
-    const tmp = new DirHandle(this.openDir(this.fdOf(ino)));
+    const tmp = new DirHandle(this.openDir(this.inodes.fdOfId(ino)));
     try {
       return f(tmp);
     } finally {

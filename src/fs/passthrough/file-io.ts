@@ -106,10 +106,6 @@ export class FileIo {
     return this.byIno.fdOf(ino);
   }
 
-  private fdOf(ino: bigint): number {
-    return this.inodes.fdOf(this.inodes.get(ino));
-  }
-
   private file(fh: bigint): FileState {
     const f = this.files.get(fh);
     if (f === undefined) throw new FuseError(Errno.EBADF);
@@ -121,7 +117,7 @@ export class FileIo {
     const st = this.files.get(fh);
     if (st !== undefined) return f(st.fd);
     if (!this.options.noOpen) throw new FuseError(Errno.EBADF);
-    const ifd = this.fdOf(ino);
+    const ifd = this.inodes.fdOfId(ino);
     const fd = ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags | sys.O_CLOEXEC)));
     try {
       return f(fd);

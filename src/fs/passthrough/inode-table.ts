@@ -687,6 +687,11 @@ export class InodeTable {
     this.sweepAgainAt = this.openFds > Math.max(0, target) ? this.openFds + 64 : 0;
   }
 
+  /** fdOf the inode with node id `nodeid` (ESTALE when the kernel forgot it). */
+  fdOfId(nodeid: bigint): number {
+    return this.fdOf(this.get(nodeid));
+  }
+
   /** The inode's O_PATH fd, reopened by name or from its handle if it was closed. */
   fdOf(i: Inode): number {
     const s = i.slot;

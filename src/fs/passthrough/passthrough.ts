@@ -309,10 +309,6 @@ export class PassthroughFs implements Filesystem {
 
   // ---- helpers ----
 
-  private fdOf(ino: bigint): number {
-    return this.inodes.fdOf(this.inodes.get(ino));
-  }
-
   private asCaller<T>(ctx: RequestContext, f: () => T): T {
     return this.creds.asCaller(ctx, f);
   }
@@ -487,7 +483,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   readlink(_ctx: RequestContext, ino: bigint): Buffer {
-    const n = ok(sys.readlinkat(this.fdOf(ino), '', this.linkBuf));
+    const n = ok(sys.readlinkat(this.inodes.fdOfId(ino), '', this.linkBuf));
     return Buffer.from(this.linkBuf.subarray(0, n));
   }
 
@@ -580,7 +576,7 @@ export class PassthroughFs implements Filesystem {
 
   link(ctx: RequestContext, ino: bigint, newparent: bigint, newname: Buffer): Entry {
     checkName(newname);
-    const fd = this.fdOf(ino);
+    const fd = this.inodes.fdOfId(ino);
     const p = this.inodes.get(newparent);
     const pfd = this.inodes.fdOf(p);
     return this.asCaller(ctx, () => {
@@ -616,7 +612,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   tmpfile(ctx: RequestContext, parent: bigint, a: CreateIn): CreateReply {
-    const pfd = this.fdOf(parent);
+    const pfd = this.inodes.fdOfId(parent);
     const { fd, entry } = this.asCaller(ctx, () => {
       const flags = (this.fileIo.openFlags(a.flags) & ~sys.O_DIRECTORY) | sys.O_TMPFILE;
       const fd = this.withUmask(a.umask, () => ok(this.inodes.retryFd(() => sys.openat(pfd, '.', flags, a.mode & 0o7777))));
@@ -756,7 +752,7 @@ export class PassthroughFs implements Filesystem {
 
   statfs(_ctx: RequestContext, ino: bigint): StatfsReply {
     const b = Buffer.alloc(120);
-    ok(sys.fstatfs(this.fdOf(ino), b));
+    ok(sys.fstatfs(this.inodes.fdOfId(ino), b));
     const s = sys.decodeStatfs(b);
     return {
       blocks: BigInt(s.blocks), bfree: BigInt(s.bfree), bavail: BigInt(s.bavail), files: BigInt(s.files),
@@ -769,7 +765,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   access(ctx: RequestContext, ino: bigint, a: AccessIn): void {
-    const fd = this.fdOf(ino);
+    const fd = this.inodes.fdOfId(ino);
     this.asCaller(ctx, () => ok(sys.faccessat2(fd, '', a.mask, sys.AT_EMPTY_PATH | sys.AT_EACCESS)));
   }
 
