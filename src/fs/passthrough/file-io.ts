@@ -298,7 +298,8 @@ export class FileIo {
    * read-only fd cannot be truncated.
    */
   private truncateLater(ifd: number, flags: number): boolean {
-    if (!(flags & sys.O_TRUNC) || (flags & sys.O_ACCMODE) === sys.O_RDONLY) return false;
+    // seal_size: only an empty file got this far, nothing to drop (and its statx was made).
+    if (!(flags & sys.O_TRUNC) || (flags & sys.O_ACCMODE) === sys.O_RDONLY || this.options.sealSize) return false;
     if (sys.statx(ifd, '', EMPTY, sys.STATX_TYPE | sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return false;
     const mode = this.stx.readUInt16LE(28);
     return (mode & S_IFMT) === S_IFREG && !(mode & 0o6000) && this.stx.readBigUInt64LE(40) >= OFF_THREAD_BYTES;

@@ -25,6 +25,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
+import { OFF_THREAD_BYTES } from './host.js';
 import { CHUNK, Chunk, MASK, NameSlots, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
 
 const VIRTUAL_FLAG = 1n << 55n;
@@ -43,11 +44,11 @@ const BY_NAME = -3;
 const DIR = 0o040000 >> 12;
 const REG = 0o100000 >> 12;
 /**
- * A removed file holding at least this many 512-byte blocks is closed off
- * the session thread when the kernel forgets it (see forget): its last
- * close frees it.
+ * A removed file holding at least this many 512-byte blocks (the size of
+ * the other calls left to the session) is closed off the session thread
+ * when the kernel forgets it (see forget): its last close frees it.
  */
-const CLOSE_LATER_BLOCKS = 2048n;
+const CLOSE_LATER_BLOCKS = OFF_THREAD_BYTES / 512n;
 /** Numbers promised to directory entries not looked up yet (readdir d_ino), at most this many. */
 const MAX_RESERVED = 1 << 16;
 
