@@ -78,7 +78,7 @@ export class Session {
   private readonly bufSize: number;
   private inbuf: Buffer;
   private outbuf: Buffer;
-  /** The header of error replies (replyError). */
+  /** The header of every reply that is a header alone (errors, empty replies). */
   private readonly errbuf = Buffer.alloc(HDR);
   private spare: Buffer[] = [];
   private readonly pending = new Map<bigint, Ctx>();
@@ -754,12 +754,13 @@ export class Session {
   }
 
   private replyEmpty(unique: bigint, t0: bigint, spec: OpSpec): void {
-    this.send(unique, 0, HDR, Buffer.allocUnsafe(HDR), t0, spec.name);
+    // A header alone: the error replies' buffer serves (send writes it out before returning).
+    this.send(unique, 0, HDR, this.errbuf, t0, spec.name);
   }
 
   replyError(unique: bigint, errno: number, opcode: number, t0 = 0n): void {
     // Its own buffer (the reply buffer may belong to a pending handler), sent
-    // before this returns: one serves every error reply.
+    // before this returns: one serves every header-only reply.
     this.send(unique, -errno, HDR, this.errbuf, t0, opName(opcode));
   }
 
