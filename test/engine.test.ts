@@ -97,7 +97,7 @@ test('FileTruncate from OPEN: the open is answered after the truncate; failed() 
 });
 
 for (const ring of [true, false]) {
-  test(`FileClose from FORGET: the session closes the fds the filesystem gives (${ring ? 'through the ring' : 'noring: inline'})`, async () => {
+  test(`FileClose from FORGET: the session closes the fds the filesystem gives (${ring ? 'ring' : 'noring'})`, async () => {
     const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' }, { ring });
     const scratch = () => / scratch=(\S+)$/.exec(fs.readFileSync(path.join(m.dir, 'stats'), 'utf8'))![1];
     try {

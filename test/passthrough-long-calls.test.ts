@@ -23,6 +23,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { mountFs, mountMemFs, mountPassthrough, openFdFlags, tmpdir, unmountFs, withMount } from './helpers.js';
+import type { TestMemFsOptions } from './fixtures/test-memfs.js';
 
 type Mounted = Awaited<ReturnType<typeof mountFs>>;
 
@@ -71,6 +72,26 @@ async function openGateAndUnmount(src: Mounted, m: Mounted | undefined, clients:
   await unmountFs(src);
 }
 
+/**
+ * Mounts a TestMemFs source with `faults`, and the passthrough of it
+ * (`passthrough`: kernel passthrough on or off); runs `f` with the source's
+ * directory, the mount's, and a list for the gated clients it starts;
+ * whatever happens, opens the gate and unmounts both.
+ */
+async function withGatedSource(
+  faults: TestMemFsOptions, passthrough: boolean, f: (src: string, mnt: string, clients: Client[]) => Promise<void>,
+): Promise<void> {
+  const src = await mountMemFs(faults);
+  let m: Mounted | undefined;
+  const clients: Client[] = [];
+  try {
+    m = await mountPassthrough(src.dir, { passthrough });
+    await f(src.dir, m.dir, clients);
+  } finally {
+    await openGateAndUnmount(src, m, clients);
+  }
+}
+
 // Prints "ok", or the errno name of the failure, for each sync asked for.
 const SYNC = `
 import errno, os, sys
@@ -89,17 +110,12 @@ print(' '.join(sync(p, how) for p, how in zip(sys.argv[1::2], sys.argv[2::2])), 
 for (const passthrough of [true, false]) {
   const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
   test(`an fsync waiting for the disk does not hold up other clients; its result reaches the caller (${label})`, { timeout: 60_000 }, async () => {
-    const src = await mountMemFs({ syncs: true });
-    let m: Mounted | undefined;
-    const clients: Client[] = [];
-    try {
-      fs.writeFileSync(path.join(src.dir, 'gated'), 'data');
-      fs.mkdirSync(path.join(src.dir, 'dir'));
-      fs.mkdirSync(path.join(src.dir, 'dir', 'gated'));
-      fs.writeFileSync(path.join(src.dir, 'bad-disk'), 'x');
-      fs.writeFileSync(path.join(src.dir, 'only-datasync'), 'x');
-      m = await mountPassthrough(src.dir, { passthrough });
-      const mnt = m.dir;
+    await withGatedSource({ syncs: true }, passthrough, async (src, mnt, clients) => {
+      fs.writeFileSync(path.join(src, 'gated'), 'data');
+      fs.mkdirSync(path.join(src, 'dir'));
+      fs.mkdirSync(path.join(src, 'dir', 'gated'));
+      fs.writeFileSync(path.join(src, 'bad-disk'), 'x');
+      fs.writeFileSync(path.join(src, 'only-datasync'), 'x');
       // A file's fsync and a directory's, both waiting on the gate.
       const file = await gatedCall(FSYNC_CLIENT, path.join(mnt, 'gated'), clients);
       const dir = await gatedCall(FSYNC_CLIENT, path.join(mnt, 'dir', 'gated'), clients);
@@ -116,13 +132,11 @@ for (const passthrough of [true, false]) {
       assert.equal(file.out(), '', 'the gated file fsync still waits');
       assert.equal(dir.out(), '', 'the gated directory fsync still waits');
       // Open the gate on the source directly: both syncs end, successfully.
-      const gate = spawnSync('stat', [path.join(src.dir, 'open-gate')], { encoding: 'utf8', timeout: 10_000 });
+      const gate = spawnSync('stat', [path.join(src, 'open-gate')], { encoding: 'utf8', timeout: 10_000 });
       assert.match(gate.stderr, /No such file/);
       assert.equal((await file.done).trim(), 'ok');
       assert.equal((await dir.done).trim(), 'ok');
-    } finally {
-      await openGateAndUnmount(src, m, clients);
-    }
+    });
   });
 }
 
@@ -132,16 +146,11 @@ const TRUNCATE_CLIENT = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\np
 for (const passthrough of [true, false]) {
   const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
   test(`a truncate that drops megabytes does not hold up other clients; the caller sees the new size (${label})`, { timeout: 60_000 }, async () => {
-    const src = await mountMemFs({ gatedTruncates: true });
-    let m: Mounted | undefined;
-    const clients: Client[] = [];
-    try {
+    await withGatedSource({ gatedTruncates: true }, passthrough, async (src, mnt, clients) => {
       const big = Buffer.alloc(3 << 20, 'g');
-      fs.writeFileSync(path.join(src.dir, 'gated'), big);
-      fs.writeFileSync(path.join(src.dir, 'other'), big);
-      fs.writeFileSync(path.join(src.dir, 'small'), 'small file');
-      m = await mountPassthrough(src.dir, { passthrough });
-      const mnt = m.dir;
+      fs.writeFileSync(path.join(src, 'gated'), big);
+      fs.writeFileSync(path.join(src, 'other'), big);
+      fs.writeFileSync(path.join(src, 'small'), 'small file');
       const gated = await gatedCall(TRUNCATE_CLIENT, path.join(mnt, 'gated'), clients);
       // Meanwhile: a listing, a small truncate (made inline) and a large one (on the ring).
       const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
@@ -153,18 +162,16 @@ for name, size in (('small', 5), ('other', 4096)):
     os.ftruncate(fd, size)
     print(name, os.fstat(fd).st_size, os.stat(os.path.join(sys.argv[2], name)).st_size)
     os.close(fd)
-`, mnt, src.dir], { encoding: 'utf8', timeout: 10_000 });
+`, mnt, src], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(others.stdout, 'small 5 5\nother 4096 4096\n', `other truncates while the gated one waits: ${others.stderr}${others.error ?? ''}`);
       assert.equal(gated.out(), '', 'the gated truncate still waits');
-      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 3 << 20);
-      spawnSync('stat', [path.join(src.dir, 'open-gate')], { timeout: 10_000 });
+      assert.equal(fs.statSync(path.join(src, 'gated')).size, 3 << 20);
+      spawnSync('stat', [path.join(src, 'open-gate')], { timeout: 10_000 });
       assert.equal((await gated.done).trim(), '1000 ok');
-      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 1000);
+      assert.equal(fs.statSync(path.join(src, 'gated')).size, 1000);
       assert.equal(fs.statSync(path.join(mnt, 'gated')).size, 1000);
       assert.ok(fs.readFileSync(path.join(mnt, 'gated')).equals(big.subarray(0, 1000)));
-    } finally {
-      await openGateAndUnmount(src, m, clients);
-    }
+    });
   });
 }
 
@@ -174,14 +181,9 @@ const OTRUNC_CLIENT = 'import os, sys\nprint("waiting", flush=True)\nfd = os.ope
 for (const passthrough of [true, false]) {
   const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
   test(`an open with O_TRUNC that drops megabytes does not hold up other clients; the file opened is empty (${label})`, { timeout: 60_000 }, async () => {
-    const src = await mountMemFs({ gatedTruncates: true });
-    let m: Mounted | undefined;
-    const clients: Client[] = [];
-    try {
-      fs.writeFileSync(path.join(src.dir, 'gated'), Buffer.alloc(3 << 20, 'g'));
-      fs.writeFileSync(path.join(src.dir, 'small'), 'small file');
-      m = await mountPassthrough(src.dir, { passthrough });
-      const mnt = m.dir;
+    await withGatedSource({ gatedTruncates: true }, passthrough, async (src, mnt, clients) => {
+      fs.writeFileSync(path.join(src, 'gated'), Buffer.alloc(3 << 20, 'g'));
+      fs.writeFileSync(path.join(src, 'small'), 'small file');
       // The open waits in the source's SETATTR: the truncate is made apart from the open.
       const gated = await gatedCall(OTRUNC_CLIENT, path.join(mnt, 'gated'), clients);
       const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
@@ -190,14 +192,12 @@ for (const passthrough of [true, false]) {
       const small = spawnSync('sh', ['-c', 'printf x > "$1" && cat "$1"', 'sh', path.join(mnt, 'small')], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(small.stdout, 'x', `> of a small file while the open waits: ${small.stderr}${small.error ?? ''}`);
       assert.equal(gated.out(), '', 'the O_TRUNC open still waits');
-      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 3 << 20);
-      spawnSync('stat', [path.join(src.dir, 'open-gate')], { timeout: 10_000 });
+      assert.equal(fs.statSync(path.join(src, 'gated')).size, 3 << 20);
+      spawnSync('stat', [path.join(src, 'open-gate')], { timeout: 10_000 });
       assert.equal((await gated.done).trim(), '0 ok');
-      assert.equal(fs.readFileSync(path.join(src.dir, 'gated'), 'utf8'), 'new');
+      assert.equal(fs.readFileSync(path.join(src, 'gated'), 'utf8'), 'new');
       assert.equal(fs.readFileSync(path.join(mnt, 'gated'), 'utf8'), 'new');
-    } finally {
-      await openGateAndUnmount(src, m, clients);
-    }
+    });
   });
 }
 
@@ -207,14 +207,9 @@ const FALLOCATE_CLIENT = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\n
 for (const passthrough of [true, false]) {
   const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
   test(`an fallocate of megabytes does not hold up other clients; the caller sees the new size (${label})`, { timeout: 60_000 }, async () => {
-    const src = await mountMemFs({ gatedFallocates: true });
-    let m: Mounted | undefined;
-    const clients: Client[] = [];
-    try {
-      fs.writeFileSync(path.join(src.dir, 'gated'), 'g');
-      fs.writeFileSync(path.join(src.dir, 'small'), 's');
-      m = await mountPassthrough(src.dir, { passthrough });
-      const mnt = m.dir;
+    await withGatedSource({ gatedFallocates: true }, passthrough, async (src, mnt, clients) => {
+      fs.writeFileSync(path.join(src, 'gated'), 'g');
+      fs.writeFileSync(path.join(src, 'small'), 's');
       const gated = await gatedCall(FALLOCATE_CLIENT, path.join(mnt, 'gated'), clients);
       const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(ls.stdout.trim(), 'gated\nsmall', `ls while the fallocate waits: ${ls.stderr}${ls.error ?? ''}`);
@@ -228,17 +223,15 @@ os.posix_fallocate(fd, 0, 4096)
 print(os.fstat(fd).st_size, os.stat(sys.argv[2]).st_size)
 # KEEP_SIZE | PUNCH_HOLE of 4 MiB (made on the ring): this source has no hole punching.
 print('ok' if libc.fallocate(fd, 3, 0, 4 << 20) == 0 else errno.errorcode[ctypes.get_errno()])
-`, path.join(mnt, 'small'), path.join(src.dir, 'small')], { encoding: 'utf8', timeout: 10_000 });
+`, path.join(mnt, 'small'), path.join(src, 'small')], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(others.stdout, '4096 4096\nENOTSUP\n', `other fallocates while the gated one waits: ${others.stderr}${others.error ?? ''}`);
       assert.equal(gated.out(), '', 'the gated fallocate still waits');
-      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 1);
-      spawnSync('stat', [path.join(src.dir, 'open-gate')], { timeout: 10_000 });
+      assert.equal(fs.statSync(path.join(src, 'gated')).size, 1);
+      spawnSync('stat', [path.join(src, 'open-gate')], { timeout: 10_000 });
       assert.equal((await gated.done).trim(), `${8 << 20} ok`);
-      assert.equal(fs.statSync(path.join(src.dir, 'gated')).size, 8 << 20);
+      assert.equal(fs.statSync(path.join(src, 'gated')).size, 8 << 20);
       assert.equal(fs.statSync(path.join(mnt, 'gated')).size, 8 << 20);
-    } finally {
-      await openGateAndUnmount(src, m, clients);
-    }
+    });
   });
 }
 
@@ -297,7 +290,7 @@ test('without the ring (noring), a truncate or O_TRUNC open that drops megabytes
 });
 
 for (const ring of [true, false]) {
-  test(`rm of a big file through the mount: the daemon lets go of it, so its space comes back (${ring ? 'closed through the ring' : 'noring: closed inline'})`, { timeout: 60_000 }, async () => {
+  test(`rm of a big file through the mount: the daemon lets go of it, so its space comes back (${ring ? 'ring' : 'noring'}; the outcome, not which thread closed it)`, { timeout: 60_000 }, async () => {
     const src = tmpdir();
     for (const name of ['big', 'small']) fs.writeFileSync(path.join(src, name), Buffer.alloc(name === 'big' ? 8 << 20 : 1000, 'b'));
     await withMount(src, {}, { ring }, async (m) => {

@@ -175,7 +175,7 @@ test('RingIo: an fallocate hands its result to its continuation (the file grown,
   }
 });
 
-test('RingIo: closeFd closes the fd in a kernel worker and sends nothing; close() lets a queued close finish instead of cancelling it', () => {
+test('RingIo: closeFd closes the fd and sends nothing; close() lets a queued close finish instead of cancelling it', () => {
   const dir = tmpdir();
   const fds = [0, 1, 2].map((i) => fs.openSync(path.join(dir, `f${i}`), 'w'));
   const { rio, sent, cancels } = watchedRing();
