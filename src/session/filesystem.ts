@@ -103,7 +103,7 @@ export class FileAllocate {
  * A FORGET or BATCH_FORGET result: fds the filesystem is done with, for the
  * session to close. The last close of a removed file frees it, which for a
  * big one takes long (its cached pages dropped, its blocks freed: 40 ms to
- * 0.7 s for 1 GiB on ext4 here), and inline held up every other client of
+ * 0.7 s for 1 GiB on ext4 here, ad hoc), and inline held up every other client of
  * the mount: the session closes them through its io_uring in a kernel
  * worker thread; without the ring, inline. The fds are the session's from
  * then on.

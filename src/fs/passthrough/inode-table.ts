@@ -819,7 +819,7 @@ export class InodeTable {
    * With `late`: the fd of a removed regular file (no links left) of 1 MiB
    * or more is pushed there instead of closed, for the caller to close off
    * the session thread: its last close frees the file, which took 40 ms to
-   * 0.7 s for 1 GiB on ext4 here (dropping its pages, freeing its blocks).
+   * 0.7 s for 1 GiB on ext4 here, ad hoc (dropping its pages, freeing its blocks).
    */
   forget(nodeid: bigint, n: bigint, late?: number[]): void {
     const s = this.slotOf(nodeid);
