@@ -140,3 +140,66 @@ export class SlotIndex {
     }
   }
 }
+
+/**
+ * The bytes of file handles and names, appended; a slot keeps an offset and
+ * a length. Compacted when half is garbage, so memory follows the live slots.
+ */
+export class ByteArena {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private used = 0;
+  private garbage = 0;
+
+  /** Copies `bytes` in; returns where. `compact` runs first when that frees enough. */
+  put(bytes: Buffer, compact: () => void): number {
+    const n = bytes.length;
+    if (this.used + n > this.buf.length) {
+      if (this.garbage > this.used / 2) compact();
+      if (this.used + n > this.buf.length) {
+        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(bigger, 0, 0, this.used);
+        this.buf = bigger;
+      }
+    }
+    bytes.copy(this.buf, this.used);
+    this.used += n;
+    return this.used - n;
+  }
+
+  /** The `len` bytes at `off` (a view, valid until the next put or compaction). */
+  at(off: number, len: number): Buffer {
+    return this.buf.subarray(off, off + len);
+  }
+
+  /** Whether the `name.length` bytes at `off` are `name`. */
+  equals(name: Buffer, off: number): boolean {
+    return this.buf.compare(name, 0, name.length, off, off + name.length) === 0;
+  }
+
+  /** `n` bytes are no longer referenced. */
+  free(n: number): void {
+    this.garbage += n;
+  }
+
+  /** Mostly garbage, and big enough that compacting gives memory back. */
+  get wasteful(): boolean {
+    return this.garbage > 64 * 1024 && this.garbage * 2 > this.used;
+  }
+
+  /**
+   * Copies the live bytes into a fresh buffer: `each` calls `move(off, len)`
+   * once per live (offset, length) and stores the new offset it returns.
+   */
+  compact(each: (move: (off: number, len: number) => number) => void): void {
+    const fresh = Buffer.allocUnsafe(Math.max(64 * 1024, (this.used - this.garbage) * 2));
+    let to = 0;
+    each((off, len) => {
+      this.buf.copy(fresh, to, off, off + len);
+      to += len;
+      return to - len;
+    });
+    this.buf = fresh;
+    this.used = to;
+    this.garbage = 0;
+  }
+}

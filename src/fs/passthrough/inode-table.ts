@@ -11,10 +11,10 @@
 // A host file is identified by (device and mount, inode number, birth time):
 // with the birth time, an inode number reused after a delete is a different
 // file. Each inode keeps an O_PATH fd while it can. Inode fds and the fds of
-// open files and directories share one budget (`maxFds`): beyond it inode fds
-// are closed (clock sweep, files' before directories') and reopened on demand
-// from a kernel file handle (open_by_handle_at, which needs
-// CAP_DAC_READ_SEARCH), so open files always win over cached inode fds. Without file handles (a non-root daemon), and
+// open files and directories share one budget (fd-budget.ts): beyond it inode
+// fds are closed (clock sweep, files' before directories') and reopened on
+// demand from a kernel file handle (open_by_handle_at, which needs
+// CAP_DAC_READ_SEARCH). Without file handles (a non-root daemon), and
 // for files on a mount below the source (which the source's mount fd cannot
 // reopen from a handle), an inode is reopened by its parent and name instead,
 // checked against its identity: the table then keeps the inode's name, an
@@ -26,16 +26,13 @@
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
 import { OFF_THREAD_BYTES } from './host.js';
-import { CHUNK, Chunk, MASK, NameSlots, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
-
-const VIRTUAL_FLAG = 1n << 55n;
-const HOST_INO_MASK = (1n << 47n) - 1n;
+import { FdBudget } from './fd-budget.js';
+import { ByteArena, CHUNK, Chunk, MASK, NameSlots, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
+import { NodeIds } from './node-ids.js';
 
 const MAX_DEVICES = 254;
 const ESTALE = 116;
 const ENOENT = 2;
-const ENFILE = 23;
-const EMFILE = 24;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
 const HANDLE_LATER = -2;
 /** handleType of a slot no handle can reopen (another mount), so reopened by name whenever it has one. */
@@ -49,8 +46,6 @@ const REG = 0o100000 >> 12;
  * when the kernel forgets it (see forget): its last close frees it.
  */
 const CLOSE_LATER_BLOCKS = OFF_THREAD_BYTES / 512n;
-/** Numbers promised to directory entries not looked up yet (readdir d_ino), at most this many. */
-const MAX_RESERVED = 1 << 16;
 
 /** A view of one live inode. */
 export interface Inode {
@@ -97,10 +92,8 @@ export class InodeTable {
   private allocHint = 0;
   private live = 0;
   private generation = 0;
-  // File handle bytes, appended; compacted when half is garbage.
-  private arena = Buffer.allocUnsafe(64 * 1024);
-  private arenaUsed = 0;
-  private arenaGarbage = 0;
+  /** File handles' and names' bytes. */
+  private readonly arena = new ByteArena();
   /** (dev, host inode) → slot. */
   private readonly byIno = new SlotIndex(4096);
   readonly devKeys: string[] = [''];
@@ -112,17 +105,8 @@ export class InodeTable {
   private readonly useNames: boolean;
   /** Some inode was given a name (byParent is sized from then on). */
   private namesInUse = false;
-  private nextId = 2n;
-  private nextVirtual = 1n;
-  /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
-  private readonly reserved = new Map<string, bigint>();
-  private openFds = 0;
-  /** How many of them are directories' (closed only once no other inode fd can be). */
-  private dirFds = 0;
-  /** fds of open files and directories, counted against the same budget. */
-  private otherFds = 0;
-  /** After a sweep that could not get under budget: no new sweep until openFds reaches this. */
-  private sweepAgainAt = 0;
+  private readonly ids: NodeIds;
+  private readonly budget: FdBudget;
   private readonly stx = Buffer.alloc(256);
   private hand = 1;
   /** Chunks dropped since it was last reset (the owner gives memory back when idle). */
@@ -134,9 +118,9 @@ export class InodeTable {
   constructor(
     rootFd: number,
     root: RootInfo,
-    private readonly useHostIno: boolean,
+    useHostIno: boolean,
     /** How many fds (inode fds and open files' together) to keep before closing inode fds that have handles. */
-    private readonly maxFds: number,
+    maxFds: number,
     private readonly useHandles: boolean,
     /** A plain fd on the source's mount, for open_by_handle_at. */
     private readonly mountFd: number,
@@ -146,6 +130,9 @@ export class InodeTable {
     private readonly reopenOpen: ReopenOpen | null = null,
   ) {
     this.useNames = !useHandles && identify !== null;
+    this.ids = new NodeIds(useHostIno, (id) => this.slotOf(id) >= 0);
+    // Without handles the budget is a hard limit: not every inode fd can be reopened.
+    this.budget = new FdBudget(maxFds, !useHandles, (target) => this.evict(target));
     this.chunks.push(new Chunk());
     this.fill(0, this.devId(root.devKey), root.ino, root.btimeSec, root.btimeNsec, root.type, rootFd);
     this.root = new InodeView(this, 0);
@@ -172,12 +159,12 @@ export class InodeTable {
 
   /** Inode fds open now (the root's not counted). */
   get fdCount(): number {
-    return this.openFds;
+    return this.budget.inodeFds;
   }
 
   /** How many of them are directories'. */
   get dirFdCount(): number {
-    return this.dirFds;
+    return this.budget.dirFds;
   }
 
   chunk(slot: number): Chunk {
@@ -376,20 +363,8 @@ export class InodeTable {
     c.handleType[s & MASK] = h.handleType;
   }
 
-  /** Copies `bytes` (a handle or a name) into the arena; returns where. */
   private arenaPut(bytes: Buffer): number {
-    const n = bytes.length;
-    if (this.arenaUsed + n > this.arena.length) {
-      if (this.arenaGarbage > this.arenaUsed / 2) this.compactArena();
-      if (this.arenaUsed + n > this.arena.length) {
-        const bigger = Buffer.allocUnsafe(this.arena.length * 2);
-        this.arena.copy(bigger, 0, 0, this.arenaUsed);
-        this.arena = bigger;
-      }
-    }
-    bytes.copy(this.arena, this.arenaUsed);
-    this.arenaUsed += n;
-    return this.arenaUsed - n;
+    return this.arena.put(bytes, () => this.compactArena());
   }
 
   // ---- names (every inode without handles; with handles, files on other mounts) ----
@@ -407,7 +382,7 @@ export class InodeTable {
       const c = this.chunk(s);
       const i = s & MASK;
       const off = c.handleOff[i]!;
-      return c.names!.parent[i] === parent && c.names!.hash[i] === h && c.handleLen[i] === name.length && this.arena.compare(name, 0, name.length, off, off + name.length) === 0;
+      return c.names!.parent[i] === parent && c.names!.hash[i] === h && c.handleLen[i] === name.length && this.arena.equals(name, off);
     });
   }
 
@@ -452,7 +427,7 @@ export class InodeTable {
     if (p < 0) return -1;
     this.byParent.remove(this.nameStartOf(s), s);
     c.names!.parent[i] = -1;
-    this.arenaGarbage += c.handleLen[i]!;
+    this.arena.free(c.handleLen[i]!);
     c.handleLen[i] = 0;
     return p;
   }
@@ -474,7 +449,7 @@ export class InodeTable {
     const k = i.slot & MASK;
     if (c.names !== null && c.names.parent[k] === parent.slot && c.handleLen[k] === name.length) {
       const off = c.handleOff[k]!;
-      if (this.arena.compare(name, 0, name.length, off, off + name.length) === 0) return;
+      if (this.arena.equals(name, off)) return;
     }
     this.setName(i.slot, parent.slot, name);
   }
@@ -515,21 +490,12 @@ export class InodeTable {
   }
 
   private compactArena(): void {
-    const fresh = Buffer.allocUnsafe(Math.max(64 * 1024, (this.arenaUsed - this.arenaGarbage) * 2));
-    let at = 0;
-    for (const c of this.chunks) {
-      if (!c) continue;
-      for (let i = 0; i < CHUNK; i++) {
-        const n = c.handleLen[i]!;
-        if (c.dev[i] === 0 || n === 0) continue;
-        this.arena.copy(fresh, at, c.handleOff[i]!, c.handleOff[i]! + n);
-        c.handleOff[i] = at;
-        at += n;
+    this.arena.compact((move) => {
+      for (const c of this.chunks) {
+        if (!c) continue;
+        for (let i = 0; i < CHUNK; i++) if (c.dev[i] !== 0 && c.handleLen[i] !== 0) c.handleOff[i] = move(c.handleOff[i]!, c.handleLen[i]!);
       }
-    }
-    this.arena = fresh;
-    this.arenaUsed = at;
-    this.arenaGarbage = 0;
+    });
   }
 
   /**
@@ -539,7 +505,7 @@ export class InodeTable {
    */
   add(fd: number, devKey: string, ino: bigint, btimeSec: number, btimeNsec: number, type: number, sameMount: boolean, parent?: Inode, name?: Buffer): Inode {
     const d = this.devId(devKey);
-    const nodeid = this.newId(devKey, d, ino);
+    const nodeid = this.ids.take(devKey, d, ino);
     const s = this.freeSlot();
     this.fill(s, d, ino, btimeSec, btimeNsec, type, -1);
     if (fd >= 0) this.takeFd(s, fd); // fill marked it touched: the sweep leaves it
@@ -557,39 +523,14 @@ export class InodeTable {
     return v;
   }
 
-  private newId(devKey: string, d: number, ino: bigint): bigint {
-    const hk = `${devKey}:${ino}`;
-    const promised = this.reserved.get(hk);
-    if (promised !== undefined) {
-      this.reserved.delete(hk);
-      if (this.slotOf(promised) < 0) return promised;
-    }
-    if (!this.useHostIno) return this.nextId++;
-    // With host numbers, a host inode number too big for 47 bits, or one
-    // alive twice (reused while the old file is still known), gets a virtual number.
-    const id = (BigInt(d) << 47n) | ino;
-    if (ino > HOST_INO_MASK || this.slotOf(id) >= 0) return VIRTUAL_FLAG | this.nextVirtual++;
-    return id;
-  }
-
   /**
    * The st_ino a host file not in the table will get when it is looked up:
    * readdir shows it as d_ino, so that d_ino and st_ino agree as they do
-   * natively. Numbers are reserved (a bounded number), then used by add().
+   * natively.
    */
   peekIno(devKey: string, ino: bigint): bigint {
     const known = this.findByHostIno(devKey, ino);
-    if (known !== undefined) return known.nodeid;
-    const d = this.devIndex.get(devKey);
-    if (this.useHostIno && d !== undefined && ino <= HOST_INO_MASK) return (BigInt(d) << 47n) | ino;
-    const hk = `${devKey}:${ino}`;
-    let n = this.reserved.get(hk);
-    if (n === undefined) {
-      n = this.useHostIno ? VIRTUAL_FLAG | this.nextVirtual++ : this.nextId++;
-      if (this.reserved.size >= MAX_RESERVED) this.reserved.delete(this.reserved.keys().next().value!);
-      this.reserved.set(hk, n);
-    }
-    return n;
+    return known !== undefined ? known.nodeid : this.ids.peek(devKey, this.devIndex.get(devKey), ino);
   }
 
   /** Call at the start of every operation. */
@@ -597,58 +538,18 @@ export class InodeTable {
     this.op = (this.op + 1) >>> 0 || 1;
   }
 
-  /** Closes inode fds if `extra` more fds would go over budget (down to 90% of it). */
-  private fitBudget(extra: number): void {
-    if (this.openFds + this.otherFds + extra > this.maxFds && this.openFds >= this.sweepAgainAt) this.evict(Math.floor(this.maxFds * 0.9) - this.otherFds);
-  }
-
-  /** Counts one more open inode fd, first closing others if over budget. */
-  private makeRoom(): void {
-    this.fitBudget(1);
-    this.openFds++;
-  }
-
-  /**
-   * An open file or directory now holds an fd (call `releaseFd` when it is
-   * closed): inode fds make room for it.
-   */
+  /** An open file or directory now holds an fd (call `releaseFd` when it is closed): inode fds make room. */
   holdFd(): void {
-    this.otherFds++;
-    this.fitBudget(0);
+    this.budget.holdFd();
   }
 
   releaseFd(): void {
-    this.otherFds--;
-    this.sweepAgainAt = 0;
+    this.budget.releaseFd();
   }
 
-  /**
-   * The host said EMFILE or ENFILE: close half of the inode fds a handle can
-   * reopen (not those of the current operation). Returns whether any was closed,
-   * so that the caller may retry once.
-   */
-  shed(): boolean {
-    const before = this.openFds;
-    this.evict(Math.floor(before / 2));
-    return this.openFds < before;
-  }
-
-  /**
-   * `f()` (a call that makes an fd), once more after shed() if the process ran
-   * out of fds. Without handles the budget is a hard limit: past it, EMFILE
-   * without the call, so that the fds above the budget stay free for the
-   * runtime (the unmount at a signal spawns fusermount3, which needs pipes).
-   */
+  /** `f()`, a call that makes an fd, within the budget (FdBudget.retryFd). */
   retryFd(f: () => number): number {
-    if (!this.useHandles && this.openFds + this.otherFds >= this.maxFds) {
-      // By name, inode fds can make room: the usual sweep (down to 90%), even
-      // if the last one fell short, since what that operation held is free now.
-      this.sweepAgainAt = 0;
-      this.fitBudget(1);
-      if (this.openFds + this.otherFds >= this.maxFds) return -EMFILE;
-    }
-    const r = f();
-    return (r === -EMFILE || r === -ENFILE) && this.shed() ? f() : r;
+    return this.budget.retryFd(f);
   }
 
   /**
@@ -660,7 +561,7 @@ export class InodeTable {
     // (and the budget is enforced in retryFd instead).
     if (!this.useHandles && !this.useNames) return;
     const slots = this.chunks.length << SHIFT;
-    for (let n = 0; this.openFds > Math.max(0, target) && n < 2 * slots; n++) {
+    for (let n = 0; this.budget.inodeFds > Math.max(0, target) && n < 2 * slots; n++) {
       const s = this.hand;
       this.hand = this.hand + 1 >= slots ? 1 : this.hand + 1;
       const c = this.chunks[s >> SHIFT];
@@ -670,7 +571,7 @@ export class InodeTable {
       // each is the parent of every lookup in it, and (by name) what the
       // reopen of its files starts from; while it has its fd, a host-side
       // rename of it harms nothing.
-      if (c.types[i] === DIR && n < slots && this.openFds > this.dirFds) continue;
+      if (c.types[i] === DIR && n < slots && this.budget.inodeFds > this.budget.dirFds) continue;
       const named = c.names !== null && c.names.parent[i]! >= 0;
       if (!named && !this.useHandles) continue; // no name to reopen it by
       if (!named && c.handleLen[i] === 0) {
@@ -683,9 +584,6 @@ export class InodeTable {
       }
       this.dropFd(c, i);
     }
-    // Nothing more to close (open files fill the budget, or the rest have no
-    // handle): do not sweep every slot again for each new fd.
-    this.sweepAgainAt = this.openFds > Math.max(0, target) ? this.openFds + 64 : 0;
   }
 
   /** fdOf the inode with node id `nodeid` (ESTALE when the kernel forgot it). */
@@ -711,7 +609,7 @@ export class InodeTable {
       throw new FuseError(ESTALE);
     }
     const off = c.handleOff[s & MASK]!;
-    const handle = { handleType: c.handleType[s & MASK]!, handleBytes: this.arena.subarray(off, off + len) };
+    const handle = { handleType: c.handleType[s & MASK]!, handleBytes: this.arena.at(off, len) };
     const nfd = this.retryFd(() => sys.open_by_handle_at(this.mountFd, handle, sys.O_PATH | sys.O_CLOEXEC));
     if (nfd < 0) throw new FuseError(-nfd === ENOENT ? ESTALE : -nfd);
     return this.takeFd(s, nfd);
@@ -771,7 +669,7 @@ export class InodeTable {
     pc.touched[pi] = this.op;
     try {
       const off = c.handleOff[i]!;
-      const name = this.arena.subarray(off, off + c.handleLen[i]!);
+      const name = this.arena.at(off, c.handleLen[i]!);
       const fd = this.retryFd(() => sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC));
       if (fd < 0) throw new FuseError(-fd === ENOENT ? ESTALE : -fd);
       const id = this.identify!(fd);
@@ -788,10 +686,9 @@ export class InodeTable {
 
   /** Slot `s` (touched by this operation, its fd closed) gets `fd`, after making room for it. */
   private takeFd(s: number, fd: number): number {
-    this.makeRoom();
     const c = this.chunk(s);
+    this.budget.addInodeFd(c.types[s & MASK] === DIR);
     c.fds[s & MASK] = fd;
-    if (c.types[s & MASK] === DIR) this.dirFds++;
     return fd;
   }
 
@@ -799,8 +696,7 @@ export class InodeTable {
   private dropFd(c: Chunk, i: number): void {
     sys.close(c.fds[i]!);
     c.fds[i] = -1;
-    this.openFds--;
-    if (c.types[i] === DIR) this.dirFds--;
+    this.budget.dropInodeFd(c.types[i] === DIR);
   }
 
   /** Gives an inode whose fd was closed the fresh fd the caller opened, or closes it. */
@@ -839,7 +735,7 @@ export class InodeTable {
       late.push(c.fds[i]!);
       // Ours no more: remove() finds no fd to close.
       c.fds[i] = -1;
-      this.openFds--;
+      this.budget.dropInodeFd(false);
     }
     this.remove(s);
   }
@@ -862,7 +758,7 @@ export class InodeTable {
       this.byIno.remove(this.inoStart(s), s);
       this.byId.remove(this.idStartOf(s), s);
       if (c.fds[i]! >= 0) this.dropFd(c, i);
-      this.arenaGarbage += c.handleLen[i]!;
+      this.arena.free(c.handleLen[i]!);
       c.dev[i] = 0;
       c.fds[i] = -1;
       c.refs[i] = 0;
@@ -879,7 +775,7 @@ export class InodeTable {
       s = p;
     }
     if (this.byIno.a.length > 4096 && this.live * 8 < this.byIno.a.length) this.rehash();
-    if (this.arenaGarbage > 64 * 1024 && this.arenaGarbage * 2 > this.arenaUsed) this.compactArena();
+    if (this.arena.wasteful) this.compactArena();
   }
 
   /** Closes every inode fd (the session is ending). The root's fd belongs to the caller. */
@@ -896,11 +792,8 @@ export class InodeTable {
     c0.names?.kids.fill(0);
     c0.live = 1;
     this.live = 1;
-    this.openFds = 0;
-    this.dirFds = 0;
-    this.otherFds = 0;
-    this.sweepAgainAt = 0;
-    this.reserved.clear();
+    this.budget.reset();
+    this.ids.clear();
     this.rehash();
   }
 }

@@ -1,0 +1,61 @@
+// Which node id (and so which st_ino) a new inode gets. By default a counter;
+// with `use_host_ino`, the host's inode number with the device's index above
+// bit 47, or a "virtual" number (bit 55) where that cannot be unique. Numbers
+// readdir showed as d_ino before any lookup are kept for the lookup, so that
+// d_ino and st_ino agree as they do natively.
+
+const VIRTUAL_FLAG = 1n << 55n;
+const HOST_INO_MASK = (1n << 47n) - 1n;
+/** Numbers promised to directory entries not looked up yet, at most this many. */
+const MAX_RESERVED = 1 << 16;
+
+export class NodeIds {
+  private nextId = 2n;
+  private nextVirtual = 1n;
+  /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
+  private readonly reserved = new Map<string, bigint>();
+
+  constructor(
+    private readonly useHostIno: boolean,
+    /** Whether a live inode has this node id. */
+    private readonly isLive: (nodeid: bigint) => boolean,
+  ) {}
+
+  /** The node id for a new inode of host inode `ino` on `devKey` (device index `d`). */
+  take(devKey: string, d: number, ino: bigint): bigint {
+    const hk = `${devKey}:${ino}`;
+    const promised = this.reserved.get(hk);
+    if (promised !== undefined) {
+      this.reserved.delete(hk);
+      if (!this.isLive(promised)) return promised;
+    }
+    if (!this.useHostIno) return this.nextId++;
+    // With host numbers, a host inode number too big for 47 bits, or one
+    // alive twice (reused while the old file is still known), gets a virtual number.
+    const id = (BigInt(d) << 47n) | ino;
+    if (ino > HOST_INO_MASK || this.isLive(id)) return VIRTUAL_FLAG | this.nextVirtual++;
+    return id;
+  }
+
+  /**
+   * The number a host file not in the table will get when it is looked up
+   * (`d`: its device's index, if the device is known). Numbers are reserved
+   * (a bounded number), then used by take().
+   */
+  peek(devKey: string, d: number | undefined, ino: bigint): bigint {
+    if (this.useHostIno && d !== undefined && ino <= HOST_INO_MASK) return (BigInt(d) << 47n) | ino;
+    const hk = `${devKey}:${ino}`;
+    let n = this.reserved.get(hk);
+    if (n === undefined) {
+      n = this.useHostIno ? VIRTUAL_FLAG | this.nextVirtual++ : this.nextId++;
+      if (this.reserved.size >= MAX_RESERVED) this.reserved.delete(this.reserved.keys().next().value!);
+      this.reserved.set(hk, n);
+    }
+    return n;
+  }
+
+  /** Forgets every promise (the session is ending). */
+  clear(): void {
+    this.reserved.clear();
+  }
+}
