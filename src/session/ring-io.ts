@@ -81,8 +81,6 @@ export class RingIo {
   private readonly free: number[] = [];
   private inFlight = 0;
   private readonly onCompletion = (tag: number, res: number): void => this.complete(tag, res);
-  /** The header of an fsync's reply (send() writes it out before returning, so one serves all). */
-  private readonly syncReply = Buffer.alloc(HDR);
 
   constructor(readonly ring: sys.Uring, private readonly out: RingReplies) {
     for (let i = RING_SLOTS - 1; i >= 0; i--) {
@@ -112,13 +110,12 @@ export class RingIo {
   }
 
   /**
-   * Queues an fsync (fdatasync with `dataOnly`) of `fd`, answered with an
-   * empty reply; false when it cannot (then serve it inline). The kernel
-   * runs it in one of its io_uring worker threads.
+   * Queues an fsync (fdatasync with `dataOnly`) of `fd`; `done(res)` (0 or
+   * -errno) answers the request. False when it cannot be queued (then fsync
+   * inline). The kernel runs it in one of its io_uring worker threads.
    */
-  fsync(unique: bigint, fd: number, dataOnly: boolean): boolean {
-    const reply = (res: number): void => this.out.send(unique, Math.min(res, 0), this.syncReply, 0, HDR, 'FSYNC');
-    return this.call(sys.IORING_OP_FSYNC, unique, fd, 0n, dataOnly ? sys.IORING_FSYNC_DATASYNC : 0, reply);
+  fsync(unique: bigint, fd: number, dataOnly: boolean, done: (res: number) => void): boolean {
+    return this.call(sys.IORING_OP_FSYNC, unique, fd, 0n, dataOnly ? sys.IORING_FSYNC_DATASYNC : 0, done);
   }
 
   /**

@@ -535,7 +535,7 @@ export class Session {
       return;
     }
     if (result instanceof FileSync) {
-      this.replyFileSync(h, result, out, t0);
+      this.replyFileSync(h, spec, result, t0);
       return;
     }
     if (result instanceof FileTruncate) {
@@ -630,19 +630,16 @@ export class Session {
   }
 
   /** An fsync the filesystem left to us: on the ring whenever there is one (it may take seconds), else inline. */
-  private replyFileSync(h: InHeader, f: FileSync, out: Buffer, t0: bigint): void {
+  private replyFileSync(h: InHeader, spec: OpSpec, f: FileSync, t0: bigint): void {
     if (!Number.isInteger(f.fd)) {
-      this.log(`${opName(h.opcode)}: bad FileSync from the filesystem (fd ${f.fd})`);
+      this.log(`${spec.name}: bad FileSync from the filesystem (fd ${f.fd})`);
       this.replyError(h.unique, Errno.EIO, h.opcode, t0);
       return;
     }
-    if (this.rio?.fsync(h.unique, f.fd, f.dataOnly)) return;
-    const r = sys.syncFd(f.fd, f.dataOnly);
-    if (r < 0) this.replyError(h.unique, -r, h.opcode, t0);
-    else this.send(h.unique, 0, HDR, out, t0, opName(h.opcode));
+    this.replyCall(h, spec, t0, (done) => this.rio?.fsync(h.unique, f.fd, f.dataOnly, done), () => sys.syncFd(f.fd, f.dataOnly));
   }
 
-  /** A FALLOCATE the filesystem left to us: on the ring when there is one, else inline; an empty reply or the errno. */
+  /** A FALLOCATE the filesystem left to us: on the ring when there is one, else inline. */
   private replyFileAllocate(h: InHeader, spec: OpSpec, f: FileAllocate, t0: bigint): void {
     // (Offsets and lengths past 2^63, a forged request's, reach the host as negative ones: it answers EINVAL.)
     if (!Number.isInteger(f.fd) || !Number.isInteger(f.mode) || typeof f.offset !== 'bigint' || typeof f.length !== 'bigint' || f.offset < 0n || f.length < 0n) {
@@ -650,11 +647,22 @@ export class Session {
       this.replyError(h.unique, Errno.EIO, h.opcode, t0);
       return;
     }
+    this.replyCall(h, spec, t0, (done) => this.rio?.fallocate(h.unique, f.fd, f.mode, f.offset, f.length, done), () => sys.fallocate(f.fd, f.mode, f.offset, f.length));
+  }
+
+  /**
+   * A call whose reply is empty (fsync, fallocate): `onRing(done)` queues it
+   * (false or undefined when it cannot), else `inline()` makes it here;
+   * either way the result (0 or -errno) is answered.
+   */
+  private replyCall(
+    h: InHeader, spec: OpSpec, t0: bigint, onRing: (done: (res: number) => void) => boolean | undefined, inline: () => number,
+  ): void {
     const done = (res: number): void => {
       if (res < 0) this.replyError(h.unique, -res, h.opcode, t0);
       else this.replyEmpty(h.unique, t0, spec);
     };
-    if (!this.rio?.fallocate(h.unique, f.fd, f.mode, f.offset, f.length, done)) done(sys.fallocate(f.fd, f.mode, f.offset, f.length));
+    if (!onRing(done)) done(inline());
   }
 
   /**
