@@ -74,18 +74,19 @@ async function openGateAndUnmount(src: Mounted, m: Mounted | undefined, clients:
 
 /**
  * Mounts a TestMemFs source with `faults`, and the passthrough of it
- * (`passthrough`: kernel passthrough on or off); runs `f` with the source's
- * directory, the mount's, and a list for the gated clients it starts;
- * whatever happens, opens the gate and unmounts both.
+ * (`passthrough`: kernel passthrough on or off, or the passthrough's
+ * options); runs `f` with the source's directory, the mount's, and a list
+ * for the gated clients it starts; whatever happens, opens the gate and
+ * unmounts both.
  */
 async function withGatedSource(
-  faults: TestMemFsOptions, passthrough: boolean, f: (src: string, mnt: string, clients: Client[]) => Promise<void>,
+  faults: TestMemFsOptions, passthrough: boolean | Record<string, unknown>, f: (src: string, mnt: string, clients: Client[]) => Promise<void>,
 ): Promise<void> {
   const src = await mountMemFs(faults);
   let m: Mounted | undefined;
   const clients: Client[] = [];
   try {
-    m = await mountPassthrough(src.dir, { passthrough });
+    m = await mountPassthrough(src.dir, typeof passthrough === 'boolean' ? { passthrough } : passthrough);
     await f(src.dir, m.dir, clients);
   } finally {
     await openGateAndUnmount(src, m, clients);
@@ -107,10 +108,16 @@ def sync(path, how):
 print(' '.join(sync(p, how) for p, how in zip(sys.argv[1::2], sys.argv[2::2])), flush=True)
 `;
 
-for (const passthrough of [true, false]) {
-  const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
+// no_open and no_opendir: the kernel sends no OPEN, so an FSYNC comes
+// without a file handle, and the passthrough opens an fd for it.
+const SYNC_CONFIGS: [string, Record<string, unknown>][] = [
+  ['kernel passthrough', { passthrough: true }],
+  ['nopassthrough', { passthrough: false }],
+  ['no_open, no_opendir', { noOpen: true, noOpendir: true, cache: 'always' }],
+];
+for (const [label, options] of SYNC_CONFIGS) {
   test(`an fsync waiting for the disk does not hold up other clients; its result reaches the caller (${label})`, { timeout: 60_000 }, async () => {
-    await withGatedSource({ syncs: true }, passthrough, async (src, mnt, clients) => {
+    await withGatedSource({ syncs: true }, options, async (src, mnt, clients) => {
       fs.writeFileSync(path.join(src, 'gated'), 'data');
       fs.mkdirSync(path.join(src, 'dir'));
       fs.mkdirSync(path.join(src, 'dir', 'gated'));
@@ -136,6 +143,12 @@ for (const passthrough of [true, false]) {
       assert.match(gate.stderr, /No such file/);
       assert.equal((await file.done).trim(), 'ok');
       assert.equal((await dir.done).trim(), 'ok');
+      // The daemon (this process) keeps no fd of them but their O_PATH ones:
+      // those of files and directories opened for a sync alone (no_open) are
+      // closed once synced; open ones at RELEASE, which follows the close.
+      const held = (): number[] => [path.join(src, 'gated'), path.join(src, 'dir', 'gated')].flatMap((p) => openFdFlags(p).filter((f) => !(f & 0o10000000)));
+      for (let i = 0; i < 100 && held().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(held(), [], 'fds left open on the synced file and directory');
     });
   });
 }

@@ -60,10 +60,12 @@ export class FileWrite {
  * process's fsync holds up nobody else's stat; done inline, it held up every
  * client of the mount for as long as it took); without the ring, inline.
  * `fd` must stay open until the reply is sent (an open file's or directory's
- * does: the kernel sends RELEASE only after the fsync is answered).
+ * does: the kernel sends RELEASE only after the fsync is answered); with
+ * `own`, the fd is the session's from then on, closed once synced (a
+ * filesystem without open handles opens one for the sync).
  */
 export class FileSync {
-  constructor(readonly fd: number, readonly dataOnly = false) {}
+  constructor(readonly fd: number, readonly dataOnly = false, readonly own = false) {}
 }
 
 /**

@@ -636,7 +636,12 @@ export class Session {
       this.replyError(h.unique, Errno.EIO, h.opcode, t0);
       return;
     }
-    this.replyCall(h, spec, t0, (done) => this.rio?.fsync(h.unique, f.fd, f.dataOnly, done), () => sys.syncFd(f.fd, f.dataOnly));
+    // An fd handed over (own) is closed once synced, before the reply.
+    const end = (res: number): number => {
+      if (f.own === true) sys.close(f.fd);
+      return res;
+    };
+    this.replyCall(h, spec, t0, (done) => this.rio?.fsync(h.unique, f.fd, f.dataOnly, (res) => done(end(res))), () => end(sys.syncFd(f.fd, f.dataOnly)));
   }
 
   /** A FALLOCATE the filesystem left to us: on the ring when there is one, else inline. */

@@ -81,12 +81,13 @@ export class DirIo {
     this.inodes.releaseFd();
   }
 
-  fsync(ino: bigint, a: FsyncIn): FileSync | undefined {
+  fsync(ino: bigint, a: FsyncIn): FileSync {
     const dataOnly = (a.fsyncFlags & FUSE_FSYNC_FDATASYNC) !== 0;
-    // An open directory's fd outlives the request: the session syncs it off this thread.
+    // The session syncs off this thread: an open directory's fd outlives the
+    // request; without one (no_opendir), one opened for it is the session's to close.
     const d = this.dirs.get(a.fh);
     if (d !== undefined) return new FileSync(d.fd, dataOnly);
-    this.withDir(ino, a.fh, (t) => ok(sys.syncFd(t.fd, dataOnly)));
-    return undefined;
+    if (!this.options.noOpendir) throw new FuseError(Errno.EBADF);
+    return new FileSync(this.openDir(this.inodes.fdOfId(ino)), dataOnly, true);
   }
 }

@@ -116,14 +116,19 @@ export class FileIo {
   private withFile<T>(ino: bigint, fh: bigint, flags: number, f: (fd: number) => T): T {
     const st = this.files.get(fh);
     if (st !== undefined) return f(st.fd);
-    if (!this.options.noOpen) throw new FuseError(Errno.EBADF);
-    const ifd = this.inodes.fdOfId(ino);
-    const fd = ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags | sys.O_CLOEXEC)));
+    const fd = this.openForCall(ino, flags);
     try {
       return f(fd);
     } finally {
       sys.close(fd);
     }
+  }
+
+  /** A file opened on inode `ino` for one call (no_open: the kernel sends none); the caller closes it. */
+  private openForCall(ino: bigint, flags: number): number {
+    if (!this.options.noOpen) throw new FuseError(Errno.EBADF);
+    const ifd = this.inodes.fdOfId(ino);
+    return ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags | sys.O_CLOEXEC)));
   }
 
   private sealCheckGrow(fd: number, end: bigint): void {
@@ -392,13 +397,12 @@ export class FileIo {
     this.closeFile(f);
   }
 
-  fsync(_ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync | undefined {
+  fsync(_ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync {
     const dataOnly = (a.fsyncFlags & FUSE_FSYNC_FDATASYNC) !== 0;
-    // An open file's fd outlives the request: the session syncs it off this thread.
+    // The session syncs off this thread: an open file's fd outlives the
+    // request; without one (no_open), one opened for it is the session's to close.
     const st = this.files.get(a.fh);
-    if (st !== undefined) return new FileSync(st.fd, dataOnly);
-    this.withFile(ino, a.fh, sys.O_RDONLY, (fd) => ok(sys.syncFd(fd, dataOnly)));
-    return undefined;
+    return st !== undefined ? new FileSync(st.fd, dataOnly) : new FileSync(this.openForCall(ino, sys.O_RDONLY), dataOnly, true);
   }
 
   fallocate(_ctx: RequestContext, ino: bigint, a: FallocateIn): void | FileAllocate {

@@ -644,7 +644,7 @@ export class PassthroughFs implements Filesystem {
     this.fileIo.release(ctx, ino, a);
   }
 
-  fsync(ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync | undefined {
+  fsync(ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync {
     return this.fileIo.fsync(ctx, ino, a);
   }
 
@@ -744,7 +744,7 @@ export class PassthroughFs implements Filesystem {
     this.dirIo.release(a);
   }
 
-  fsyncdir(_ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync | undefined {
+  fsyncdir(_ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync {
     return this.dirIo.fsync(ino, a);
   }
 
