@@ -117,41 +117,87 @@ for (const ring of [true, false]) {
   });
 }
 
-test('BATCH_FORGET reaches a filesystem that has only forget(), item by item; the fds of the FileCloses it gives are closed', () => {
+/**
+ * A Session fed requests by hand (`send`), its replies written to a file
+ * (`replies()`: unique and error of each, in order); INIT done.
+ */
+function handFedSession(fsys: object, ring = true) {
   const dir = tmpdir();
-  const dev = fs.openSync(path.join(dir, 'replies'), 'w+');
-  const toClose = [fs.openSync(path.join(dir, 'a'), 'w'), fs.openSync(path.join(dir, 'b'), 'w')];
+  const out = path.join(dir, 'replies');
+  const dev = fs.openSync(out, 'w+');
+  const session = new Session(dev, fsys as Filesystem, { log: () => {}, ring });
+  const send = (opcode: number, unique: bigint, body: Buffer, nodeid = 1n): void => {
+    const h = Buffer.alloc(40);
+    h.writeUInt32LE(40 + body.length, 0);
+    h.writeUInt32LE(opcode, 4);
+    h.writeBigUInt64LE(unique, 8);
+    h.writeBigUInt64LE(nodeid, 16);
+    const req = Buffer.concat([h, body]);
+    session.dispatch(req, req.length);
+  };
+  const replies = (): [bigint, number][] => {
+    const b = fs.readFileSync(out);
+    const r: [bigint, number][] = [];
+    for (let at = 0; at + 16 <= b.length; at += b.readUInt32LE(at)) r.push([b.readBigUInt64LE(at + 8), b.readInt32LE(at + 4)]);
+    return r;
+  };
+  send(Opcode.FUSE_INIT, 1n, Buffer.concat([u32(7), u32(45), u32(131072), u32(0), u32(0), Buffer.alloc(44)]));
+  const end = (): void => {
+    session.stop();
+    fs.closeSync(dev);
+  };
+  return { dir, session, send, replies, end };
+}
+
+const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
+const u64 = (v: bigint): Buffer => Buffer.from(new BigUint64Array([v]).buffer);
+
+test('BATCH_FORGET reaches a filesystem that has only forget(), item by item; the fds of the FileCloses it gives are closed', () => {
   const calls: bigint[][] = [];
+  let toClose: number[] = [];
   const only = {
     forget(_ctx: RequestContext, ino: bigint, n: bigint): void | FileClose {
       calls.push([ino, n]);
       if (ino !== 6n) return new FileClose([toClose[ino === 5n ? 0 : 1]!]);
     },
   };
-  const session = new Session(dev, only as Filesystem, { log: () => {} });
-  const send = (opcode: number, unique: bigint, body: Buffer): void => {
-    const h = Buffer.alloc(40);
-    h.writeUInt32LE(40 + body.length, 0);
-    h.writeUInt32LE(opcode, 4);
-    h.writeBigUInt64LE(unique, 8);
-    const req = Buffer.concat([h, body]);
-    session.dispatch(req, req.length);
-  };
-  const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
-  const u64 = (v: bigint): Buffer => Buffer.from(new BigUint64Array([v]).buffer);
+  const s = handFedSession(only);
+  toClose = [fs.openSync(path.join(s.dir, 'a'), 'w'), fs.openSync(path.join(s.dir, 'b'), 'w')];
   try {
-    send(Opcode.FUSE_INIT, 1n, Buffer.concat([u32(7), u32(45), u32(131072), u32(0), u32(0), Buffer.alloc(44)]));
     // fuse_batch_forget_in (count, dummy), then count × fuse_forget_one (nodeid, nlookup).
-    send(Opcode.FUSE_BATCH_FORGET, 2n, Buffer.concat([u32(3), u32(0), u64(5n), u64(1n), u64(6n), u64(2n), u64(7n), u64(3n)]));
-    assert.ok(session.drainRing(5000));
+    s.send(Opcode.FUSE_BATCH_FORGET, 2n, Buffer.concat([u32(3), u32(0), u64(5n), u64(1n), u64(6n), u64(2n), u64(7n), u64(3n)]));
+    assert.ok(s.session.drainRing(5000));
     assert.deepEqual(calls, [[5n, 1n], [6n, 2n], [7n, 3n]]);
     assert.deepEqual(toClose.map(isFdOpen), [false, false]);
   } finally {
-    session.stop();
+    s.end();
     for (const fd of toClose) if (isFdOpen(fd)) fs.closeSync(fd);
-    fs.closeSync(dev);
   }
 });
+
+for (const ring of [true, false]) {
+  test(`FileClose from RELEASE: the fd is closed and the release answered; from an op with a reply body, EIO (the fd closed all the same) (${ring ? 'ring' : 'noring'})`, () => {
+    let fds: number[] = [];
+    const releaser = {
+      release: (): FileClose => new FileClose([fds[0]!]),
+      getattr: (): FileClose => new FileClose([fds[1]!]),
+    };
+    const s = handFedSession(releaser, ring);
+    fds = [fs.openSync(path.join(s.dir, 'a'), 'w'), fs.openSync(path.join(s.dir, 'b'), 'w')];
+    try {
+      // fuse_release_in: fh, flags, release_flags, lock_owner.
+      s.send(Opcode.FUSE_RELEASE, 2n, Buffer.concat([u64(1n), u32(0), u32(0), u64(0n)]), 5n);
+      // fuse_getattr_in: getattr_flags, dummy, fh.
+      s.send(Opcode.FUSE_GETATTR, 3n, Buffer.concat([u32(0), u32(0), u64(0n)]), 5n);
+      assert.ok(s.session.drainRing(5000));
+      assert.deepEqual(s.replies().slice(1), [[2n, 0], [3n, -5 /* EIO */]]);
+      assert.deepEqual(fds.map(isFdOpen), [false, false]);
+    } finally {
+      s.end();
+      for (const fd of fds) if (isFdOpen(fd)) fs.closeSync(fd);
+    }
+  });
+}
 
 test('notifications: inval_inode, inval_entry, store, retrieve', async () => {
   const m = await mountFs({ module: probeModule, exportName: 'ProbeFs' });

@@ -418,3 +418,49 @@ print(json.dumps(out))
     assert.equal((res.removed_cwd as number[])[0], 0, `stat of the removed working directory: ${JSON.stringify(res.removed_cwd)}`);
   });
 });
+
+// The daemon's fd of an open file is mostly not the file's last reference:
+// the inode's own O_PATH fd is. When the budget pushed that one out, the
+// close at RELEASE is the last, and for a removed big file it frees the
+// file (its pages dropped, its blocks freed): that close is handed to the
+// session (FileClose), which makes it off its thread with the ring. The
+// outcome is checked here, not which thread closed it: no fd of the file is
+// left, and the mount serves on.
+for (const ring of [true, false]) {
+  test(`a big file open through the mount, its inode fd pushed out by the budget (64), removed: after the client closes it the daemon holds no fd of it (${ring ? 'ring' : 'noring'})`, async () => {
+    const src = tmpdir();
+    fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(8 << 20, 'b'));
+    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `g${i}`), `g${i}`);
+    const O_PATH = 0o10000000;
+    // This process's fds on the big file (the daemon runs in it), O_PATH or not.
+    const onBig = (): { path: number; other: number } => {
+      const r = { path: 0, other: 0 };
+      for (const fd of fs.readdirSync('/proc/self/fd')) {
+        try {
+          if (!fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(path.join(src, 'big'))) continue;
+          const flags = Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+          if (flags & O_PATH) r.path++;
+          else r.other++;
+        } catch {
+          // closed meanwhile
+        }
+      }
+      return r;
+    };
+    await withMount(src, { fdBudget: 64, entryTimeout: 3600, attrTimeout: 0 }, { ring }, async (m) => {
+      const client = fs.openSync(path.join(m.dir, 'big'), 'r');
+      try {
+        // Lookups of other files push inode fds out; the big file's too, at some point.
+        for (let i = 0; i < 300 && onBig().path > 0; i++) assert.equal(fs.readFileSync(path.join(m.dir, `g${i}`), 'utf8'), `g${i}`);
+        assert.deepEqual(onBig(), { path: 0, other: 1 }, 'only the open file\'s fd is left');
+        fs.unlinkSync(path.join(m.dir, 'big'));
+      } finally {
+        fs.closeSync(client);
+      }
+      // RELEASE follows the close.
+      for (let i = 0; i < 250 && onBig().other > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(onBig(), { path: 0, other: 0 }, 'fds of the removed file still held');
+      assert.equal(fs.readFileSync(path.join(m.dir, 'g0'), 'utf8'), 'g0');
+    });
+  });
+}

@@ -160,7 +160,8 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_STATFS, name: 'STATFS', decode: Q.decodeNone, method: 'statfs',
     call: (fs, c) => fs.statfs!(c, c.nodeid), encode: R.encodeStatfsOut,
   }),
-  op<Q.ReleaseIn, void>({
+  // A FileClose result (RELEASE) never gets an encoder: the session closes the fds and answers itself.
+  op<Q.ReleaseIn, void | FileClose>({
     opcode: Opcode.FUSE_RELEASE, name: 'RELEASE', decode: Q.decodeRelease, method: 'release',
     call: (fs, c, a) => fs.release!(c, c.nodeid, a), describe: (a) => `fh=${a.fh}`,
   }),

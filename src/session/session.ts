@@ -546,6 +546,17 @@ export class Session {
       this.replyFileAllocate(h, spec, result, t0);
       return;
     }
+    if (result instanceof FileClose) {
+      // The fds are ours now, whatever the reply; only an empty reply may go with them.
+      this.closeLater(result);
+      if (spec.encode) {
+        this.log(`${spec.name}: bad result from the filesystem: FileClose`);
+        this.replyError(h.unique, Errno.EIO, h.opcode, t0);
+      } else {
+        this.replyEmpty(h.unique, t0, spec);
+      }
+      return;
+    }
     let end: number = HDR;
     if (spec.encode) {
       try {

@@ -5,7 +5,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
-import { FileAllocate, FileData, FileSync, FileTruncate, FileWrite } from '../../session/filesystem.js';
+import { FileAllocate, FileClose, FileData, FileSync, FileTruncate, FileWrite } from '../../session/filesystem.js';
 import type { OpenReply, RequestContext } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { Notifier } from '../../session/notify.js';
@@ -19,7 +19,7 @@ import {
 import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
-import { EMPTY, OFF_THREAD_BYTES, S_IFMT, S_IFREG, ok } from './host.js';
+import { EMPTY, OFF_THREAD_BYTES, S_IFMT, S_IFREG, freesMuch, ok } from './host.js';
 import type { ProcFdDir } from './procfd.js';
 import { OpenByIno } from './open-by-ino.js';
 
@@ -259,7 +259,8 @@ export class FileIo {
     return (this.stx.readUInt16LE(28) & 0o6000) !== 0;
   }
 
-  private closeFile(f: FileState): void {
+  /** Lets go of open file `f`: its fd closed, or (`handedOver`) left for the caller to close. */
+  private closeFile(f: FileState, handedOver = false): void {
     this.byIno.delete(f.ino, f);
     const st = f.ioIno !== undefined ? this.io.get(f.ioIno) : undefined;
     if (st !== undefined && --st.opens <= 0) {
@@ -270,7 +271,7 @@ export class FileIo {
         sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_CLOSE, id);
       }
     }
-    sys.close(f.fd);
+    if (!handedOver) sys.close(f.fd);
     this.inodes.releaseFd();
   }
 
@@ -386,8 +387,15 @@ export class FileIo {
     if (!this.options.noOpen) this.file(a.fh);
   }
 
-  release(_ctx: RequestContext, _ino: bigint, a: ReleaseIn): void {
-    this.closeHandle(a.fh);
+  release(_ctx: RequestContext, _ino: bigint, a: ReleaseIn): void | FileClose {
+    const f = this.files.get(a.fh);
+    if (f === undefined) return;
+    this.files.delete(a.fh);
+    // Mostly the inode's own fd keeps the file; when the fd budget closed that
+    // one, this close may be the last of a removed file: the session makes it.
+    const last = !this.inodes.holdsFd(f.ino) && freesMuch(f.fd);
+    this.closeFile(f, last);
+    return last ? new FileClose([f.fd]) : undefined;
   }
 
   private closeHandle(fh: bigint): void {

@@ -25,6 +25,20 @@ export const EMPTY = sys.AT_EMPTY_PATH | sys.AT_SYMLINK_NOFOLLOW;
  */
 export const OFF_THREAD_BYTES = 1n << 20n;
 
+const lastBuf = Buffer.alloc(256);
+
+/**
+ * Whether closing `fd` frees a removed file of OFF_THREAD_BYTES or more of
+ * blocks, if it is the file's last reference: no links left, and that many
+ * blocks. That close drops the file's cached pages and frees its blocks
+ * (40 ms to 0.7 s for 1 GiB on ext4 here, ad hoc), so it is left to the
+ * session (FileClose), which makes it off its thread.
+ */
+export function freesMuch(fd: number): boolean {
+  if (sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_NLINK | sys.STATX_BLOCKS, lastBuf) < 0) return false;
+  return lastBuf.readUInt32LE(16) === 0 && lastBuf.readBigUInt64LE(48) >= OFF_THREAD_BYTES / 512n;
+}
+
 /** (device, mount) of a host file as the inode table's key. */
 export function devKeyOf(major: number, minor: number, mnt: bigint): string {
   return `${major}:${minor}:${mnt}`;

@@ -25,7 +25,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
-import { OFF_THREAD_BYTES } from './host.js';
+import { freesMuch } from './host.js';
 import { FdBudget } from './fd-budget.js';
 import { ByteArena, CHUNK, Chunk, MASK, NameSlots, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
 import { NodeIds } from './node-ids.js';
@@ -40,12 +40,6 @@ const BY_NAME = -3;
 /** `types` of a directory (S_IFDIR >> 12). */
 const DIR = 0o040000 >> 12;
 const REG = 0o100000 >> 12;
-/**
- * A removed file holding at least this many 512-byte blocks (the size of
- * the other calls left to the session) is closed off the session thread
- * when the kernel forgets it (see forget): its last close frees it.
- */
-const CLOSE_LATER_BLOCKS = OFF_THREAD_BYTES / 512n;
 
 /** A view of one live inode. */
 export interface Inode {
@@ -107,7 +101,6 @@ export class InodeTable {
   private namesInUse = false;
   private readonly ids: NodeIds;
   private readonly budget: FdBudget;
-  private readonly stx = Buffer.alloc(256);
   private hand = 1;
   /** Chunks dropped since it was last reset (the owner gives memory back when idle). */
   chunksDropped = 0;
@@ -712,10 +705,9 @@ export class InodeTable {
 
   /**
    * Drops `n` lookups; at zero the inode and its fd go away. The root stays.
-   * With `late`: the fd of a removed regular file (no links left) of 1 MiB
-   * or more is pushed there instead of closed, for the caller to close off
-   * the session thread: its last close frees the file, which took 40 ms to
-   * 0.7 s for 1 GiB on ext4 here, ad hoc (dropping its pages, freeing its blocks).
+   * With `late`: the fd of a removed regular file of 1 MiB or more
+   * (freesMuch) is pushed there instead of closed, for the caller to close
+   * off the session thread.
    */
   forget(nodeid: bigint, n: bigint, late?: number[]): void {
     const s = this.slotOf(nodeid);
@@ -731,7 +723,7 @@ export class InodeTable {
     // A directory whose children are known by name stays (unseen
     // by the kernel) until they go: they are reopened through it.
     if (c.names && c.names.kids[i]! > 0) return;
-    if (late !== undefined && c.types[i] === REG && c.fds[i]! >= 0 && this.freesMuch(c.fds[i]!)) {
+    if (late !== undefined && c.types[i] === REG && c.fds[i]! >= 0 && freesMuch(c.fds[i]!)) {
       late.push(c.fds[i]!);
       // Ours no more: remove() finds no fd to close.
       c.fds[i] = -1;
@@ -740,10 +732,10 @@ export class InodeTable {
     this.remove(s);
   }
 
-  /** Whether the last close of `fd` frees a removed file of CLOSE_LATER_BLOCKS or more. */
-  private freesMuch(fd: number): boolean {
-    if (sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_NLINK | sys.STATX_BLOCKS, this.stx) < 0) return false;
-    return this.stx.readUInt32LE(16) === 0 && this.stx.readBigUInt64LE(48) >= CLOSE_LATER_BLOCKS;
+  /** Whether inode `nodeid` holds its own fd now (the fd budget may have closed it). */
+  holdsFd(nodeid: bigint): boolean {
+    const s = this.slotOf(nodeid);
+    return s >= 0 && this.chunk(s).fds[s & MASK]! >= 0;
   }
 
   /**

@@ -640,8 +640,8 @@ export class PassthroughFs implements Filesystem {
     this.fileIo.flush(ctx, ino, a);
   }
 
-  release(ctx: RequestContext, ino: bigint, a: ReleaseIn): void {
-    this.fileIo.release(ctx, ino, a);
+  release(ctx: RequestContext, ino: bigint, a: ReleaseIn): void | FileClose {
+    return this.fileIo.release(ctx, ino, a);
   }
 
   fsync(ctx: RequestContext, ino: bigint, a: FsyncIn): FileSync {
