@@ -21,6 +21,7 @@ import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
 import { FileAllocate, FileClose, FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
+import { FileCalls } from './file-calls.js';
 import { DATA_AT, RING_SLOTS, RingIo, alignedReplyBuffer } from './ring-io.js';
 import { Notifier } from './notify.js';
 import { DeviceWatch } from './device-watch.js';
@@ -84,10 +85,10 @@ export class Session {
   private readonly pending = new Map<bigint, Ctx>();
   /** Only when the mount asks for spliced READ replies (spliceRead). */
   private readonly splicer: SpliceReplier | undefined;
-  /** Whether truncates go on the ring (false once the kernel showed it lacks io_uring's ftruncate). */
-  private ringTruncate = true;
-  /** io_uring for FileData and FileWrite results (the ring option); set up at INIT. */
+  /** io_uring for the results that leave host calls to the session (the ring option); set up at INIT. */
   private rio: RingIo | undefined;
+  /** FileSync, FileTruncate, FileAllocate and FileClose results, made on the ring or inline. */
+  private readonly calls: FileCalls;
   /**
    * The request being served came after the thread found /dev/fuse empty
    * (no other request was waiting for it). A lone READ is served inline:
@@ -127,6 +128,14 @@ export class Session {
     this.notifier.onError = (code, errno) => {
       if (this.debug) this.log(`notify ${code} failed: ${errnoName(errno)}`);
     };
+    this.calls = new FileCalls(() => this.rio, {
+      replyError: (unique, errno, opcode, t0) => this.replyError(unique, errno, opcode, t0),
+      replyEmpty: (unique, t0, spec) => this.replyEmpty(unique, t0, spec),
+      replyThrown: (h, spec, e, t0) => this.replyThrown(h, spec, e, t0),
+      // The reply buffer of the moment: a truncate's reply comes later than its request.
+      replyResult: (h, spec, args, result, t0) => this.replyResult(h, spec, args, result, this.outbuf, t0),
+      log: (line) => this.log(line),
+    });
   }
 
   /** Serves until the filesystem is unmounted. */
@@ -351,20 +360,9 @@ export class Session {
     } else if (!spec.noReply) {
       this.replyResult(h, spec, args, result, this.outbuf, t0);
     } else if (result instanceof FileClose) {
-      this.closeLater(result);
+      this.calls.close(result);
     }
     this.notifier.flush();
-  }
-
-  /** The fds of a FileClose: through the ring, each closed in a kernel worker; else here. */
-  private closeLater(c: FileClose): void {
-    for (const fd of c.fds) {
-      if (!Number.isInteger(fd) || fd < 0) {
-        this.log(`bad FileClose from the filesystem (fd ${fd})`);
-        continue;
-      }
-      if (!this.rio?.closeFd(fd)) sys.close(fd);
-    }
   }
 
   /**
@@ -419,7 +417,7 @@ export class Session {
           if (r instanceof FuseError) this.replyThrown(h, spec, r, t0);
           else this.replyResult(h, spec, args, r, outbuf, t0);
         } else if (r instanceof FileClose) {
-          this.closeLater(r);
+          this.calls.close(r);
         }
         done();
       },
@@ -534,29 +532,11 @@ export class Session {
       }
       return;
     }
-    if (result instanceof FileSync) {
-      this.replyFileSync(h, spec, result, t0);
-      return;
-    }
-    if (result instanceof FileTruncate) {
-      this.replyFileTruncate(h, spec, args, result, t0);
-      return;
-    }
-    if (result instanceof FileAllocate) {
-      this.replyFileAllocate(h, spec, result, t0);
-      return;
-    }
-    if (result instanceof FileClose) {
-      // The fds are ours now, whatever the reply; only an empty reply may go with them.
-      this.closeLater(result);
-      if (spec.encode) {
-        this.log(`${spec.name}: bad result from the filesystem: FileClose`);
-        this.replyError(h.unique, Errno.EIO, h.opcode, t0);
-      } else {
-        this.replyEmpty(h.unique, t0, spec);
-      }
-      return;
-    }
+    // Calls left to the session that move no data (file-calls.ts).
+    if (result instanceof FileSync) return this.calls.sync(h, spec, result, t0);
+    if (result instanceof FileTruncate) return this.calls.truncate(h, spec, args, result, t0);
+    if (result instanceof FileAllocate) return this.calls.allocate(h, spec, result, t0);
+    if (result instanceof FileClose) return this.calls.closeAndReply(h, spec, result, t0);
     let end: number = HDR;
     if (spec.encode) {
       try {
@@ -638,97 +618,6 @@ export class Session {
     }
     if (n < 0) this.replyError(h.unique, -n, h.opcode, t0);
     else this.send(h.unique, 0, encodeWriteOut(out, HDR, n), out, t0, 'WRITE');
-  }
-
-  /** An fsync the filesystem left to us: on the ring whenever there is one (it may take seconds), else inline. */
-  private replyFileSync(h: InHeader, spec: OpSpec, f: FileSync, t0: bigint): void {
-    if (!Number.isInteger(f.fd)) {
-      this.log(`${spec.name}: bad FileSync from the filesystem (fd ${f.fd})`);
-      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
-      return;
-    }
-    // An fd handed over (own) is closed once synced, before the reply.
-    const end = (res: number): number => {
-      if (f.own === true) sys.close(f.fd);
-      return res;
-    };
-    this.replyCall(h, spec, t0, (done) => this.rio?.fsync(h.unique, f.fd, f.dataOnly, (res) => done(end(res))), () => end(sys.syncFd(f.fd, f.dataOnly)));
-  }
-
-  /** A FALLOCATE the filesystem left to us: on the ring when there is one, else inline. */
-  private replyFileAllocate(h: InHeader, spec: OpSpec, f: FileAllocate, t0: bigint): void {
-    // (Offsets and lengths past 2^63, a forged request's, reach the host as negative ones: it answers EINVAL.)
-    if (!Number.isInteger(f.fd) || !Number.isInteger(f.mode) || typeof f.offset !== 'bigint' || typeof f.length !== 'bigint' || f.offset < 0n || f.length < 0n) {
-      this.log(`${spec.name}: bad FileAllocate from the filesystem (fd ${f.fd}, offset ${String(f.offset)}, length ${String(f.length)})`);
-      this.replyError(h.unique, Errno.EIO, h.opcode, t0);
-      return;
-    }
-    this.replyCall(h, spec, t0, (done) => this.rio?.fallocate(h.unique, f.fd, f.mode, f.offset, f.length, done), () => sys.fallocate(f.fd, f.mode, f.offset, f.length));
-  }
-
-  /**
-   * A call whose reply is empty (fsync, fallocate): `onRing(done)` queues it
-   * (false or undefined when it cannot), else `inline()` makes it here;
-   * either way the result (0 or -errno) is answered.
-   */
-  private replyCall(
-    h: InHeader, spec: OpSpec, t0: bigint, onRing: (done: (res: number) => void) => boolean | undefined, inline: () => number,
-  ): void {
-    const done = (res: number): void => {
-      if (res < 0) this.replyError(h.unique, -res, h.opcode, t0);
-      else this.replyEmpty(h.unique, t0, spec);
-    };
-    if (!onRing(done)) done(inline());
-  }
-
-  /**
-   * A SETATTR's or OPEN's truncate, on the ring when there is one (an
-   * io_uring worker waits for it while the thread serves on), else inline;
-   * then the reply its reply() gives, encoded as a handler's result would
-   * be. A kernel without io_uring's ftruncate (before 6.9) completes it with
-   * EINVAL: then it is made inline, which gives a genuine EINVAL again, and
-   * the ring is not asked again once that succeeded.
-   */
-  private replyFileTruncate(h: InHeader, spec: OpSpec, args: unknown, t: FileTruncate<unknown>, t0: bigint): void {
-    // What the handler made for the reply is undone when no reply of its comes to be sent.
-    const fail = (errno: number, e?: unknown): void => {
-      try {
-        t.failed?.();
-      } catch (f) {
-        this.log(`${spec.name}: a FileTruncate's failed() threw: ${String((f as Error)?.stack ?? f)}`);
-      }
-      if (e === undefined) this.replyError(h.unique, errno, h.opcode, t0);
-      else this.replyThrown(h, spec, e, t0);
-    };
-    if (!Number.isInteger(t.fd) || typeof t.size !== 'bigint' || t.size < 0n || typeof t.reply !== 'function') {
-      this.log(`${spec.name}: bad FileTruncate from the filesystem (fd ${t.fd}, size ${String(t.size)})`);
-      fail(Errno.EIO);
-      return;
-    }
-    const finish = (res: number): void => {
-      if (res < 0) return fail(-res);
-      let r: unknown;
-      try {
-        r = t.reply();
-      } catch (e) {
-        return fail(0, e);
-      }
-      if (r instanceof FileTruncate || isThenable(r)) {
-        this.log(`${spec.name}: a FileTruncate's reply() must give the reply itself`);
-        fail(Errno.EIO);
-      } else if (r instanceof FuseError) {
-        fail(0, r);
-      } else {
-        this.replyResult(h, spec, args, r, this.outbuf, t0);
-      }
-    };
-    const onRing = this.ringTruncate && this.rio?.truncate(h.unique, t.fd, t.size, (res) => {
-      if (res !== -Errno.EINVAL) return finish(res);
-      const r = sys.ftruncate(t.fd, t.size);
-      if (r === 0) this.ringTruncate = false;
-      finish(r);
-    });
-    if (!onRing) finish(sys.ftruncate(t.fd, t.size));
   }
 
   /**
