@@ -190,26 +190,38 @@ for name, size in (('small', 5), ('other', 4096)):
 
 /** Opens argv[1] with O_TRUNC, prints the size fstat then sees, writes "new". */
 const OTRUNC_CLIENT = 'import os, sys\nprint("waiting", flush=True)\nfd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)\nprint(os.fstat(fd).st_size, "ok", flush=True)\nos.write(fd, b"new")';
+/** The same read-only: Linux truncates all the same (the caller needs write access). */
+const OTRUNC_RDONLY_CLIENT = 'import os, sys\nprint("waiting", flush=True)\nfd = os.open(sys.argv[1], os.O_RDONLY | os.O_TRUNC)\nprint(os.fstat(fd).st_size, "ok", flush=True)';
 
 for (const passthrough of [true, false]) {
   const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
-  test(`an open with O_TRUNC that drops megabytes does not hold up other clients; the file opened is empty (${label})`, { timeout: 60_000 }, async () => {
+  test(`an open with O_TRUNC (writable, or read-only) that drops megabytes does not hold up other clients; the file opened is empty (${label})`, { timeout: 60_000 }, async () => {
     await withGatedSource({ gatedTruncates: true }, passthrough, async (src, mnt, clients) => {
       fs.writeFileSync(path.join(src, 'gated'), Buffer.alloc(3 << 20, 'g'));
+      fs.mkdirSync(path.join(src, 'dir'));
+      fs.writeFileSync(path.join(src, 'dir', 'gated'), Buffer.alloc(3 << 20, 'g'));
       fs.writeFileSync(path.join(src, 'small'), 'small file');
-      // The open waits in the source's SETATTR: the truncate is made apart from the open.
+      // The opens wait in the source's SETATTR: the truncate is made apart from the open.
       const gated = await gatedCall(OTRUNC_CLIENT, path.join(mnt, 'gated'), clients);
+      const gatedRo = await gatedCall(OTRUNC_RDONLY_CLIENT, path.join(mnt, 'dir', 'gated'), clients);
       const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
-      assert.equal(ls.stdout.trim(), 'gated\nsmall', `ls while the open waits: ${ls.stderr}${ls.error ?? ''}`);
+      assert.equal(ls.stdout.trim(), 'dir\ngated\nsmall', `ls while the opens wait: ${ls.stderr}${ls.error ?? ''}`);
       // A small file's O_TRUNC open meanwhile: truncated within the open.
       const small = spawnSync('sh', ['-c', 'printf x > "$1" && cat "$1"', 'sh', path.join(mnt, 'small')], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(small.stdout, 'x', `> of a small file while the open waits: ${small.stderr}${small.error ?? ''}`);
       assert.equal(gated.out(), '', 'the O_TRUNC open still waits');
+      assert.equal(gatedRo.out(), '', 'the O_RDONLY|O_TRUNC open still waits');
       assert.equal(fs.statSync(path.join(src, 'gated')).size, 3 << 20);
       spawnSync('stat', [path.join(src, 'open-gate')], { timeout: 10_000 });
       assert.equal((await gated.done).trim(), '0 ok');
+      assert.equal((await gatedRo.done).trim(), '0 ok');
       assert.equal(fs.readFileSync(path.join(src, 'gated'), 'utf8'), 'new');
       assert.equal(fs.readFileSync(path.join(mnt, 'gated'), 'utf8'), 'new');
+      assert.equal(fs.statSync(path.join(src, 'dir', 'gated')).size, 0);
+      // The writable fd the read-only open's truncate used is closed; the open file's at RELEASE.
+      const held = (): number[] => openFdFlags(path.join(src, 'dir', 'gated')).filter((f) => !(f & 0o10000000));
+      for (let i = 0; i < 100 && held().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(held(), [], 'fds left open on the truncated file');
     });
   });
 }

@@ -605,9 +605,10 @@ export const CASES: Case[] = [
   },
   {
     // 2 MiB: through the passthrough, such an O_TRUNC is made apart from the open.
-    name: 'O_TRUNC of a large file: by a writer (times move), by a non-writer, read-only, append-only fd, set-id file of another user',
+    name: 'O_TRUNC of a large file: by a writer (times move), by a non-writer, read-only (by the owner, a writer, a reader, a non-reader), append-only fd, set-id file of another user',
     py: String.raw`
       big = 'b' * (2 << 20)
+      ro_trunc = lambda p: (os.close(os.open(p, os.O_RDONLY | os.O_TRUNC)), 'ok')[1]
       mk('f', big, 0o666); os.utime('f', (1000000000, 1000000000))
       out['by_writer'] = as_user(U1, lambda: wr('f', 'new', os.O_WRONLY | os.O_TRUNC))
       st = os.stat('f'); out['f'] = [rd('f'), st.st_mtime > 1000000000, st.st_ctime > 1000000000]
@@ -616,6 +617,10 @@ export const CASES: Case[] = [
       out['g'] = size('g')
       mk('r', big)
       out['rdonly'] = (os.close(os.open('r', os.O_RDONLY | os.O_TRUNC)), size('r'))[1]
+      for name, m in (('rw', 0o666), ('ro', 0o644), ('wo', 0o622)):
+          mk(name, big, m); os.utime(name, (1000000000, 1000000000))
+          st = (as_user(U1, lambda: ro_trunc(name)), size(name))
+          out['rdonly_' + name] = st + (os.stat(name).st_mtime > 1000000000,)
       mk('a', big)
       out['append'] = (wr('a', 'tail', os.O_WRONLY | os.O_APPEND | os.O_TRUNC), rd('a'))
       mk('s', big, 0o6777)
@@ -623,6 +628,7 @@ export const CASES: Case[] = [
     `,
     expect: {
       by_writer: 'ok', f: ['new', true, true], by_other: 'EACCES', g: 2 << 20, rdonly: 0, append: ['ok', 'tail'],
+      rdonly_rw: ['ok', 0, true], rdonly_ro: ['EACCES', 2 << 20, false], rdonly_wo: ['EACCES', 2 << 20, false],
       setid_by_other: ['ok', '777', 0],
     },
   },

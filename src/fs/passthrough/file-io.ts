@@ -289,23 +289,41 @@ export class FileIo {
     const fd = this.widen(this.creds.asCaller(ctx, () => ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags)))), a.flags);
     const reply = this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
     if (!truncateLater) return reply;
-    return new FileTruncate(fd, 0n, () => reply, () => this.closeHandle(reply.fh));
+    if ((flags & sys.O_ACCMODE) !== sys.O_RDONLY) return new FileTruncate(fd, 0n, () => reply, () => this.closeHandle(reply.fh));
+    // O_RDONLY|O_TRUNC truncates on Linux, but not through a read-only fd:
+    // one writable fd for the truncate alone, opened as the caller too.
+    let wfd: number;
+    try {
+      wfd = this.creds.asCaller(ctx, () => ok(this.inodes.retryFd(() => this.proc.reopen(ifd, sys.O_WRONLY | sys.O_CLOEXEC))));
+    } catch (e) {
+      this.closeHandle(reply.fh);
+      throw e;
+    }
+    let open = true;
+    const closeW = (): void => {
+      if (open) sys.close(wfd);
+      open = false;
+    };
+    return new FileTruncate(wfd, 0n, () => (closeW(), reply), () => {
+      closeW();
+      this.closeHandle(reply.fh);
+    });
   }
 
   /**
    * Whether an open with these host flags should leave its O_TRUNC to the
-   * session (FileTruncate): a writable open of a regular file that drops at
-   * least OFF_THREAD_BYTES. The file is then opened without O_TRUNC, as
+   * session (FileTruncate): an open of a regular file that drops at least
+   * OFF_THREAD_BYTES. The file is then opened without O_TRUNC, as
    * the caller (the permission check is the same: O_TRUNC asks for write
    * access, which the open asks for anyway) and truncated through the fd.
    * Not when it has set-id bits: a truncate clears them only when the caller
    * lacks CAP_FSETID, and the session truncates with the daemon's
-   * credentials. Not O_RDONLY|O_TRUNC (which truncates on Linux): a
-   * read-only fd cannot be truncated.
+   * credentials. O_RDONLY|O_TRUNC (which truncates on Linux) too: through a
+   * writable fd of its own (open()).
    */
   private truncateLater(ifd: number, flags: number): boolean {
     // seal_size: only an empty file got this far, nothing to drop (and its statx was made).
-    if (!(flags & sys.O_TRUNC) || (flags & sys.O_ACCMODE) === sys.O_RDONLY || this.options.sealSize) return false;
+    if (!(flags & sys.O_TRUNC) || this.options.sealSize) return false;
     if (sys.statx(ifd, '', EMPTY, sys.STATX_TYPE | sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return false;
     const mode = this.stx.readUInt16LE(28);
     return (mode & S_IFMT) === S_IFREG && !(mode & 0o6000) && this.stx.readBigUInt64LE(40) >= OFF_THREAD_BYTES;
