@@ -1,6 +1,7 @@
 // tsfuse benchmark suite: every workload on the native directory, bindfs,
 // tsfuse (kernel passthrough on, its default) and tsfuse without passthrough,
-// alternating peers within each repetition (A B C D A B C D ...).
+// alternating peers within each repetition, in an order balanced for
+// carry-over (bench/lib/order.ts: A B D C, B C A D, C D B A, ...).
 //
 //   npm run bench                         the full suite (npm run build first)
 //   npm run bench -- --quick              a smoke run (smaller sizes)
@@ -24,6 +25,7 @@ import { daemonTable, detailLines, mainTable, targets, targetsText, variantTable
 import { filesystemOf, machineInfo, machineLine, mountedType, mountsUnder, machineIdle, procCounters, procMemory, waitQuiet } from './lib/system.ts';
 import type { Env, Group, RunCtx } from './lib/workloads.ts';
 import { ALIASES, emptyNative, FIO_COMMON, FULL, GROUPS, QUICK } from './lib/workloads.ts';
+import { balancedAfter, peerOrder } from './lib/order.ts';
 
 interface Args {
   quick: boolean;
@@ -319,7 +321,7 @@ async function main(): Promise<void> {
     log(`\n== ${g.name}: ${g.title}`);
     await g.prepare?.(env);
     for (let rep = 1; rep <= args.reps; rep++) {
-      for (const peer of args.peers) {
+      for (const peer of peerOrder(args.peers, rep)) {
         const quiet = args.quiet > 0 ? await waitQuiet(args.quiet, 120_000, log) : { busy: NaN, waitedMs: 0 };
         if (quiet.busy > args.quiet) log(`    warning: starting anyway, ${quiet.busy.toFixed(2)} cores busy with other work`);
         const t0 = Date.now();
@@ -417,7 +419,7 @@ async function main(): Promise<void> {
     `tsfuse build: dist/ sha256 ${build.sha} (newest file ${build.builtAt}), loaded from a snapshot taken at the start`,
     ...(baseline ? [`baseline build (tsfuse-*-base): ${baseline.rev} = commit ${baseline.commit.slice(0, 12)}, dist sha256 ${baseline.sha}`] : []),
     ...(args.passthroughHp ? [`passthrough_hp: ${args.passthroughHp} (sha256 ${fileSha(args.passthroughHp)})`] : []),
-    `run: ${started.toISOString()}, ${args.quick ? 'quick' : 'full'} sizes, ${args.reps} repetition(s) per peer, peers alternating (${args.peers.join(' ')}) within each repetition; ${(wall / 60).toFixed(1)} min`,
+    `run: ${started.toISOString()}, ${args.quick ? 'quick' : 'full'} sizes, ${args.reps} repetition(s) per peer, peers alternating in a balanced order (each follows each other equally often every ${balancedAfter(args.peers.length)} repetitions): ${Array.from({ length: args.reps }, (_, k) => peerOrder(args.peers, k + 1).join(' ')).join(' | ')}; ${(wall / 60).toFixed(1)} min`,
     `time per group (incl. mounting, warm-up and waits): ${groups.map((g) => `${g.name} ${(runs.filter((r) => r.group === g.name).reduce((a, r) => a + r.seconds, 0) / 60).toFixed(1)} min`).join(', ')}`,
     `peers (native runs in the source directory itself; every FUSE peer serves a source directory on the same filesystem):`,
     ...peersLines,
