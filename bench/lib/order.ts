@@ -1,9 +1,10 @@
 // The order in which the peers run within each repetition.
 //
-// A run leaves the machine in a state the next peer pays for: measured here,
-// the peer right after bindfs ran the metadata rows 3-25% slower than when
-// it ran after another peer, in four runs out of four (docs/benchmarks.md,
-// 2026-11-27). With one fixed order the same peer always pays. So the order
+// A run may leave the machine in a state the next peer pays for: here the
+// peer right after bindfs ran ls -l and unlink 3-28% slower than the same
+// build elsewhere, in four runs out of four (a fifth did not show it;
+// docs/benchmarks.md, 2026-11-27). With one fixed order the same peer would
+// always pay. So the order
 // follows a Williams design (a Latin square balanced for carry-over): over a
 // full cycle of repetitions every peer runs right after every other peer
 // equally often, and in every position.

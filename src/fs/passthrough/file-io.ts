@@ -314,8 +314,9 @@ export class FileIo {
    * Whether an open with these host flags should leave its O_TRUNC to the
    * session (FileTruncate): an open of a regular file that drops at least
    * OFF_THREAD_BYTES. The file is then opened without O_TRUNC, as
-   * the caller (the permission check is the same: O_TRUNC asks for write
-   * access, which the open asks for anyway) and truncated through the fd.
+   * the caller, and truncated through a writable fd of the caller's (the
+   * permission check is the same: O_TRUNC asks for write access, which a
+   * writable open asks for, and so does the extra fd of an O_RDONLY one).
    * Not when it has set-id bits: a truncate clears them only when the caller
    * lacks CAP_FSETID, and the session truncates with the daemon's
    * credentials. O_RDONLY|O_TRUNC (which truncates on Linux) too: through a
