@@ -12,7 +12,7 @@ import * as sys from '../sys/index.js';
 import type { InHeader } from '../protocol/requests.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { Errno, FuseError } from './errors.js';
-import { FileTruncate } from './filesystem.js';
+import { FileTruncate, isThenable } from './filesystem.js';
 import type { FileAllocate, FileClose, FileSync } from './filesystem.js';
 import type { RingIo } from './ring-io.js';
 
@@ -25,10 +25,6 @@ export interface CallReplies {
   /** A handler's result, encoded as the opcode's reply. */
   replyResult(h: InHeader, spec: OpSpec, args: unknown, result: unknown, t0: bigint): void;
   log(line: string): void;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
 export class FileCalls {

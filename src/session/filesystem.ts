@@ -23,6 +23,11 @@ export type MaybePromise<T> = T | Promise<T>;
 /** What a request handler returns: its value, or a FuseError to fail without throwing; or a Promise of either. */
 export type HandlerResult<T> = MaybePromise<T | FuseError>;
 
+/** Whether a handler's result is pending (a Promise, or anything with a `then`). */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /**
  * A READ result that names where the data is instead of carrying it: `length`
  * bytes (at most the request's size) of the file `fd` from `offset`. The

@@ -18,7 +18,7 @@ import { EncodeErrno, OPS, opName } from '../protocol/opcodes.js';
 import type { OpSpec } from '../protocol/opcodes.js';
 import { ConnectionInfo, DEFAULT_MAX_WRITE, REQUEST_HEADROOM } from './connection.js';
 import { errnoFromThrown, errnoName, Errno, FuseError } from './errors.js';
-import { FileAllocate, FileClose, FileData, FileSync, FileTruncate, FileWrite } from './filesystem.js';
+import { FileAllocate, FileClose, FileData, FileSync, FileTruncate, FileWrite, isThenable } from './filesystem.js';
 import type { Filesystem, RequestContext } from './filesystem.js';
 import { SpliceReplier } from './splice.js';
 import { FileCalls } from './file-calls.js';
@@ -68,10 +68,6 @@ const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const nap = (ms: number): Promise<void> => new Promise((r) => afterMs(ms, r));
 /** The longest wait on the device watch with handlers pending (a request or a settling handler usually ends it first). */
 const WAIT_BOUND_MS = 100;
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
-}
 
 export class Session {
   readonly notifier: Notifier;
