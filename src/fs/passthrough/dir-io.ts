@@ -63,8 +63,7 @@ export class DirIo {
   withDir<T>(ino: bigint, fh: bigint, f: (d: DirHandle) => T): T {
     const d = this.dirs.get(fh);
     if (d !== undefined) return f(d);
-    if (!this.options.noOpendir) throw new FuseError(Errno.EBADF);
-    const tmp = new DirHandle(this.openDir(this.inodes.fdOfId(ino)));
+    const tmp = new DirHandle(this.openForCall(ino));
     try {
       return f(tmp);
     } finally {
@@ -86,8 +85,12 @@ export class DirIo {
     // The session syncs off this thread: an open directory's fd outlives the
     // request; without one (no_opendir), one opened for it is the session's to close.
     const d = this.dirs.get(a.fh);
-    if (d !== undefined) return new FileSync(d.fd, dataOnly);
+    return d !== undefined ? new FileSync(d.fd, dataOnly) : new FileSync(this.openForCall(ino), dataOnly, true);
+  }
+
+  /** A directory fd of inode `ino` for one call (no_opendir: the kernel opens none); the caller closes it. */
+  private openForCall(ino: bigint): number {
     if (!this.options.noOpendir) throw new FuseError(Errno.EBADF);
-    return new FileSync(this.openDir(this.inodes.fdOfId(ino)), dataOnly, true);
+    return this.openDir(this.inodes.fdOfId(ino));
   }
 }

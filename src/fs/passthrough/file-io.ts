@@ -450,7 +450,6 @@ export class FileIo {
     });
   }
 
-
   lseek(_ctx: RequestContext, ino: bigint, a: LseekIn): bigint {
     // Writeback cache: data may still be in the kernel's dirty pages, which it
     // does not write back before LSEEK; our answer would call it a hole (and

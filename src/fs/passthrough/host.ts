@@ -26,6 +26,8 @@ export const EMPTY = sys.AT_EMPTY_PATH | sys.AT_SYMLINK_NOFOLLOW;
 export const OFF_THREAD_BYTES = 1n << 20n;
 
 const lastBuf = Buffer.alloc(256);
+/** OFF_THREAD_BYTES in statx's 512-byte blocks (a constant: BigInt arithmetic allocates). */
+const OFF_THREAD_BLOCKS = OFF_THREAD_BYTES / 512n;
 
 /**
  * Whether closing `fd` frees a removed file of OFF_THREAD_BYTES or more of
@@ -36,7 +38,7 @@ const lastBuf = Buffer.alloc(256);
  */
 export function freesMuch(fd: number): boolean {
   if (sys.statx(fd, '', sys.AT_EMPTY_PATH, sys.STATX_NLINK | sys.STATX_BLOCKS, lastBuf) < 0) return false;
-  return lastBuf.readUInt32LE(16) === 0 && lastBuf.readBigUInt64LE(48) >= OFF_THREAD_BYTES / 512n;
+  return lastBuf.readUInt32LE(16) === 0 && lastBuf.readBigUInt64LE(48) >= OFF_THREAD_BLOCKS;
 }
 
 /** (device, mount) of a host file as the inode table's key. */
