@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
+import { ByteArena } from '../src/fs/passthrough/inode-chunk.js';
 import type { Identity, Inode, ReopenOpen } from '../src/fs/passthrough/inode-table.js';
 import { tmpdir } from './helpers.js';
 import { Rng } from './rng.js';
@@ -778,4 +779,42 @@ test('with file handles, a file on another mount unlinked under one name and fou
   assertEmpty(t, fdsBefore);
   sys.close(mountFd);
   sys.close(rootFd);
+});
+
+test('ByteArena: compaction (on a full put, and trim() when mostly garbage) keeps every live entry\'s bytes at its relocated offset, and shrinks', () => {
+  const live = new Map<number, { off: number; bytes: Buffer }>();
+  const arena = new ByteArena((move) => {
+    for (const e of live.values()) e.off = move(e.off, e.bytes.length);
+  });
+  const check = (): void => {
+    for (const [k, e] of live) assert.ok(arena.at(e.off, e.bytes.length).equals(e.bytes), `entry ${k}`);
+  };
+  // 4,000 entries of 100 bytes (400 KB: the 64 KiB buffer doubles, then compacts on puts once half is garbage).
+  for (let k = 0; k < 4000; k++) {
+    const bytes = Buffer.alloc(100, k % 251);
+    bytes.writeUInt32LE(k, 0);
+    live.set(k, { off: arena.put(bytes), bytes });
+    if (k % 3 !== 0 && k > 10) {
+      const gone = live.get(k - 10);
+      if (gone) {
+        arena.free(gone.bytes.length);
+        live.delete(k - 10);
+      }
+    }
+  }
+  check();
+  const e = [...live.values()][0]!;
+  assert.ok(arena.equals(e.bytes, e.off));
+  // Free all but a few: trim() compacts, and what is left still reads back.
+  let n = 0;
+  for (const [k, v] of live) {
+    if (n++ % 100 === 0) continue;
+    arena.free(v.bytes.length);
+    live.delete(k);
+  }
+  const before = live.size;
+  arena.trim();
+  check();
+  assert.equal(live.size, before);
+  assert.equal([...live.values()].reduce((m, v) => Math.max(m, v.off + v.bytes.length), 0), before * 100, 'live bytes packed from offset 0');
 });

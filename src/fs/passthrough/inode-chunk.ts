@@ -150,11 +150,19 @@ export class ByteArena {
   private used = 0;
   private garbage = 0;
 
-  /** Copies `bytes` in; returns where. `compact` runs first when that frees enough. */
-  put(bytes: Buffer, compact: () => void): number {
+  constructor(
+    /**
+     * Visits every live (offset, length) when the arena compacts: calls
+     * `move(off, len)` for each and stores the new offset it returns.
+     */
+    private readonly relocate: (move: (off: number, len: number) => number) => void,
+  ) {}
+
+  /** Copies `bytes` in; returns where. Compacts first when that frees enough. */
+  put(bytes: Buffer): number {
     const n = bytes.length;
     if (this.used + n > this.buf.length) {
-      if (this.garbage > this.used / 2) compact();
+      if (this.garbage > this.used / 2) this.compact();
       if (this.used + n > this.buf.length) {
         const bigger = Buffer.allocUnsafe(this.buf.length * 2);
         this.buf.copy(bigger, 0, 0, this.used);
@@ -181,19 +189,16 @@ export class ByteArena {
     this.garbage += n;
   }
 
-  /** Mostly garbage, and big enough that compacting gives memory back. */
-  get wasteful(): boolean {
-    return this.garbage > 64 * 1024 && this.garbage * 2 > this.used;
+  /** Gives memory back when mostly garbage and big enough for it to matter (after removals). */
+  trim(): void {
+    if (this.garbage > 64 * 1024 && this.garbage * 2 > this.used) this.compact();
   }
 
-  /**
-   * Copies the live bytes into a fresh buffer: `each` calls `move(off, len)`
-   * once per live (offset, length) and stores the new offset it returns.
-   */
-  compact(each: (move: (off: number, len: number) => number) => void): void {
+  /** Copies the live bytes into a fresh buffer. */
+  private compact(): void {
     const fresh = Buffer.allocUnsafe(Math.max(64 * 1024, (this.used - this.garbage) * 2));
     let to = 0;
-    each((off, len) => {
+    this.relocate((off, len) => {
       this.buf.copy(fresh, to, off, off + len);
       to += len;
       return to - len;

@@ -86,8 +86,13 @@ export class InodeTable {
   private allocHint = 0;
   private live = 0;
   private generation = 0;
-  /** File handles' and names' bytes. */
-  private readonly arena = new ByteArena();
+  /** File handles' and names' bytes; `handleOff`/`handleLen` of live slots point into it. */
+  private readonly arena = new ByteArena((move) => {
+    for (const c of this.chunks) {
+      if (!c) continue;
+      for (let i = 0; i < CHUNK; i++) if (c.dev[i] !== 0 && c.handleLen[i] !== 0) c.handleOff[i] = move(c.handleOff[i]!, c.handleLen[i]!);
+    }
+  });
   /** (dev, host inode) → slot. */
   private readonly byIno = new SlotIndex(4096);
   readonly devKeys: string[] = [''];
@@ -351,13 +356,9 @@ export class InodeTable {
     const n = h.handleBytes.length;
     if (n === 0 || n > 255) return;
     const c = this.chunk(s);
-    c.handleOff[s & MASK] = this.arenaPut(h.handleBytes);
+    c.handleOff[s & MASK] = this.arena.put(h.handleBytes);
     c.handleLen[s & MASK] = n;
     c.handleType[s & MASK] = h.handleType;
-  }
-
-  private arenaPut(bytes: Buffer): number {
-    return this.arena.put(bytes, () => this.compactArena());
   }
 
   // ---- names (every inode without handles; with handles, files on other mounts) ----
@@ -399,7 +400,7 @@ export class InodeTable {
     if (this.byParent.used + 1 > this.byParent.a.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
-    c.handleOff[i] = this.arenaPut(name);
+    c.handleOff[i] = this.arena.put(name);
     c.handleLen[i] = name.length;
     n.parent[i] = parent;
     n.hash[i] = nameHash(name);
@@ -480,15 +481,6 @@ export class InodeTable {
   /** `i`, known by name, is now `to` in `toDir` (renamed through the mount). */
   renamed(i: Inode, toDir: Inode, to: Buffer): void {
     if (this.namesInUse) this.setName(i.slot, toDir.slot, to);
-  }
-
-  private compactArena(): void {
-    this.arena.compact((move) => {
-      for (const c of this.chunks) {
-        if (!c) continue;
-        for (let i = 0; i < CHUNK; i++) if (c.dev[i] !== 0 && c.handleLen[i] !== 0) c.handleOff[i] = move(c.handleOff[i]!, c.handleLen[i]!);
-      }
-    });
   }
 
   /**
@@ -687,9 +679,15 @@ export class InodeTable {
 
   /** Closes slot `s`'s fd (it has one). */
   private dropFd(c: Chunk, i: number): void {
-    sys.close(c.fds[i]!);
+    sys.close(this.giveUpFd(c, i));
+  }
+
+  /** Takes slot `s`'s fd (it has one) out of the slot and the budget; the caller closes it. */
+  private giveUpFd(c: Chunk, i: number): number {
+    const fd = c.fds[i]!;
     c.fds[i] = -1;
     this.budget.dropInodeFd(c.types[i] === DIR);
+    return fd;
   }
 
   /** Gives an inode whose fd was closed the fresh fd the caller opened, or closes it. */
@@ -723,12 +721,8 @@ export class InodeTable {
     // A directory whose children are known by name stays (unseen
     // by the kernel) until they go: they are reopened through it.
     if (c.names && c.names.kids[i]! > 0) return;
-    if (late !== undefined && c.types[i] === REG && c.fds[i]! >= 0 && freesMuch(c.fds[i]!)) {
-      late.push(c.fds[i]!);
-      // Ours no more: remove() finds no fd to close.
-      c.fds[i] = -1;
-      this.budget.dropInodeFd(false);
-    }
+    // Handed over, remove() finds no fd to close.
+    if (late !== undefined && c.types[i] === REG && c.fds[i]! >= 0 && freesMuch(c.fds[i]!)) late.push(this.giveUpFd(c, i));
     this.remove(s);
   }
 
@@ -767,7 +761,7 @@ export class InodeTable {
       s = p;
     }
     if (this.byIno.a.length > 4096 && this.live * 8 < this.byIno.a.length) this.rehash();
-    if (this.arena.wasteful) this.compactArena();
+    this.arena.trim();
   }
 
   /** Closes every inode fd (the session is ending). The root's fd belongs to the caller. */
