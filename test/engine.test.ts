@@ -181,8 +181,11 @@ for (const ring of [true, false]) {
     const releaser = {
       release: (): FileClose => new FileClose([fds[0]!]),
       getattr: (): FileClose => new FileClose([fds[1]!]),
+      // The session makes its ring only for a filesystem that serves READs.
+      read: (): number => 0,
     };
     const s = handFedSession(releaser, ring);
+    assert.equal((s.session as unknown as { rio?: object }).rio !== undefined, ring, 'the session has a ring exactly when asked');
     fds = [fs.openSync(path.join(s.dir, 'a'), 'w'), fs.openSync(path.join(s.dir, 'b'), 'w')];
     try {
       // fuse_release_in: fh, flags, release_flags, lock_owner.
