@@ -166,6 +166,8 @@ test('--version and --help: the version, every option with its default', () => {
   const u = tsfuse(['unmount', '--help']);
   assert.equal(u.status, 0);
   assert.match(u.stdout, /-z, --lazy/);
+  assert.match(u.stdout, /-f, --force +for a daemon that hangs/);
+  assert.match(u.stdout, /^Usage: tsfuse unmount \[-z\|--lazy\] \[-f\|--force\] <mountpoint>$/m);
 });
 
 // ---------------------------------------------------------------- background

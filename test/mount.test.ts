@@ -108,3 +108,101 @@ test('mount options reach the kernel: ro, fsname, subtype, allow_other, default_
     await unmountFs(m);
   }
 });
+
+/** Resolves when `p` exits, with its status, signal and output. */
+function exited(p: ReturnType<typeof spawn>): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  p.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((r) => p.on('exit', (code) => r({ code, stderr })));
+}
+
+/** Whether `pid` sleeps in the kernel (state S or D), as a client waiting for a FUSE reply does. */
+function sleeping(pid: number): boolean {
+  try {
+    return /^State:\s+[SD]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('a handler that never answers: unmount -f fails the waiting call at once and ends the session', async () => {
+  const m = await mountMemFs({ gatedReads: true });
+  let client: ReturnType<typeof spawn> | undefined;
+  try {
+    fs.writeFileSync(`${m.dir}/gated`, 'data');
+    client = spawn('cat', [`${m.dir}/gated`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const done = exited(client);
+    // Its READ waits on a gate nothing opens: the daemon never answers it.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(client.exitCode, null, 'cat waits for the read');
+    assert.ok(sleeping(client.pid!));
+    // Without force: busy, and the holder named.
+    assert.throws(() => unmountKernel(m.dir), new RegExp(`is busy \\(held by cat \\(pid ${client.pid}\\)\\)`));
+    const t0 = Date.now();
+    const ended = unmountFs(m, { force: true }).then(() => true);
+    assert.ok(await Promise.race([ended, new Promise((r) => setTimeout(() => r(false), 10_000))]), 'the session ends after the abort');
+    const c = await done;
+    assert.notEqual(c.code, 0);
+    assert.match(c.stderr, /Software caused connection abort/);
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.ok(!mounted(m.dir), 'the mount is off');
+  } finally {
+    client?.kill('SIGKILL');
+    if (mounted(m.dir)) await unmountFs(m, { force: true });
+  }
+});
+
+// A daemon stopped (SIGSTOP) answers nothing at all. A non-root user aborts
+// it through fusectl's `abort` file; without fusectl the command says what
+// it needs.
+test('a stopped daemon: tsfuse unmount -f by the non-root user who mounted it (fusectl)', () => withUserFuseDevice(async () => {
+  const dir = tmpdir();
+  fs.chownSync(dir, 1000, 1000);
+  const ctl = tmpdir('tsfuse-fusectl-');
+  // HOME outside the mount: nothing the command loads may touch the hung mount.
+  const home = tmpdir();
+  fs.chownSync(home, 1000, 1000);
+  const hadFusectl = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'fusectl');
+  const daemon = spawn(process.execPath, ['--import', 'tsx', child, dir, 'hold'], {
+    uid: 1000, gid: 1000, cwd: repoRoot, env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const daemonDone = exited(daemon);
+  let out = '';
+  daemon.stdout!.on('data', (d) => (out += d));
+  let client: ReturnType<typeof spawn> | undefined;
+  let ctlMounted = false;
+  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    uid: 1000, gid: 1000, cwd: repoRoot, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, HOME: home },
+  });
+  try {
+    await waitFor(() => out.includes('mounted'), 20000);
+    daemon.kill('SIGSTOP');
+    client = spawn('stat', [`${dir}/x`], { uid: 1000, gid: 1000, stdio: ['ignore', 'ignore', 'pipe'] });
+    const clientDone = exited(client);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(client.exitCode, null, 'stat waits for the stopped daemon');
+    if (!hadFusectl) {
+      const refused = cli(['unmount', '-f', dir]);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /cannot abort .*'s connection: that needs root, or fusectl mounted/);
+      assert.ok(mounted(dir));
+    }
+    const r = spawnSync('mount', ['-t', 'fusectl', 'none', ctl], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    ctlMounted = true;
+    const forced = cli(['unmount', '-f', dir]);
+    assert.equal(forced.status, 0, forced.stderr);
+    const c = await clientDone;
+    assert.notEqual(c.code, 0);
+    assert.match(c.stderr, /Software caused connection abort/);
+    assert.ok(!mounted(dir), 'the mount is off');
+    // Woken, the daemon finds its connection gone and ends its session.
+    daemon.kill('SIGCONT');
+    assert.equal((await daemonDone).code, 0);
+  } finally {
+    client?.kill('SIGKILL');
+    daemon.kill('SIGKILL');
+    if (mounted(dir)) unmountKernel(dir, { force: true });
+    if (ctlMounted) unmountKernel(ctl);
+  }
+}));

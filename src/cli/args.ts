@@ -22,7 +22,7 @@ export type Command =
       /** Spelled `tsfuse <source> <mountpoint>`, without the command name. */
       implicit: boolean;
     }
-  | { kind: 'unmount'; mountpoint: string; lazy: boolean }
+  | { kind: 'unmount'; mountpoint: string; lazy: boolean; force: boolean }
   /** Internal: the background daemon started by `tsfuse passthrough` without -f. */
   | { kind: 'daemon'; source: string; mountpoint: string };
 
@@ -30,10 +30,10 @@ export const DAEMON_FLAG = '--_daemon';
 export const COMMANDS = ['passthrough', 'unmount', 'help'];
 
 export const PASSTHROUGH_USAGE = 'tsfuse passthrough <source> <mountpoint> [-o opt[,opt...]]... [-f|--foreground] [-d|--debug]';
-export const UNMOUNT_USAGE = 'tsfuse unmount [-z|--lazy] <mountpoint>';
+export const UNMOUNT_USAGE = 'tsfuse unmount [-z|--lazy] [-f|--force] <mountpoint>';
 
 const PASSTHROUGH_FLAGS = ['-o', '-f', '--foreground', '-d', '--debug', '-h', '--help', '-V', '--version'];
-const UNMOUNT_FLAGS = ['-z', '--lazy', '-h', '--help'];
+const UNMOUNT_FLAGS = ['-z', '--lazy', '-f', '--force', '-h', '--help'];
 
 function unknownFlag(flag: string, known: string[], usage: string): UsageError {
   // Every short flag is one letter away from every other: suggest only for long ones.
@@ -102,6 +102,7 @@ function parsePassthrough(args: string[], explicit: boolean): Command {
 
 function parseUnmount(args: string[]): Command {
   let lazy = false;
+  let force = false;
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -111,13 +112,14 @@ function parseUnmount(args: string[]): Command {
     }
     if (a === '-h' || a === '--help') return { kind: 'help', topic: 'unmount' };
     if (a === '-z' || a === '--lazy') lazy = true;
+    else if (a === '-f' || a === '--force') force = true;
     else if (a.startsWith('-') && a !== '-') throw unknownFlag(a, UNMOUNT_FLAGS, UNMOUNT_USAGE);
     else positional.push(a);
   }
   if (positional.length === 0) throw new UsageError(`missing <mountpoint>; usage: ${UNMOUNT_USAGE}`);
   if (positional.length > 1) throw new UsageError(`too many arguments: '${positional.slice(1).join(' ')}'; usage: ${UNMOUNT_USAGE}`);
   if (positional[0] === '') throw new UsageError('<mountpoint> is an empty string');
-  return { kind: 'unmount', mountpoint: positional[0]!, lazy };
+  return { kind: 'unmount', mountpoint: positional[0]!, lazy, force };
 }
 
 /** Parses the arguments after the program name. */

@@ -108,6 +108,9 @@ left by a daemon that was killed (its files answer "Transport endpoint is not
 connected"). When the mount is busy, says which processes hold it.
 
   -z, --lazy   detach now; the kernel finishes when nothing uses it any more
+  -f, --force  for a daemon that hangs: abort its connection first (as
+               umount -f does), so that every call waiting for it fails at
+               once, then detach; as root, or with fusectl mounted
   -h, --help   this text
 
 Exit status: 0 unmounted; 1 it failed (the reason is printed); 2 the command

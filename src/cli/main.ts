@@ -18,7 +18,7 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(`tsfuse ${version()}\n`);
       return EXIT_OK;
     case 'unmount':
-      return runUnmount(cmd.mountpoint, cmd.lazy);
+      return runUnmount(cmd.mountpoint, { lazy: cmd.lazy, force: cmd.force });
     case 'daemon':
       return runDaemon();
     case 'passthrough': {

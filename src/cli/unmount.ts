@@ -1,26 +1,36 @@
-// `tsfuse unmount [-z] <mountpoint>`: takes a FUSE mount off, live or dead
-// (a daemon that was killed leaves a mount that answers ENOTCONN).
+// `tsfuse unmount [-z] [-f] <mountpoint>`: takes a FUSE mount off, live, dead
+// (a daemon that was killed leaves a mount that answers ENOTCONN) or hung (-f).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findMount, MountError, unmountKernel } from '../session/mount.js';
+import type { UnmountOptions } from '../session/mount.js';
 import { Failure } from './errors.js';
 
-/** The mount point as /proc/mounts spells it; a dead mount cannot be resolved itself, only its parent. */
+/**
+ * The mount point as /proc/mounts spells it. The mount itself is touched only
+ * as a last resort: a stat of a hung daemon's mount point never returns, and
+ * a dead one's fails. So: the path as given, then through its parent's real
+ * path, and only then its own.
+ */
 function resolveTarget(mountpoint: string): string {
   const abs = path.resolve(mountpoint);
+  if (findMount(abs)) return abs;
+  let viaParent = abs;
   try {
-    return fs.realpathSync(abs);
+    viaParent = path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
   } catch {
-    try {
-      return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
-    } catch {
-      return abs;
-    }
+    return abs;
+  }
+  if (findMount(viaParent)) return viaParent;
+  try {
+    return fs.realpathSync(viaParent);
+  } catch {
+    return viaParent;
   }
 }
 
-export function runUnmount(mountpoint: string, lazy: boolean): number {
+export function runUnmount(mountpoint: string, how: UnmountOptions): number {
   const target = resolveTarget(mountpoint);
   const entry = findMount(target);
   if (!entry) {
@@ -31,7 +41,7 @@ export function runUnmount(mountpoint: string, lazy: boolean): number {
     throw new Failure(`${target} is not a FUSE mount (it is ${entry.type}); use umount(8)`);
   }
   try {
-    unmountKernel(target, { lazy });
+    unmountKernel(target, how);
   } catch (e) {
     if (e instanceof MountError) throw new Failure(e.message);
     throw e;

@@ -210,11 +210,21 @@ function fusermountHint(stderr: string): string {
 export interface UnmountOptions {
   /** Detach now, clean up when no longer busy. */
   lazy?: boolean;
+  /**
+   * For a daemon that hangs: abort the connection first, as umount -f does
+   * to a FUSE mount. Requests waiting for the daemon fail at once
+   * (ECONNABORTED), later ones with ENOTCONN, the daemon's session ends;
+   * then the mount is taken off, lazily if files on it are still open.
+   * Root aborts through umount2(MNT_FORCE); another user through the
+   * connection's `abort` file, which needs fusectl mounted somewhere.
+   */
+  force?: boolean;
 }
 
 /** Unmounts a FUSE mount (live or dead). Throws MountError with the reason. */
 export function unmountKernel(mountpoint: string, o: UnmountOptions = {}): void {
   const target = path.resolve(mountpoint);
+  if (o.force) return forceUnmount(target);
   if (sys.geteuid() === 0) {
     const r = sys.umount2(target, o.lazy ? sys.MNT_DETACH : 0);
     if (r === 0) return;
@@ -230,12 +240,65 @@ export function unmountKernel(mountpoint: string, o: UnmountOptions = {}): void 
   if (r.status !== 0) throw new MountError(`fusermount3 -u: ${(r.stderr ?? '').trim()}`);
 }
 
+function forceUnmount(target: string): void {
+  if (sys.geteuid() === 0) {
+    // The kernel aborts a FUSE connection on MNT_FORCE before it checks
+    // whether the mount is busy (fuse_umount_begin).
+    const r = sys.umount2(target, sys.MNT_FORCE);
+    if (r === 0) return;
+    if (-r === 22 /* EINVAL */) throw new MountError(`${target} is not a mount point`, 22);
+    if (-r !== 16 /* EBUSY */) throw new MountError(`umount -f ${target}: ${errnoName(-r)}`, -r);
+    return unmountKernel(target, { lazy: true });
+  }
+  abortConnection(target);
+  unmountKernel(target, { lazy: true });
+}
+
+/**
+ * Writes to the `abort` file of the FUSE connection mounted on `target`,
+ * found through its device number (mountinfo), not through a stat of the
+ * mount, which a hung daemon would never answer.
+ */
+function abortConnection(target: string): void {
+  let dev: string | undefined;
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[4] !== undefined && unescapeMount(f[4]) === target) dev = f[2];
+  }
+  if (dev === undefined) throw new MountError(`${target} is not a mount point`, 22);
+  const [major, minor] = dev.split(':');
+  const ctl = fusectlDirs();
+  if (major !== '0' || ctl.length === 0) {
+    throw new MountError(`cannot abort ${target}'s connection: that needs root, or fusectl mounted (mount -t fusectl none /sys/fs/fuse/connections)`, 1);
+  }
+  let last = 0;
+  for (const dir of ctl) {
+    try {
+      fs.writeFileSync(path.join(dir, minor!, 'abort'), '1');
+      return;
+    } catch (e) {
+      last = -((e as NodeJS.ErrnoException).errno ?? -5);
+    }
+  }
+  throw new MountError(`cannot abort ${target}'s connection through ${ctl[0]}/${minor}/abort: ${errnoName(last)}`, last);
+}
+
+/** Where fusectl is mounted (usually /sys/fs/fuse/connections). */
+function fusectlDirs(): string[] {
+  const dirs: string[] = [];
+  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [, t, type] = line.split(' ');
+    if (type === 'fusectl' && t !== undefined) dirs.push(unescapeMount(t));
+  }
+  return dirs;
+}
+
 /** Which processes hold files under `target` (from /proc), for a helpful EBUSY. */
 function busyHint(target: string): string {
   const holders: string[] = [];
   try {
     for (const pid of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid) || pid === String(process.pid)) continue;
+      if (!/^\d+$/.test(pid)) continue;
       let hit = false;
       try {
         const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
@@ -259,7 +322,7 @@ function busyHint(target: string): string {
         } catch {
           /* gone */
         }
-        holders.push(`${comm} (pid ${pid})`);
+        holders.push(pid === String(process.pid) ? `this process (pid ${pid})` : `${comm} (pid ${pid})`);
         if (holders.length >= 5) break;
       }
     }
