@@ -195,26 +195,35 @@ const OTRUNC_RDONLY_CLIENT = 'import os, sys\nprint("waiting", flush=True)\nfd =
 
 for (const passthrough of [true, false]) {
   const label = passthrough ? 'kernel passthrough' : 'nopassthrough';
-  test(`an open with O_TRUNC (writable, or read-only) that drops megabytes does not hold up other clients; the file opened is empty (${label})`, { timeout: 60_000 }, async () => {
+  test(`an open with O_TRUNC (writable, read-only, or of a set-id file) that drops megabytes does not hold up other clients; the file opened is empty (${label})`, { timeout: 60_000 }, async () => {
     await withGatedSource({ gatedTruncates: true }, passthrough, async (src, mnt, clients) => {
       fs.writeFileSync(path.join(src, 'gated'), Buffer.alloc(3 << 20, 'g'));
       fs.mkdirSync(path.join(src, 'dir'));
       fs.writeFileSync(path.join(src, 'dir', 'gated'), Buffer.alloc(3 << 20, 'g'));
       fs.writeFileSync(path.join(src, 'small'), 'small file');
+      // A set-id file as well (its bits are the caller's business: root keeps them).
+      fs.mkdirSync(path.join(src, 'setid'));
+      fs.writeFileSync(path.join(src, 'setid', 'gated'), Buffer.alloc(3 << 20, 'g'));
+      fs.chmodSync(path.join(src, 'setid', 'gated'), 0o6777);
       // The opens wait in the source's SETATTR: the truncate is made apart from the open.
       const gated = await gatedCall(OTRUNC_CLIENT, path.join(mnt, 'gated'), clients);
       const gatedRo = await gatedCall(OTRUNC_RDONLY_CLIENT, path.join(mnt, 'dir', 'gated'), clients);
+      const gatedSetId = await gatedCall(OTRUNC_CLIENT, path.join(mnt, 'setid', 'gated'), clients);
       const ls = spawnSync('ls', [mnt], { encoding: 'utf8', timeout: 10_000 });
-      assert.equal(ls.stdout.trim(), 'dir\ngated\nsmall', `ls while the opens wait: ${ls.stderr}${ls.error ?? ''}`);
+      assert.equal(ls.stdout.trim(), 'dir\ngated\nsetid\nsmall', `ls while the opens wait: ${ls.stderr}${ls.error ?? ''}`);
       // A small file's O_TRUNC open meanwhile: truncated within the open.
       const small = spawnSync('sh', ['-c', 'printf x > "$1" && cat "$1"', 'sh', path.join(mnt, 'small')], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(small.stdout, 'x', `> of a small file while the open waits: ${small.stderr}${small.error ?? ''}`);
       assert.equal(gated.out(), '', 'the O_TRUNC open still waits');
       assert.equal(gatedRo.out(), '', 'the O_RDONLY|O_TRUNC open still waits');
+      assert.equal(gatedSetId.out(), '', 'the set-id file\'s O_TRUNC open still waits');
       assert.equal(fs.statSync(path.join(src, 'gated')).size, 3 << 20);
       spawnSync('stat', [path.join(src, 'open-gate')], { timeout: 10_000 });
       assert.equal((await gated.done).trim(), '0 ok');
       assert.equal((await gatedRo.done).trim(), '0 ok');
+      assert.equal((await gatedSetId.done).trim(), '0 ok');
+      assert.equal(fs.readFileSync(path.join(src, 'setid', 'gated'), 'utf8'), 'new');
+      assert.equal((fs.statSync(path.join(src, 'setid', 'gated')).mode & 0o7777).toString(8), '6777', 'root\'s truncate keeps the set-id bits, as natively');
       assert.equal(fs.readFileSync(path.join(src, 'gated'), 'utf8'), 'new');
       assert.equal(fs.readFileSync(path.join(mnt, 'gated'), 'utf8'), 'new');
       assert.equal(fs.statSync(path.join(src, 'dir', 'gated')).size, 0);
@@ -313,6 +322,32 @@ test('without the ring (noring), a truncate or O_TRUNC open that drops megabytes
     assert.equal(fs.readFileSync(again, 'utf8'), 'new');
   });
 });
+
+// The kernel keeps a file's mode for the attribute timeout. Set-id bits set on
+// the host meanwhile are unknown to it, so another user's ftruncate comes as
+// a SETATTR of the size alone, with no bits to clear. The host's own rule
+// must still apply: the truncate is made with the daemon's credentials (on
+// the ring or inline), and then once more as the caller, which clears them.
+for (const ring of [true, false]) {
+  test(`a big truncate by another user of a file made set-id behind the kernel's back clears the bits, as natively (${ring ? 'ring' : 'noring'})`, { timeout: 60_000 }, async () => {
+    const src = tmpdir();
+    fs.chmodSync(src, 0o777);
+    await withMount(src, { attrTimeout: 3600, entryTimeout: 3600 }, { ring, allowOther: true }, async (m) => {
+      const f = path.join(m.dir, 'f');
+      fs.writeFileSync(f, Buffer.alloc(2 << 20, 'x'), { mode: 0o666 });
+      fs.chmodSync(f, 0o666);
+      assert.equal(fs.statSync(f).mode & 0o7777, 0o666);
+      fs.chmodSync(path.join(src, 'f'), 0o6777);
+      assert.equal(fs.statSync(f).mode & 0o7777, 0o666, 'the kernel still has the old mode');
+      const code = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\nos.ftruncate(fd, 0)\nprint("ok")';
+      const r = spawnSync('python3', ['-c', code, f], { encoding: 'utf8', timeout: 30_000, uid: 1000, gid: 1000 });
+      assert.equal(r.stdout.trim(), 'ok', r.stderr);
+      const host = fs.statSync(path.join(src, 'f'));
+      assert.equal(host.size, 0);
+      assert.equal((host.mode & 0o7777).toString(8), '777', 'suid and sgid (group-executable) cleared, as a truncate by that user clears them natively');
+    });
+  });
+}
 
 for (const ring of [true, false]) {
   test(`rm of a big file through the mount: the daemon lets go of it, so its space comes back (${ring ? 'ring' : 'noring'}; the outcome, not which thread closed it)`, { timeout: 60_000 }, async () => {

@@ -605,7 +605,7 @@ export const CASES: Case[] = [
   },
   {
     // 2 MiB: through the passthrough, such an O_TRUNC is made apart from the open.
-    name: 'O_TRUNC of a large file: by a writer (times move), by a non-writer, read-only (by the owner, a writer, a reader, a non-reader), append-only fd, set-id file of another user',
+    name: 'O_TRUNC of a large file: by a writer (times move), by a non-writer, read-only (by the owner, a writer, a reader, a non-reader), append-only fd, set-id files (by root, another user, in and outside the group, read-only, ftruncate)',
     py: String.raw`
       big = 'b' * (2 << 20)
       ro_trunc = lambda p: (os.close(os.open(p, os.O_RDONLY | os.O_TRUNC)), 'ok')[1]
@@ -625,11 +625,33 @@ export const CASES: Case[] = [
       out['append'] = (wr('a', 'tail', os.O_WRONLY | os.O_APPEND | os.O_TRUNC), rd('a'))
       mk('s', big, 0o6777)
       out['setid_by_other'] = (as_user(U1, lambda: wr('s', '', os.O_RDWR | os.O_TRUNC)), mode('s'), size('s'))
+      mk('s_root', big, 0o6777)
+      out['setid_by_root'] = (wr('s_root', '', os.O_RDWR | os.O_TRUNC), mode('s_root'), size('s_root'))
+      # sgid without group execute: cleared only for a caller outside the file's group.
+      mk('sg_out', big, 0o2766); os.chown('sg_out', 0, 2000)
+      out['sgid_outside_group'] = (as_user(U1, lambda: wr('sg_out', '', os.O_WRONLY | os.O_TRUNC)), mode('sg_out'), size('sg_out'))
+      mk('sg_in', big, 0o2766); os.chown('sg_in', 0, 2000)
+      out['sgid_in_group'] = (as_user(U2, lambda: wr('sg_in', '', os.O_WRONLY | os.O_TRUNC)), mode('sg_in'), size('sg_in'))
+      mk('s_ro', big, 0o6777)
+      out['setid_rdonly_by_other'] = (as_user(U1, lambda: ro_trunc('s_ro')), mode('s_ro'), size('s_ro'))
+      def ftrunc(p):
+          fd = os.open(p, os.O_RDWR)
+          try:
+              os.ftruncate(fd, 0)
+          finally:
+              os.close(fd)
+          return 'ok'
+      mk('s_ft', big, 0o6777)
+      out['setid_ftruncate_by_root'] = (ftrunc('s_ft'), mode('s_ft'), size('s_ft'))
+      mk('s_ft1', big, 0o6777)
+      out['setid_ftruncate_by_other'] = (as_user(U1, lambda: ftrunc('s_ft1')), mode('s_ft1'), size('s_ft1'))
     `,
     expect: {
       by_writer: 'ok', f: ['new', true, true], by_other: 'EACCES', g: 2 << 20, rdonly: 0, append: ['ok', 'tail'],
       rdonly_rw: ['ok', 0, true], rdonly_ro: ['EACCES', 2 << 20, false], rdonly_wo: ['EACCES', 2 << 20, false],
-      setid_by_other: ['ok', '777', 0],
+      setid_by_other: ['ok', '777', 0], setid_by_root: ['ok', '6777', 0],
+      sgid_outside_group: ['ok', '766', 0], sgid_in_group: ['ok', '2766', 0], setid_rdonly_by_other: ['ok', '777', 0],
+      setid_ftruncate_by_root: ['ok', '6777', 0], setid_ftruncate_by_other: ['ok', '777', 0],
     },
   },
   {

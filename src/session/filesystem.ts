@@ -83,8 +83,9 @@ export class FileSync {
  * closes there the file it opened. Dropping many pages of a large file takes
  * tens of milliseconds, inline held up every other client of the mount
  * meanwhile: the session runs it through its io_uring in a kernel worker
- * thread, with the daemon's credentials (so a truncate that must clear set-id
- * bits as the caller is no case for it); without the ring, inline. `fd` must
+ * thread, with the daemon's credentials (a truncate that must clear set-id
+ * bits as the caller needs a step of its own in `reply()`: the passthrough
+ * truncates again, as the caller, to the new size); without the ring, inline. `fd` must
  * stay open until the reply is sent (an open file's does: its holder waits in
  * ftruncate or open).
  */

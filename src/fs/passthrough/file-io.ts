@@ -285,11 +285,15 @@ export class FileIo {
       if (this.stx.readBigUInt64LE(40) !== 0n) throw new FuseError(Errno.EPERM);
     }
     const truncateLater = this.truncateLater(ifd, flags);
+    // (truncateLater's statx is still in this.stx.)
+    const setId = truncateLater && (this.stx.readUInt16LE(28) & 0o6000) !== 0;
     if (truncateLater) flags &= ~sys.O_TRUNC;
     const fd = this.widen(this.creds.asCaller(ctx, () => ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags)))), a.flags);
     const reply = this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
     if (!truncateLater) return reply;
-    if ((flags & sys.O_ACCMODE) !== sys.O_RDONLY) return new FileTruncate(fd, 0n, () => reply, () => this.closeHandle(reply.fh));
+    if ((flags & sys.O_ACCMODE) !== sys.O_RDONLY) {
+      return new FileTruncate(fd, 0n, () => (setId && this.dropSetIdAsCaller(ctx, fd, 0n), reply), () => this.closeHandle(reply.fh));
+    }
     // O_RDONLY|O_TRUNC truncates on Linux, but not through a read-only fd:
     // one writable fd for the truncate alone, opened as the caller too.
     let wfd: number;
@@ -304,7 +308,7 @@ export class FileIo {
       if (open) sys.close(wfd);
       open = false;
     };
-    return new FileTruncate(wfd, 0n, () => (closeW(), reply), () => {
+    return new FileTruncate(wfd, 0n, () => (setId && this.dropSetIdAsCaller(ctx, wfd, 0n), closeW(), reply), () => {
       closeW();
       this.closeHandle(reply.fh);
     });
@@ -317,17 +321,29 @@ export class FileIo {
    * the caller, and truncated through a writable fd of the caller's (the
    * permission check is the same: O_TRUNC asks for write access, which a
    * writable open asks for, and so does the extra fd of an O_RDONLY one).
-   * Not when it has set-id bits: a truncate clears them only when the caller
-   * lacks CAP_FSETID, and the session truncates with the daemon's
-   * credentials. O_RDONLY|O_TRUNC (which truncates on Linux) too: through a
-   * writable fd of its own (open()).
+   * A file with set-id bits too: the session truncates with the daemon's
+   * credentials, which keep them, so dropSetIdAsCaller() follows.
+   * O_RDONLY|O_TRUNC (which truncates on Linux) too: through a writable fd of
+   * its own (open()).
    */
   private truncateLater(ifd: number, flags: number): boolean {
     // seal_size: only an empty file got this far, nothing to drop (and its statx was made).
     if (!(flags & sys.O_TRUNC) || this.options.sealSize) return false;
     if (sys.statx(ifd, '', EMPTY, sys.STATX_TYPE | sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return false;
     const mode = this.stx.readUInt16LE(28);
-    return (mode & S_IFMT) === S_IFREG && !(mode & 0o6000) && this.stx.readBigUInt64LE(40) >= OFF_THREAD_BYTES;
+    return (mode & S_IFMT) === S_IFREG && this.stx.readBigUInt64LE(40) >= OFF_THREAD_BYTES;
+  }
+
+  /**
+   * After the session truncated a set-id file with the daemon's credentials
+   * (which hold CAP_FSETID, so the host kept the bits): the same truncate
+   * again, to the size it now has, as the caller. It drops no data, and the
+   * host clears the bits by its own rules for the caller (suid always, sgid
+   * when group-executable or the caller is outside the file's group; not for
+   * root), exactly as a truncate made as the caller would have.
+   */
+  dropSetIdAsCaller(ctx: RequestContext, fd: number, size: bigint): void {
+    this.creds.asCaller(ctx, () => ok(sys.ftruncate(fd, size)));
   }
 
   // ---- data ----

@@ -477,8 +477,13 @@ export class PassthroughFs implements Filesystem {
   }
 
   setattr(ctx: RequestContext, ino: bigint, s: SetattrIn): AttrReply | FileTruncate<AttrReply> {
-    const fd = this.attrSetter.truncateLater(ino, s);
-    if (fd !== undefined) return new FileTruncate(fd, s.size, () => this.getattr(ctx, ino, s.fh));
+    const later = this.attrSetter.truncateLater(ino, s);
+    if (later !== undefined) {
+      return new FileTruncate(later.fd, s.size, () => {
+        if (later.setId) this.fileIo.dropSetIdAsCaller(ctx, later.fd, s.size);
+        return this.getattr(ctx, ino, s.fh);
+      });
+    }
     return this.getattr(ctx, ino, this.attrSetter.apply(ctx, ino, s));
   }
 

@@ -35,17 +35,18 @@ export class AttrSetter {
    * least OFF_THREAD_BYTES and nothing else, for the session to make
    * (FileTruncate); undefined when it is to be applied here. The session
    * makes it with the daemon's credentials, not the caller's: that differs
-   * only where the truncate clears set-id bits, so a file with any is left
-   * out, as are sealed sizes (their check is apply's).
+   * only where the truncate clears set-id bits, so for a file with any
+   * (`setId`) FileIo.dropSetIdAsCaller() follows. Sealed sizes are left out
+   * (their check is apply's).
    */
-  truncateLater(ino: bigint, s: SetattrIn): number | undefined {
+  truncateLater(ino: bigint, s: SetattrIn): { fd: number; setId: boolean } | undefined {
     const v = s.valid;
     if (!(v & FATTR_SIZE) || !(v & FATTR_FH) || v & (FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_KILL_SUIDGID) || this.options.sealSize) return undefined;
     const f = this.files.handle(s.fh);
     if (f === undefined || f.ino !== ino) return undefined;
     if (sys.statx(f.fd, '', EMPTY, sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return undefined;
-    if (this.stx.readUInt16LE(28) & 0o6000) return undefined;
-    return this.stx.readBigUInt64LE(40) - s.size >= OFF_THREAD_BYTES ? f.fd : undefined;
+    if (this.stx.readBigUInt64LE(40) - s.size < OFF_THREAD_BYTES) return undefined;
+    return { fd: f.fd, setId: (this.stx.readUInt16LE(28) & 0o6000) !== 0 };
   }
 
   /**
