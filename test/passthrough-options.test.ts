@@ -448,8 +448,8 @@ print(closed == opened, opened, left, open(host).read())
   test('killpriv_v2: negotiated; writes, truncates, O_TRUNC and chown by others clear set-id bits as natively', async () => {
     const script = String.raw`
 import os, pwd
-def setup(n, m, owner=(0, 0)):
-    open(n, 'w').write('data'); os.chown(n, *owner); os.chmod(n, m)
+def setup(n, m, owner=(0, 0), data='data'):
+    open(n, 'w').write(data); os.chown(n, *owner); os.chmod(n, m)
 def as_u1(f):
     pid = os.fork()
     if pid == 0:
@@ -466,11 +466,14 @@ setup('r', 0o6777); wr('r'); res['write_root'] = oct(os.stat('r').st_mode & 0o77
 setup('t', 0o6777); as_u1(lambda: os.truncate('t', 1)); res['truncate_other'] = oct(os.stat('t').st_mode & 0o7777)
 setup('o', 0o6777); as_u1(lambda: os.close(os.open('o', os.O_WRONLY | os.O_TRUNC))); res['otrunc_other'] = oct(os.stat('o').st_mode & 0o7777)
 setup('c', 0o6755); os.chown('c', 1000, 1000); res['chown_root'] = oct(os.stat('c').st_mode & 0o7777)
+# 2 MiB: the passthrough truncates these apart from the open (then again as the caller).
+setup('ob', 0o6777, data='b' * (2 << 20)); as_u1(lambda: os.close(os.open('ob', os.O_WRONLY | os.O_TRUNC))); res['otrunc_big_other'] = oct(os.stat('ob').st_mode & 0o7777)
+setup('obr', 0o6777, data='b' * (2 << 20)); os.close(os.open('obr', os.O_WRONLY | os.O_TRUNC)); res['otrunc_big_root'] = oct(os.stat('obr').st_mode & 0o7777)
 print(sorted(res.items()))
 `;
     const native = tmpdir();
     const want = py(script, { cwd: native });
-    assert.equal(want, "[('chown_root', '0o755'), ('otrunc_other', '0o777'), ('truncate_other', '0o777'), ('write_other', '0o777'), ('write_root', '0o6777'), ('write_sgid_nogx', '0o767')]");
+    assert.equal(want, "[('chown_root', '0o755'), ('otrunc_big_other', '0o777'), ('otrunc_big_root', '0o6777'), ('otrunc_other', '0o777'), ('truncate_other', '0o777'), ('write_other', '0o777'), ('write_root', '0o6777'), ('write_sgid_nogx', '0o767')]");
     for (const killprivV2 of [true, false]) {
       for (const passthrough of [true, false]) {
         const src = tmpdir();

@@ -14,6 +14,8 @@ usage: longcall.py fsync <dir> <bytes>     write <bytes> (1 MiB blocks) to a new
        longcall.py otrunc <dir> <bytes>    write <bytes> to a new file and close it,
                                            then time an open of it with O_TRUNC
                                            (the shell's `>`, cp over a file)
+       longcall.py otrunc-setid <dir> <bytes>  the same with the file made set-id
+                                           (mode 6755) before the open
        longcall.py unlink <dir> <bytes>    write <bytes> to a new file, fsync and
                                            close it, then time its unlink and the
                                            second after (a daemon frees the file
@@ -122,9 +124,11 @@ def main():
         fd = write_file(os.path.join(d, 'truncate.dat'), n)
         res = with_prober(d, lambda: os.ftruncate(fd, 0))
         os.close(fd)
-    elif mode == 'otrunc':
-        p = os.path.join(d, 'otrunc.dat')
+    elif mode in ('otrunc', 'otrunc-setid'):
+        p = os.path.join(d, mode + '.dat')
         os.close(write_file(p, n))
+        if mode == 'otrunc-setid':
+            os.chmod(p, 0o6755)
         fds = []
         res = with_prober(d, lambda: fds.append(os.open(p, os.O_WRONLY | os.O_TRUNC)))
         if os.fstat(fds[0]).st_size != 0:

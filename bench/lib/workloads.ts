@@ -383,6 +383,7 @@ const stall: Group = {
     { id: 'stall.fsync', label: `wait during fsync of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.truncate', label: `wait during ftruncate to 0 of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.otrunc', label: `wait during open(O_TRUNC) of ${sizeLabel(s.longBytes)} just written`, unit: 'ms', better: 'lower', kind: 'stall' },
+    { id: 'stall.otrunc_setid', label: `the same, of a set-id file (mode 6755)`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.unlink', label: `wait during rm of ${sizeLabel(s.longBytes)} on disk, and 1 s after`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.copy', label: `wait during copy_file_range of ${sizeLabel(s.longBytes)}`, unit: 'ms', better: 'lower', kind: 'stall' },
     { id: 'stall.fsync4k', label: `pwrite 4 KiB + fsync ×${s.smallSyncs}`, unit: 'µs/op', better: 'lower', kind: 'stall' },
@@ -402,6 +403,8 @@ const stall: Group = {
     await c.step('stall.truncate', () => longcall('truncate'));
     syncAll();
     await c.step('stall.otrunc', () => longcall('otrunc'));
+    syncAll();
+    await c.step('stall.otrunc_setid', () => longcall('otrunc-setid'));
     syncAll();
     await c.step('stall.unlink', () => longcall('unlink'));
     syncAll();
