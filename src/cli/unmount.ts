@@ -4,35 +4,39 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findMount, MountError, unmountKernel } from '../session/mount.js';
-import type { UnmountOptions } from '../session/mount.js';
+import type { MountEntry, UnmountOptions } from '../session/mount.js';
 import { Failure } from './errors.js';
 
 /**
- * The mount point as /proc/mounts spells it. The mount itself is touched only
- * as a last resort: a stat of a hung daemon's mount point never returns, and
- * a dead one's fails. So: the path as given, then through its parent's real
- * path, and only then its own.
+ * The mount of `mountpoint` as /proc/mounts spells it, or its resolved path
+ * if it is none. The mount itself is touched only as a last resort: a stat
+ * of a hung daemon's mount point never returns, and a dead one's fails. So:
+ * the path as given, then through its parent's real path, and only then its
+ * own.
  */
-function resolveTarget(mountpoint: string): string {
+function resolveTarget(mountpoint: string): { target: string; entry?: MountEntry } {
   const abs = path.resolve(mountpoint);
-  if (findMount(abs)) return abs;
-  let viaParent = abs;
+  const asGiven = findMount(abs);
+  if (asGiven) return { target: abs, entry: asGiven };
+  let viaParent: string;
   try {
     viaParent = path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
   } catch {
-    return abs;
+    return { target: abs };
   }
-  if (findMount(viaParent)) return viaParent;
+  const entry = findMount(viaParent);
+  if (entry) return { target: viaParent, entry };
+  let real: string;
   try {
-    return fs.realpathSync(viaParent);
+    real = fs.realpathSync(viaParent);
   } catch {
-    return viaParent;
+    return { target: viaParent };
   }
+  return { target: real, entry: findMount(real) };
 }
 
 export function runUnmount(mountpoint: string, how: UnmountOptions): number {
-  const target = resolveTarget(mountpoint);
-  const entry = findMount(target);
+  const { target, entry } = resolveTarget(mountpoint);
   if (!entry) {
     if (!fs.existsSync(target)) throw new Failure(`${target} does not exist`);
     throw new Failure(`${target} is not a mount point`);

@@ -89,13 +89,20 @@ function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
+/** Every entry of /proc/self/mounts, in its order. */
+function mountEntries(): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [source, t, type, options] = line.split(' ');
+    if (t !== undefined) entries.push({ source: unescapeMount(source!), target: unescapeMount(t), type: type!, options: options! });
+  }
+  return entries;
+}
+
 /** The /proc/self/mounts entry whose target is exactly `target` (the last one, the visible one). */
 export function findMount(target: string): MountEntry | undefined {
   let found: MountEntry | undefined;
-  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-    const [source, t, type, options] = line.split(' ');
-    if (t !== undefined && unescapeMount(t) === target) found = { source: unescapeMount(source!), target, type: type!, options: options! };
-  }
+  for (const e of mountEntries()) if (e.target === target) found = e;
   return found;
 }
 
@@ -285,12 +292,7 @@ function abortConnection(target: string): void {
 
 /** Where fusectl is mounted (usually /sys/fs/fuse/connections). */
 function fusectlDirs(): string[] {
-  const dirs: string[] = [];
-  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-    const [, t, type] = line.split(' ');
-    if (type === 'fusectl' && t !== undefined) dirs.push(unescapeMount(t));
-  }
-  return dirs;
+  return mountEntries().filter((e) => e.type === 'fusectl').map((e) => e.target);
 }
 
 /** Which processes hold files under `target` (from /proc), for a helpful EBUSY. */
