@@ -284,13 +284,12 @@ export class FileIo {
       ok(sys.statx(ifd, '', EMPTY, sys.STATX_SIZE, this.stx));
       if (this.stx.readBigUInt64LE(40) !== 0n) throw new FuseError(Errno.EPERM);
     }
-    const truncateLater = this.truncateLater(ifd, flags);
-    // (truncateLater's statx is still in this.stx.)
-    const setId = truncateLater && (this.stx.readUInt16LE(28) & 0o6000) !== 0;
-    if (truncateLater) flags &= ~sys.O_TRUNC;
+    const later = this.truncateLater(ifd, flags);
+    if (later) flags &= ~sys.O_TRUNC;
     const fd = this.widen(this.creds.asCaller(ctx, () => ok(this.inodes.retryFd(() => this.proc.reopen(ifd, flags)))), a.flags);
     const reply = this.fileReply(fd, ino, i.type === S_IFREG, a.flags, ctx);
-    if (!truncateLater) return reply;
+    if (!later) return reply;
+    const { setId } = later;
     if ((flags & sys.O_ACCMODE) !== sys.O_RDONLY) {
       return new FileTruncate(fd, 0n, () => (setId && this.dropSetIdAsCaller(ctx, fd, 0n), reply), () => this.closeHandle(reply.fh));
     }
@@ -326,12 +325,13 @@ export class FileIo {
    * O_RDONLY|O_TRUNC (which truncates on Linux) too: through a writable fd of
    * its own (open()).
    */
-  private truncateLater(ifd: number, flags: number): boolean {
+  private truncateLater(ifd: number, flags: number): { setId: boolean } | undefined {
     // seal_size: only an empty file got this far, nothing to drop (and its statx was made).
-    if (!(flags & sys.O_TRUNC) || this.options.sealSize) return false;
-    if (sys.statx(ifd, '', EMPTY, sys.STATX_TYPE | sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return false;
+    if (!(flags & sys.O_TRUNC) || this.options.sealSize) return undefined;
+    if (sys.statx(ifd, '', EMPTY, sys.STATX_TYPE | sys.STATX_MODE | sys.STATX_SIZE, this.stx) < 0) return undefined;
     const mode = this.stx.readUInt16LE(28);
-    return (mode & S_IFMT) === S_IFREG && this.stx.readBigUInt64LE(40) >= OFF_THREAD_BYTES;
+    if ((mode & S_IFMT) !== S_IFREG || this.stx.readBigUInt64LE(40) < OFF_THREAD_BYTES) return undefined;
+    return { setId: (mode & 0o6000) !== 0 };
   }
 
   /**
