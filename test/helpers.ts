@@ -94,6 +94,15 @@ after(async () => {
   }
 });
 
+/** Whether process `pid` waits for a FUSE reply (its system call is queued in a mount's kernel side). */
+export function waitsOnFuse(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/wchan`, 'utf8') === 'request_wait_answer';
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `fd` is an open fd of this process. */
 export function isFdOpen(fd: number): boolean {
   try {

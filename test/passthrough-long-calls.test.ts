@@ -22,7 +22,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { mountFs, mountMemFs, mountPassthrough, openFdFlags, tmpdir, unmountFs, withMount } from './helpers.js';
+import { mountFs, mountMemFs, mountPassthrough, openFdFlags, tmpdir, unmountFs, waitsOnFuse, withMount } from './helpers.js';
 import type { TestMemFsOptions } from './fixtures/test-memfs.js';
 
 type Mounted = Awaited<ReturnType<typeof mountFs>>;
@@ -50,7 +50,7 @@ async function gatedCall(code: string, file: string, started: Client[]): Promise
   started.push(client);
   const until = Date.now() + 10_000;
   for (;;) {
-    if (out.startsWith('waiting') && fs.readFileSync(`/proc/${p.pid}/wchan`, 'utf8') === 'request_wait_answer') break;
+    if (out.startsWith('waiting') && waitsOnFuse(p.pid!)) break;
     if (Date.now() > until) throw new Error(`the client never got to wait in its call: the mount did not answer it (output: ${JSON.stringify(out)})`);
     await new Promise((r) => setTimeout(r, 20));
   }
