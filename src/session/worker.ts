@@ -34,11 +34,18 @@ sys.setThreadName('tsfuse-session');
 
 const input = workerData as WorkerInput;
 const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
+// stderr may be a non-blocking pipe (a Node parent's): when its reader is
+// slow the write fails with EAGAIN, and the line waits for room instead of
+// being lost. A debug log then paces the session, as a terminal would.
 const log = (line: string): void => {
-  try {
-    writeSync(2, line + '\n');
-  } catch {
-    /* stderr closed (daemonized): nothing to do */
+  const b = Buffer.from(line + '\n');
+  for (let off = 0; off < b.length; ) {
+    try {
+      off += writeSync(2, b, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return; // stderr closed (daemonized): nothing to do
+      sys.poll([2], sys.POLLOUT, 1000);
+    }
   }
 };
 
