@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { OPTIONS } from '../src/cli/options.js';
@@ -91,6 +91,15 @@ function tsfuse(args: string[], opts: { uid?: number; gid?: number; env?: NodeJS
 function sh(cmd: string, env?: NodeJS.ProcessEnv): Result {
   const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: 60000, env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** sh() without blocking this process's event loop (which reads the daemons' stderr). */
+function shAsync(cmd: string): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: 60000 }, (err, stdout, stderr) => {
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** Starts `tsfuse args...` (foreground), collecting stderr. */
@@ -513,6 +522,26 @@ test('-d: implies foreground and logs LOOKUP and GETATTR for a stat through the 
   assert.equal((await q.exit).code, 0);
 });
 
+test('-d: a log reader that falls behind loses no line: the session waits for room in the pipe', async () => {
+  const { src, mnt } = fixture();
+  const p = start([src, mnt, '-d']);
+  try {
+    await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the debug mount');
+    // 3,000 lookups log about 300 KiB, several times what the pipe holds.
+    p.child.stderr!.pause();
+    const client = shAsync(`python3 -c "import os\nfor i in range(3000): os.path.exists('${mnt}/missing-%d' % i)"`);
+    const paused = await Promise.race([client.then(() => 'finished'), new Promise((r) => setTimeout(() => r('waiting'), 1500))]);
+    assert.equal(paused, 'waiting', 'the client waits while the log is full');
+    p.child.stderr!.resume();
+    assert.equal((await client).status, 0);
+    await waitFor(() => / > LOOKUP ino=1 "missing-2999"/.test(p.stderr()), 'the last LOOKUP in the log');
+    for (let i = 0; i < 3000; i++) assert.ok(p.stderr().includes(` > LOOKUP ino=1 "missing-${i}" `), `missing-${i} logged`);
+  } finally {
+    p.child.kill('SIGTERM');
+  }
+  assert.equal((await p.exit).code, 0);
+});
+
 // ---------------------------------------------------------------- options
 
 test('-o uidmapping/gidmapping: files owned by root show as 1000', async () => {
@@ -552,6 +581,44 @@ test('-o nofile_handles,fd_budget=64: 400 files listed and read through the moun
     assert.equal(tsfuse(['unmount', mnt]).status, 0);
   }
 });
+
+// du lists a directory of 601 entries and then stats each: an entry whose
+// listing carried its attributes needs no LOOKUP. The kernel reads a listing
+// 32 KiB at a time (glibc's getdents buffer): about 180 entries with
+// attributes, 580 without. Counted in the daemon's debug log.
+for (const policy of ['auto', 'always', 'never'] as const) {
+  test(`-o readdirplus=${policy}: which reads of a listing carry attributes, and what du then looks up`, async () => {
+    const { src, mnt } = fixture();
+    for (let i = 0; i < 600; i++) fs.writeFileSync(path.join(src, `entry-with-a-long-name-${String(i).padStart(4, '0')}`), 'x'.repeat(i));
+    const p = start([src, mnt, '-f', '-o', `debug,readdirplus=${policy}`]);
+    let du: Result;
+    try {
+      await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the foreground mount');
+      // Asynchronously: the daemon's log waits for this process to read it.
+      du = await shAsync(`du -s --apparent-size --block-size=1 ${mnt}`);
+    } finally {
+      p.child.kill('SIGTERM');
+    }
+    assert.equal((await p.exit).code, 0, p.stderr());
+    assert.equal(du.status, 0, du.stderr);
+    // 0 + 1 + ... + 599 bytes, the fixture's hello.txt and the directory itself.
+    assert.equal(Number(du.stdout.split(/\s/)[0]), (599 * 600) / 2 + fs.statSync(path.join(src, 'hello.txt')).size + fs.statSync(src).size);
+    const log = p.stderr();
+    const count = (re: RegExp) => (log.match(re) ?? []).length;
+    const plus = count(/> READDIRPLUS ino=1 /g);
+    const names = count(/> READDIR ino=1 /g);
+    const lookups = count(/> LOOKUP ino=1 "(entry-with-a-long-name-|hello)/g);
+    const seen = `READDIRPLUS ${plus}, READDIR ${names}, LOOKUP ${lookups}`;
+    if (policy === 'always') {
+      assert.ok(plus >= 4 && names === 0 && lookups === 0, seen);
+    } else if (policy === 'auto') {
+      // The kernel asks for attributes with the first read only (nobody looked a name up in between).
+      assert.ok(plus === 1 && names >= 2 && lookups > 300 && lookups < 601, seen);
+    } else {
+      assert.ok(plus === 0 && names >= 2 && lookups === 601, seen);
+    }
+  });
+}
 
 test('-o ro: writes fail with EROFS; reads work', async () => {
   const { src, mnt } = fixture();

@@ -338,6 +338,46 @@ print(back == blob, got == bytes(want), hashlib.sha1(got).hexdigest())
     });
   });
 
+  test('readdirplus auto, always and never: 1,500 entries of every type listed with their native types and attributes, twice', async () => {
+    const src = tmpdir();
+    // Enough entries for several reads of 32 KiB (glibc's getdents buffer), so that later reads carry attributes only with 'always'.
+    py(`
+import os
+os.chdir(${JSON.stringify(src)})
+for i in range(1400):
+    n = 'file-%04d' % i
+    with open(n, 'wb') as f: f.write(b'x' * (i % 97))
+    os.chmod(n, 0o600 | (i % 8) << 3)
+    os.utime(n, ns=(1_600_000_000_123_456_789 + i, 1_600_000_000_987_654_321 + i * 1000))
+for i in range(50): os.mkdir('dir-%02d' % i, 0o700 + i % 8)
+for i in range(49): os.symlink('file-%04d' % i, 'link-%02d' % i)
+os.mkfifo('fifo', 0o640)
+os.link('file-0001', 'hardlink')
+`);
+    const listing = (dir: string) => py(`
+import os, hashlib
+out = []
+with os.scandir(${JSON.stringify(dir)}) as it:
+    for e in it:
+        st = e.stat(follow_symlinks=False)
+        kind = 'd' if e.is_dir(follow_symlinks=False) else 'l' if e.is_symlink() else 'f' if e.is_file(follow_symlinks=False) else 'o'
+        out.append((e.name, kind, st.st_mode, st.st_size, st.st_nlink, st.st_uid, st.st_gid, st.st_mtime_ns))
+out.sort()
+print(len(out), hashlib.sha256(repr(out).encode()).hexdigest(), out[0], out[-1])
+`);
+    const native = listing(src);
+    assert.match(native, /^1501 /);
+    for (const readdirplus of ['auto', 'always', 'never'] as const) {
+      await withMount(src, { readdirplus }, {}, (m) => {
+        assert.equal(m.agreed.includes('DO_READDIRPLUS'), readdirplus !== 'never', readdirplus);
+        assert.equal(m.agreed.includes('READDIRPLUS_AUTO'), readdirplus === 'auto', readdirplus);
+        assert.equal(listing(m.dir), native, `${readdirplus}: first listing`);
+        // Again, with the kernel now holding every entry.
+        assert.equal(listing(m.dir), native, `${readdirplus}: second listing`);
+      });
+    }
+  });
+
   test('seal_size: size changes refused with EPERM, also with writeback asked for (turned off)', async () => {
     const src = tmpdir();
     fs.writeFileSync(path.join(src, 'f'), '0123');

@@ -5,6 +5,7 @@ import { IdMap } from './idmap.js';
 import { OptionError } from './option-error.js';
 
 export type CachePolicy = 'never' | 'metadata' | 'auto' | 'always';
+export type ReaddirplusPolicy = 'auto' | 'always' | 'never';
 
 export interface PassthroughOptions {
   /** The host directory to serve. */
@@ -39,6 +40,13 @@ export interface PassthroughOptions {
   noOpendir?: boolean;
   /** readdir returns an empty listing. */
   noReaddir?: boolean;
+  /**
+   * When listings carry each entry's attributes (READDIRPLUS), so that the
+   * kernel need not look the names up one by one: 'auto' (default) lets the
+   * kernel choose per read (READDIRPLUS_AUTO), 'always' for every read,
+   * 'never' lists names only.
+   */
+  readdirplus?: ReaddirplusPolicy;
   /** Refuse every change of a file's size with EPERM. */
   sealSize?: boolean;
   /** Extended attributes (default on); off answers ENOSYS. */
@@ -85,6 +93,7 @@ export interface ResolvedOptions {
   noOpen: boolean;
   noOpendir: boolean;
   noReaddir: boolean;
+  readdirplus: ReaddirplusPolicy;
   sealSize: boolean;
   xattr: boolean;
   killprivV2: boolean;
@@ -106,7 +115,7 @@ export { OptionError };
 
 const KNOWN = new Set<keyof PassthroughOptions>([
   'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'negativeTimeout', 'cache', 'autoInvalData', 'writeback', 'noOpen',
-  'noOpendir', 'noReaddir', 'sealSize', 'xattr', 'killprivV2', 'useHostIno', 'allowDirectIo', 'useMmap',
+  'noOpendir', 'noReaddir', 'readdirplus', 'sealSize', 'xattr', 'killprivV2', 'useHostIno', 'allowDirectIo', 'useMmap',
   'maxMmapSize', 'uidmapping', 'gidmapping', 'passthrough', 'defaultPermissions',
   'fileHandles', 'fdBudget',
 ]);
@@ -156,6 +165,10 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     warnings.push('no_open only works with cache=always: no_open turned off');
     noOpen = false;
   }
+  const readdirplus = o.readdirplus ?? 'auto';
+  if (!['auto', 'always', 'never'].includes(readdirplus)) {
+    throw new OptionError(`readdirplus: expected auto, always or never, got ${JSON.stringify(o.readdirplus)}`);
+  }
   const maxMmapSize = o.maxMmapSize ?? 1 << 30;
   if (typeof maxMmapSize !== 'number' || !Number.isInteger(maxMmapSize) || maxMmapSize <= 0) {
     throw new OptionError(`maxMmapSize: expected a positive number of bytes, got ${JSON.stringify(o.maxMmapSize)}`);
@@ -177,6 +190,7 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     noOpen,
     noOpendir: bool('noOpendir', o.noOpendir, false),
     noReaddir: bool('noReaddir', o.noReaddir, false),
+    readdirplus,
     sealSize,
     xattr: bool('xattr', o.xattr, true),
     killprivV2: bool('killprivV2', o.killprivV2, false),

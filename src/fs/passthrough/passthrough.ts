@@ -261,6 +261,8 @@ export class PassthroughFs implements Filesystem {
     conn.request('AUTO_INVAL_DATA', o.autoInvalData);
     conn.request('HANDLE_KILLPRIV_V2', o.killprivV2);
     conn.request('CACHE_SYMLINKS', o.cache === 'always');
+    conn.request('DO_READDIRPLUS', o.readdirplus !== 'never');
+    conn.request('READDIRPLUS_AUTO', o.readdirplus === 'auto');
     conn.request('DONT_MASK', this.threadUmask);
     // With default_permissions the kernel checks access itself, from the mode
     // bits only unless it knows the ACLs (POSIX_ACL, which the kernel ties
