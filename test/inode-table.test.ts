@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
-import { ByteArena } from '../src/fs/passthrough/inode-chunk.js';
+import { ByteArena, CHUNK } from '../src/fs/passthrough/inode-chunk.js';
 import type { Identity, Inode, ReopenOpen } from '../src/fs/passthrough/inode-table.js';
 import { tmpdir } from './helpers.js';
 import { Rng } from './rng.js';
@@ -41,22 +41,47 @@ function setup(useHostIno: boolean, maxFds = 1 << 20, n = 10) {
 test('counter numbering: root is 1, others from 2, same file same number, refs counted', () => {
   const { t, add } = setup(false);
   assert.equal(t.root.nodeid, 1n);
+  assert.equal(t.root.stIno, 1n);
   const a = add(0);
   const b = add(1);
-  assert.equal(a.nodeid, 2n);
-  assert.equal(b.nodeid, 3n);
+  assert.equal(a.stIno, 2n);
+  assert.equal(b.stIno, 3n);
   const again = t.find('D', a.hostIno, 100, 0)!;
-  assert.equal(again.nodeid, 2n);
+  assert.equal(again.stIno, 2n);
+  assert.equal(again.nodeid, a.nodeid);
   again.refs++;
-  assert.equal(t.get(2n).refs, 2n);
-  t.forget(2n, 1n);
-  assert.equal(t.get(2n).refs, 1n);
-  t.forget(2n, 1n);
-  assert.equal(t.tryGet(2n), undefined);
-  assert.throws(() => t.get(2n), { errno: 116 });
+  assert.equal(t.get(a.nodeid).refs, 2n);
+  t.forget(a.nodeid, 1n);
+  assert.equal(t.get(a.nodeid).refs, 1n);
+  t.forget(a.nodeid, 1n);
+  assert.equal(t.tryGet(a.nodeid), undefined);
+  assert.throws(() => t.get(a.nodeid), { errno: 116 });
   assert.equal(t.size, 2);
   t.forget(1n, 5n);
   assert.equal(t.get(1n), t.root, 'the root is never forgotten');
+});
+
+test('node ids: the slot in the low half, the slot\'s uses above it; a slot taken again gives a node id the kernel never saw', () => {
+  const { t, add } = setup(false);
+  const a = add(0);
+  assert.equal(a.nodeid, (1n << 32n) | BigInt(a.slot + 1));
+  assert.equal(a.generation, 1n);
+  const slot = a.slot;
+  const old = a.nodeid;
+  t.forget(old, 1n);
+  // Fill the rest of the first chunk: then the next inode must take the freed slot.
+  for (let i = 0; i < CHUNK - 2; i++) t.add(-1, 'D', BigInt(1_000_000 + i), i, 0, S_IFREG, false);
+  const c = t.add(-1, 'D', 999_999n, 0, 0, S_IFREG, false);
+  assert.equal(c.slot, slot, 'the freed slot is taken again');
+  assert.equal(c.nodeid, (2n << 32n) | BigInt(slot + 1));
+  assert.equal(c.generation, 2n);
+  assert.equal(c.stIno, BigInt(2 + CHUNK - 1), 'st_ino keeps counting');
+  assert.equal(t.tryGet(old), undefined, 'the old node id is stale');
+  assert.equal(t.get(c.nodeid).hostIno, c.hostIno);
+  // Node ids that name no live slot: out of range, the root's slot with another count, a free slot.
+  for (const id of [0n, 2n, BigInt(slot + 2), (1n << 32n) | 1n, (5n << 32n) | BigInt(slot + 1), (1n << 63n) | BigInt(slot + 1), 2n ** 64n - 1n]) {
+    assert.equal(t.tryGet(id), undefined, `node id ${id}`);
+  }
 });
 
 test('forget with `late`: a removed file of 1 MiB or more hands its fd over instead of closing it; small, still linked or directory ones are closed', () => {
@@ -95,22 +120,26 @@ test('birth time is part of identity: a reused inode number is another file', ()
 test('use_host_ino: virtual flag | device (8 bits) | host inode (47 bits), explicit numbers', () => {
   const { t, add, rootFd } = setup(true);
   const a = add(0);
-  // 'D' is device index 1 (the root's), so the node id is 1 << 47 | host inode.
-  assert.equal(a.nodeid, (1n << 47n) | a.hostIno);
-  assert.equal(t.get((1n << 47n) | a.hostIno).slot, a.slot);
+  // 'D' is device index 1 (the root's), so st_ino is 1 << 47 | host inode.
+  assert.equal(a.stIno, (1n << 47n) | a.hostIno);
+  assert.equal(t.get(a.nodeid).slot, a.slot);
   const b = add(1, 'E');
-  assert.equal(b.nodeid, (2n << 47n) | b.hostIno);
+  assert.equal(b.stIno, (2n << 47n) | b.hostIno);
   // A host inode number above 2^47-1 gets a virtual number with bit 55 set.
   const fd = sys.openat(rootFd, 'f2', sys.O_PATH | sys.O_CLOEXEC);
   const big = t.add(fd, 'D', (1n << 47n) + 5n, 1, 0, S_IFREG, true);
-  assert.equal(big.nodeid, (1n << 55n) | 1n);
-  assert.equal(t.get((1n << 55n) | 1n).hostIno, (1n << 47n) + 5n);
+  assert.equal(big.stIno, (1n << 55n) | 1n);
+  assert.equal(t.get(big.nodeid).hostIno, (1n << 47n) + 5n);
   // The same host inode number alive twice (reused while the old is known): virtual.
   const fd2 = sys.openat(rootFd, 'f3', sys.O_PATH | sys.O_CLOEXEC);
   const twin = t.add(fd2, 'D', a.hostIno, 999, 0, S_IFREG, true);
-  assert.equal(twin.nodeid, (1n << 55n) | 2n);
+  assert.equal(twin.stIno, (1n << 55n) | 2n);
   assert.equal(t.get(a.nodeid).slot, a.slot);
   assert.equal(t.root.nodeid, 1n);
+  // Once the first is gone, the host number is free again.
+  t.forget(a.nodeid, 1n);
+  const third = t.add(sys.openat(rootFd, 'f3', sys.O_PATH | sys.O_CLOEXEC), 'D', a.hostIno, 1000, 0, S_IFREG, true);
+  assert.equal(third.stIno, (1n << 47n) | a.hostIno);
   // Host inode numbers above 2^53 (hashed from BigInt halves) and below it are found exactly.
   const huge = t.add(sys.openat(rootFd, 'f2', sys.O_PATH | sys.O_CLOEXEC), 'D', (1n << 60n) + 7n, 1, 0, S_IFREG, true);
   assert.equal(t.find('D', (1n << 60n) + 7n, 1, 0)?.slot, huge.slot);

@@ -37,12 +37,14 @@ export function nameHash(name: Buffer): number {
 }
 
 export class Chunk {
-  readonly ids: BigUint64Array;
+  /** st_ino (NodeIds); the slot's node id is computed from the slot and gens. */
+  readonly stIno: BigUint64Array;
   readonly hostIno: BigUint64Array;
   readonly btimeSec: Float64Array;
   readonly refs: Float64Array;
   readonly btimeNsec: Uint32Array;
   readonly fds: Int32Array;
+  /** How many times the slot was taken: its node id's upper half, and the entry's generation. */
   readonly gens: Uint32Array;
   readonly handleOff: Uint32Array;
   readonly handleType: Int32Array;
@@ -66,7 +68,7 @@ export class Chunk {
       at += size * CHUNK;
       return v;
     };
-    this.ids = take((x, o, n) => new BigUint64Array(x, o, n), 8);
+    this.stIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
     this.hostIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
     this.btimeSec = take((x, o, n) => new Float64Array(x, o, n), 8);
     this.refs = take((x, o, n) => new Float64Array(x, o, n), 8);

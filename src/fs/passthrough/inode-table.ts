@@ -7,6 +7,9 @@
 // in chunks of typed arrays (60 bytes a slot, 16,384 slots a chunk, each chunk
 // one ArrayBuffer that is dropped when its last inode goes). Callers get small
 // `Inode` views; the root's view is kept, so it compares by identity.
+// The node id the kernel gets is the slot itself (with a count of the slot's
+// uses above bit 32), so a request's node id leads to its slot without a hash;
+// the st_ino clients see is another number, from NodeIds.
 //
 // A host file is identified by (device and mount, inode number, birth time):
 // with the birth time, an inode number reused after a delete is a different
@@ -31,6 +34,9 @@ import { ByteArena, CHUNK, Chunk, MASK, NameSlots, SHIFT, SlotIndex, hi32, lo32,
 import { NodeIds } from './node-ids.js';
 
 const MAX_DEVICES = 254;
+const TWO32 = 2 ** 32;
+/** Below this many uses of a slot its node id is computed without BigInt arithmetic (below 2^53). */
+const GEN_FAST = 2 ** 21;
 const ESTALE = 116;
 const ENOENT = 2;
 /** handleType of a slot whose handle is to be taken when its fd is evicted. */
@@ -44,7 +50,10 @@ const REG = 0o100000 >> 12;
 /** A view of one live inode. */
 export interface Inode {
   readonly slot: number;
+  /** The kernel's handle of the inode: its slot, and how often the slot was used, above bit 32 (see nodeidOf). */
   readonly nodeid: bigint;
+  /** The inode number clients see (st_ino, d_ino): given by NodeIds. */
+  readonly stIno: bigint;
   readonly generation: bigint;
   readonly hostIno: bigint;
   /** (device, mount) of the host file, as a string key. */
@@ -71,6 +80,7 @@ class InodeView implements Inode {
   constructor(private readonly t: InodeTable, readonly slot: number) {}
   private get c(): Chunk { return this.t.chunk(this.slot); }
   get nodeid(): bigint { return this.t.nodeidOf(this.slot); }
+  get stIno(): bigint { return this.t.stInoOf(this.slot); }
   get generation(): bigint { return BigInt(this.c.gens[this.slot & MASK]!); }
   get hostIno(): bigint { return this.c.hostIno[this.slot & MASK]!; }
   get devKey(): string { return this.t.devKeys[this.c.dev[this.slot & MASK]!]!; }
@@ -85,7 +95,6 @@ export class InodeTable {
   private chunks: (Chunk | null)[] = [];
   private allocHint = 0;
   private live = 0;
-  private generation = 0;
   /** File handles' and names' bytes; `handleOff`/`handleLen` of live slots point into it. */
   private readonly arena = new ByteArena((move) => {
     for (const c of this.chunks) {
@@ -97,8 +106,6 @@ export class InodeTable {
   private readonly byIno = new SlotIndex(4096);
   readonly devKeys: string[] = [''];
   private readonly devIndex = new Map<string, number>();
-  /** Node id → slot. */
-  private readonly byId = new SlotIndex(4096);
   /** (parent slot, name) → slot, for inodes known by name. */
   private readonly byParent = new SlotIndex(0);
   private readonly useNames: boolean;
@@ -128,7 +135,7 @@ export class InodeTable {
     private readonly reopenOpen: ReopenOpen | null = null,
   ) {
     this.useNames = !useHandles && identify !== null;
-    this.ids = new NodeIds(useHostIno, (id) => this.slotOf(id) >= 0);
+    this.ids = new NodeIds(useHostIno, (id) => this.stInoLive(id));
     // Without handles the budget is a hard limit: not every inode fd can be reopened.
     this.budget = new FdBudget(maxFds, !useHandles, (target) => this.evict(target));
     this.chunks.push(new Chunk());
@@ -180,26 +187,55 @@ export class InodeTable {
     return d;
   }
 
+  /**
+   * The kernel's node id of a slot: the slot + 1 in the low 32 bits (the root,
+   * slot 0, is 1), how many times the slot was taken above them. A node id
+   * leads straight to its slot, with no hash to keep; a slot taken again
+   * after the kernel forgot it gives a node id it never saw.
+   */
   nodeidOf(slot: number): bigint {
-    return slot === 0 ? 1n : this.chunk(slot).ids[slot & MASK]!;
+    if (slot === 0) return 1n;
+    const g = this.chunk(slot).gens[slot & MASK]!;
+    return g < GEN_FAST ? BigInt(g * TWO32 + slot + 1) : (BigInt(g) << 32n) | BigInt(slot + 1);
   }
 
-  private idStart(id: bigint): number {
-    let x = Math.imul(lo32(id) ^ hi32(id), 0x9e3779b1);
-    x ^= x >>> 15;
-    return x & this.byId.mask;
+  /** st_ino of a slot. */
+  stInoOf(slot: number): bigint {
+    return slot === 0 ? 1n : this.chunk(slot).stIno[slot & MASK]!;
   }
 
+  /** The live slot of a node id, or -1. */
   private slotOf(nodeid: bigint): number {
     if (nodeid === 1n) return 0;
-    const m = this.byId.mask;
-    const a = this.byId.a;
-    for (let h = this.idStart(nodeid), n = 0; n <= m; h = (h + 1) & m, n++) {
-      const e = a[h]!;
-      if (e === 0) return -1;
-      if (e > 0 && this.chunk(e - 1).ids[(e - 1) & MASK] === nodeid) return e - 1;
+    const n = Number(nodeid);
+    let lo: number;
+    let g: number;
+    if (n <= Number.MAX_SAFE_INTEGER) {
+      lo = n % TWO32;
+      g = (n - lo) / TWO32;
+    } else {
+      lo = Number(nodeid & 0xffffffffn);
+      g = Number(nodeid >> 32n);
     }
-    return -1;
+    const s = lo - 1;
+    if (s < 1 || s >> SHIFT >= this.chunks.length) return -1;
+    const c = this.chunks[s >> SHIFT];
+    return c && c.dev[s & MASK] !== 0 && c.gens[s & MASK] === g ? s : -1;
+  }
+
+  /** Whether a live inode has st_ino `id` (NodeIds: a host number alive twice gets a virtual one). */
+  private stInoLive(id: bigint): boolean {
+    if (id === 1n) return true;
+    const host = this.ids.hostOf(id);
+    if (host === undefined) return false;
+    const a = this.byIno.a;
+    const m = this.byIno.mask;
+    for (let h = this.hashStart(host.d, host.ino), n = 0; n <= m; h = (h + 1) & m, n++) {
+      const e = a[h]!;
+      if (e === 0) return false;
+      if (e > 0 && this.chunk(e - 1).stIno[(e - 1) & MASK] === id) return true;
+    }
+    return false;
   }
 
   get(nodeid: bigint): Inode {
@@ -251,9 +287,6 @@ export class InodeTable {
     return this.hashStart(this.chunk(s).dev[s & MASK]!, this.chunk(s).hostIno[s & MASK]!);
   }
 
-  private idStartOf(s: number): number {
-    return this.idStart(this.chunk(s).ids[s & MASK]!);
-  }
 
   private nameStartOf(s: number): number {
     const n = this.chunk(s).names!;
@@ -265,7 +298,6 @@ export class InodeTable {
     let size = 4096;
     while (size <= this.live * 2) size *= 2;
     this.byIno.reset(size);
-    this.byId.reset(size);
     if (this.namesInUse) this.byParent.reset(size);
     this.chunks.forEach((c, ci) => {
       if (!c) return;
@@ -273,7 +305,6 @@ export class InodeTable {
         if (c.dev[i] === 0) continue;
         const s = (ci << SHIFT) | i;
         this.byIno.insert(this.inoStart(s), s);
-        if (s !== 0) this.byId.insert(this.idStartOf(s), s);
         if (c.names && c.names.parent[i]! >= 0) this.byParent.insert(this.nameStartOf(s), s);
       }
     });
@@ -333,7 +364,7 @@ export class InodeTable {
     // Grow the hashes before the slot is live: rehash() enters every live
     // slot, and this one would then be entered twice (and once under the
     // previous occupant's node id), entries that outlive its chunk.
-    if (Math.max(this.byIno.used, this.byId.used, this.byParent.used) + 1 > this.byIno.a.length >> 1) this.rehash();
+    if (Math.max(this.byIno.used, this.byParent.used) + 1 > this.byIno.a.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
     c.dev[i] = d;
@@ -343,7 +374,8 @@ export class InodeTable {
     c.types[i] = type >> 12;
     c.fds[i] = fd;
     c.refs[i] = 1;
-    c.gens[i] = this.generation = (this.generation + 1) >>> 0;
+    // Another node id for the slot than the kernel knew it by before.
+    c.gens[i] = (c.gens[i]! + 1) >>> 0;
     c.handleLen[i] = 0;
     c.handleType[i] = 0;
     c.touched[i] = this.op;
@@ -490,12 +522,11 @@ export class InodeTable {
    */
   add(fd: number, devKey: string, ino: bigint, btimeSec: number, btimeNsec: number, type: number, sameMount: boolean, parent?: Inode, name?: Buffer): Inode {
     const d = this.devId(devKey);
-    const nodeid = this.ids.take(devKey, d, ino);
+    const stIno = this.ids.take(devKey, d, ino);
     const s = this.freeSlot();
     this.fill(s, d, ino, btimeSec, btimeNsec, type, -1);
     if (fd >= 0) this.takeFd(s, fd); // fill marked it touched: the sweep leaves it
-    this.chunk(s).ids[s & MASK] = nodeid;
-    this.byId.insert(this.idStartOf(s), s);
+    this.chunk(s).stIno[s & MASK] = stIno;
     // The handle is taken when the fd is about to be closed (evict), not
     // here: most inodes never need one, and it is a system call per new file.
     if (this.useHandles && sameMount && fd >= 0) this.chunk(s).handleType[s & MASK] = HANDLE_LATER;
@@ -515,7 +546,7 @@ export class InodeTable {
    */
   peekIno(devKey: string, ino: bigint): bigint {
     const known = this.findByHostIno(devKey, ino);
-    return known !== undefined ? known.nodeid : this.ids.peek(devKey, this.devIndex.get(devKey), ino);
+    return known !== undefined ? known.stIno : this.ids.peek(devKey, this.devIndex.get(devKey), ino);
   }
 
   /** Call at the start of every operation. */
@@ -742,7 +773,6 @@ export class InodeTable {
       const i = s & MASK;
       const p = c.names ? this.unlinkName(s) : -1;
       this.byIno.remove(this.inoStart(s), s);
-      this.byId.remove(this.idStartOf(s), s);
       if (c.fds[i]! >= 0) this.dropFd(c, i);
       this.arena.free(c.handleLen[i]!);
       c.dev[i] = 0;

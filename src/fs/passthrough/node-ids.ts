@@ -1,4 +1,4 @@
-// Which node id (and so which st_ino) a new inode gets. By default a counter;
+// Which st_ino a new inode gets (its node id is its slot, inode-table.ts). By default a counter;
 // with `use_host_ino`, the host's inode number with the device's index above
 // bit 47, or a "virtual" number (bit 55) where that cannot be unique. Numbers
 // readdir showed as d_ino before any lookup are kept for the lookup, so that
@@ -17,11 +17,11 @@ export class NodeIds {
 
   constructor(
     private readonly useHostIno: boolean,
-    /** Whether a live inode has this node id. */
-    private readonly isLive: (nodeid: bigint) => boolean,
+    /** Whether a live inode has this st_ino. */
+    private readonly isLive: (stIno: bigint) => boolean,
   ) {}
 
-  /** The node id for a new inode of host inode `ino` on `devKey` (device index `d`). */
+  /** The st_ino for a new inode of host inode `ino` on `devKey` (device index `d`). */
   take(devKey: string, d: number, ino: bigint): bigint {
     const hk = `${devKey}:${ino}`;
     const promised = this.reserved.get(hk);
@@ -52,6 +52,12 @@ export class NodeIds {
       this.reserved.set(hk, n);
     }
     return n;
+  }
+
+  /** With host numbers: the device index and host inode a st_ino that is not virtual was made from. */
+  hostOf(id: bigint): { d: number; ino: bigint } | undefined {
+    if (!this.useHostIno || (id & VIRTUAL_FLAG) !== 0n) return undefined;
+    return { d: Number(id >> 47n), ino: id & HOST_INO_MASK };
   }
 
   /** Forgets every promise (the session is ending). */

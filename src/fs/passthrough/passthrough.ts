@@ -345,7 +345,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   private entryFrom(i: Inode): Entry {
-    const attr = this.attr(i.nodeid);
+    const attr = this.attr(i.stIno);
     const dir = this.isDirMode(attr.mode);
     return {
       nodeid: i.nodeid,
@@ -474,7 +474,7 @@ export class PassthroughFs implements Filesystem {
     const i = this.inodes.get(ino);
     const f = fh !== undefined ? this.fileIo.handle(fh) : undefined;
     ok(sys.statx(f ? f.fd : this.inodes.fdOf(i), '', EMPTY, STATX_MASK, this.stx));
-    const attr = this.attr(i.nodeid);
+    const attr = this.attr(i.stIno);
     return { attr, attrTimeout: this.attrTimeoutFor(attr.mode) };
   }
 
@@ -684,7 +684,7 @@ export class PassthroughFs implements Filesystem {
       uid: this.options.uidMap.toClient(b.readUInt32LE(20)),
       gid: this.options.gidMap.toClient(b.readUInt32LE(24)),
       mode,
-      ino: i.nodeid,
+      ino: i.stIno,
       size: v.getBigUint64(40, true),
       blocks: v.getBigUint64(48, true),
       attributesMask: v.getBigUint64(56, true),
@@ -723,7 +723,7 @@ export class PassthroughFs implements Filesystem {
     this.dirIo.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
         if (!out.fits(name.length)) return false;
-        if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.nodeid : this.inodes.peekIno(parent.devKey, hostIno));
+        if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.stIno : this.inodes.peekIno(parent.devKey, hostIno));
         const mayBeKnown = this.inodes.hasHostIno(parent.devKey, hostIno);
         let found: Found | number;
         try {
