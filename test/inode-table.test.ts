@@ -84,6 +84,37 @@ test('node ids: the slot in the low half, the slot\'s uses above it; a slot take
   }
 });
 
+test('a lookup count that would overflow 32 bits pins the inode: later forgets never let it go', () => {
+  const { t, add } = setup(false);
+  const a = add(0);
+  a.refs = BigInt(2 ** 32 - 2);
+  a.refs++;
+  assert.equal(a.refs, BigInt(2 ** 32 - 1));
+  a.refs++;
+  assert.equal(a.refs, BigInt(2 ** 32 - 1), 'pinned');
+  t.forget(a.nodeid, BigInt(2 ** 32 - 1));
+  t.forget(a.nodeid, 10n ** 12n);
+  assert.equal(t.get(a.nodeid).hostIno, a.hostIno, 'still there');
+  const b = add(1);
+  b.refs = 5n;
+  t.forget(b.nodeid, 4n);
+  assert.equal(t.get(b.nodeid).refs, 1n);
+  t.forget(b.nodeid, 1n);
+  assert.equal(t.tryGet(b.nodeid), undefined, 'an unpinned inode goes at zero');
+});
+
+test('birth times before 1970 and after 2106 are told apart as any others', () => {
+  const { t, rootFd } = setup(false);
+  // Kept modulo 2^32 seconds: only births a multiple of 136 years apart, to the nanosecond, would look the same.
+  const births = [-5, 0, 2 ** 32 - 1, 2 ** 32 + 7, 2 ** 40 + 3, -(2 ** 33) + 11];
+  const made = births.map((bs, k) => t.add(sys.openat(rootFd, `f${k}`, sys.O_PATH | sys.O_CLOEXEC), 'D', 77n, bs, 1, S_IFREG, true));
+  births.forEach((bs, k) => {
+    assert.equal(t.find('D', 77n, bs, 1)?.slot, made[k]!.slot, `birth ${bs}`);
+    assert.equal(t.find('D', 77n, bs, 2), undefined, `birth ${bs}, other nanoseconds`);
+  });
+  assert.equal(t.find('D', 77n, -6, 1), undefined);
+});
+
 test('forget with `late`: a removed file of 1 MiB or more hands its fd over instead of closing it; small, still linked or directory ones are closed', () => {
   const { dir, t, add, rootFd, mountFd } = setup(false, 1 << 20, 4);
   fs.writeFileSync(path.join(dir, 'f0'), Buffer.alloc(2 << 20, 1)); // big, to be removed
@@ -812,7 +843,8 @@ test('with file handles, a file on another mount unlinked under one name and fou
 
 test('ByteArena: compaction (on a full put, and trim() when mostly garbage) keeps every live entry\'s bytes at its relocated offset, and shrinks', () => {
   const live = new Map<number, { off: number; bytes: Buffer }>();
-  const arena = new ByteArena((move) => {
+  let replaced = 0;
+  const arena = new ByteArena(() => replaced++, (move) => {
     for (const e of live.values()) e.off = move(e.off, e.bytes.length);
   });
   const check = (): void => {
@@ -832,6 +864,7 @@ test('ByteArena: compaction (on a full put, and trim() when mostly garbage) keep
     }
   }
   check();
+  assert.ok(replaced >= 2, `the buffer was replaced ${replaced} times (grown, compacted): the owner is told each time`);
   const e = [...live.values()][0]!;
   assert.ok(arena.equals(e.bytes, e.off));
   // Free all but a few: trim() compacts, and what is left still reads back.
@@ -842,7 +875,9 @@ test('ByteArena: compaction (on a full put, and trim() when mostly garbage) keep
     live.delete(k);
   }
   const before = live.size;
+  const replacedBefore = replaced;
   arena.trim();
+  assert.equal(replaced, replacedBefore + 1, 'trim() replaced the buffer');
   check();
   assert.equal(live.size, before);
   assert.equal([...live.values()].reduce((m, v) => Math.max(m, v.off + v.bytes.length), 0), before * 100, 'live bytes packed from offset 0');

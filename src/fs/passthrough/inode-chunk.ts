@@ -4,7 +4,7 @@
 export const SHIFT = 14;
 export const CHUNK = 1 << SHIFT;
 export const MASK = CHUNK - 1;
-export const SLOT_BYTES = 60;
+export const SLOT_BYTES = 49;
 
 // The two 32-bit halves of a u64 for hashing, without BigInt arithmetic
 // (each BigInt operation allocates) when the value is below 2^53, as inode
@@ -36,18 +36,28 @@ export function nameHash(name: Buffer): number {
   return h >>> 0;
 }
 
+export const REFS_PINNED = 0xffffffff;
+
+/** How a birth time's seconds are kept: modulo 2^32 (also before 1970 and after 2106). */
+export function btimeKey(sec: number): number {
+  return ((sec % 0x100000000) + 0x100000000) % 0x100000000;
+}
+
 export class Chunk {
   /** st_ino (NodeIds); the slot's node id is computed from the slot and gens. */
   readonly stIno: BigUint64Array;
   readonly hostIno: BigUint64Array;
-  readonly btimeSec: Float64Array;
-  readonly refs: Float64Array;
+  /** Birth time's seconds modulo 2^32 (btimeKey): with the nanoseconds, a file's birth is never mistaken in practice. */
+  readonly btimeSec: Uint32Array;
+  /** Lookups the kernel holds; REFS_PINNED stays (the count overflowed: the inode is never let go). */
+  readonly refs: Uint32Array;
   readonly btimeNsec: Uint32Array;
   readonly fds: Int32Array;
   /** How many times the slot was taken: its node id's upper half, and the entry's generation. */
   readonly gens: Uint32Array;
   readonly handleOff: Uint32Array;
-  readonly handleType: Int32Array;
+  /** 0, HANDLE_LATER, BY_NAME, or the handle's type as an index into the table's list of types + HANDLE_TYPE_BASE. */
+  readonly handleKind: Uint8Array;
   /** The operation that last used the slot's fd (never closed during that operation). */
   readonly touched: Uint32Array;
   /** Device index; 0 marks a free slot. */
@@ -70,17 +80,17 @@ export class Chunk {
     };
     this.stIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
     this.hostIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
-    this.btimeSec = take((x, o, n) => new Float64Array(x, o, n), 8);
-    this.refs = take((x, o, n) => new Float64Array(x, o, n), 8);
+    this.btimeSec = take((x, o, n) => new Uint32Array(x, o, n), 4);
+    this.refs = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.btimeNsec = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.fds = take((x, o, n) => new Int32Array(x, o, n), 4);
     this.gens = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.handleOff = take((x, o, n) => new Uint32Array(x, o, n), 4);
-    this.handleType = take((x, o, n) => new Int32Array(x, o, n), 4);
     this.touched = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.dev = take((x, o, n) => new Uint16Array(x, o, n), 2);
     this.types = take((x, o, n) => new Uint8Array(x, o, n), 1);
     this.handleLen = take((x, o, n) => new Uint8Array(x, o, n), 1);
+    this.handleKind = take((x, o, n) => new Uint8Array(x, o, n), 1);
     this.fds.fill(-1);
   }
 }
@@ -153,6 +163,8 @@ export class ByteArena {
   private garbage = 0;
 
   constructor(
+    /** Called when the arena's buffer is replaced (the old one is garbage). */
+    private readonly dropped: () => void,
     /**
      * Visits every live (offset, length) when the arena compacts: calls
      * `move(off, len)` for each and stores the new offset it returns.
@@ -169,6 +181,7 @@ export class ByteArena {
         const bigger = Buffer.allocUnsafe(this.buf.length * 2);
         this.buf.copy(bigger, 0, 0, this.used);
         this.buf = bigger;
+        this.dropped();
       }
     }
     bytes.copy(this.buf, this.used);
@@ -206,6 +219,7 @@ export class ByteArena {
       return to - len;
     });
     this.buf = fresh;
+    this.dropped();
     this.used = to;
     this.garbage = 0;
   }

@@ -4,7 +4,7 @@
 // It must hold a million live inodes in little memory (a `find` over a big
 // tree leaves them all referenced by the kernel) and give the memory back
 // when the kernel forgets them. So it is not one object per inode but slots
-// in chunks of typed arrays (60 bytes a slot, 16,384 slots a chunk, each chunk
+// in chunks of typed arrays (49 bytes a slot, 16,384 slots a chunk, each chunk
 // one ArrayBuffer that is dropped when its last inode goes). Callers get small
 // `Inode` views; the root's view is kept, so it compares by identity.
 // The node id the kernel gets is the slot itself (with a count of the slot's
@@ -30,7 +30,7 @@ import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
 import { freesMuch } from './host.js';
 import { FdBudget } from './fd-budget.js';
-import { ByteArena, CHUNK, Chunk, MASK, NameSlots, SHIFT, SlotIndex, hi32, lo32, nameHash } from './inode-chunk.js';
+import { ByteArena, CHUNK, Chunk, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32, nameHash } from './inode-chunk.js';
 import { NodeIds } from './node-ids.js';
 
 const MAX_DEVICES = 254;
@@ -39,10 +39,12 @@ const TWO32 = 2 ** 32;
 const GEN_FAST = 2 ** 21;
 const ESTALE = 116;
 const ENOENT = 2;
-/** handleType of a slot whose handle is to be taken when its fd is evicted. */
-const HANDLE_LATER = -2;
-/** handleType of a slot no handle can reopen (another mount), so reopened by name whenever it has one. */
-const BY_NAME = -3;
+/** handleKind of a slot whose handle is to be taken when its fd is evicted. */
+const HANDLE_LATER = 1;
+/** handleKind of a slot no handle can reopen (another mount), so reopened by name whenever it has one. */
+const BY_NAME = 2;
+/** handleKind of a slot with a handle: this + the index of its type in handleTypes. */
+const HANDLE_TYPE_BASE = 3;
 /** `types` of a directory (S_IFDIR >> 12). */
 const DIR = 0o040000 >> 12;
 const REG = 0o100000 >> 12;
@@ -86,7 +88,11 @@ class InodeView implements Inode {
   get devKey(): string { return this.t.devKeys[this.c.dev[this.slot & MASK]!]!; }
   get type(): number { return this.c.types[this.slot & MASK]! << 12; }
   get refs(): bigint { return BigInt(this.c.refs[this.slot & MASK]!); }
-  set refs(v: bigint) { this.c.refs[this.slot & MASK] = Number(v); }
+  set refs(v: bigint) {
+    // A count that would overflow pins the inode for good (a leak of one slot, never a node id lost too early).
+    const i = this.slot & MASK;
+    if (this.c.refs[i] !== REFS_PINNED) this.c.refs[i] = v >= BigInt(REFS_PINNED) ? REFS_PINNED : Number(v);
+  }
 }
 
 export interface RootInfo { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number; type: number }
@@ -96,7 +102,7 @@ export class InodeTable {
   private allocHint = 0;
   private live = 0;
   /** File handles' and names' bytes; `handleOff`/`handleLen` of live slots point into it. */
-  private readonly arena = new ByteArena((move) => {
+  private readonly arena = new ByteArena(() => this.buffersDropped++, (move) => {
     for (const c of this.chunks) {
       if (!c) continue;
       for (let i = 0; i < CHUNK; i++) if (c.dev[i] !== 0 && c.handleLen[i] !== 0) c.handleOff[i] = move(c.handleOff[i]!, c.handleLen[i]!);
@@ -106,6 +112,8 @@ export class InodeTable {
   private readonly byIno = new SlotIndex(4096);
   readonly devKeys: string[] = [''];
   private readonly devIndex = new Map<string, number>();
+  /** The file handle types seen (a slot keeps an index into this, not the 32-bit type). */
+  private readonly handleTypes: number[] = [];
   /** (parent slot, name) → slot, for inodes known by name. */
   private readonly byParent = new SlotIndex(0);
   private readonly useNames: boolean;
@@ -114,8 +122,12 @@ export class InodeTable {
   private readonly ids: NodeIds;
   private readonly budget: FdBudget;
   private hand = 1;
-  /** Chunks dropped since it was last reset (the owner gives memory back when idle). */
-  chunksDropped = 0;
+  /**
+   * Buffers let go since it was last reset: chunks without inodes, hashes
+   * and arenas replaced by bigger or smaller ones. V8 frees them only when
+   * it collects garbage, so the owner has it collect when idle.
+   */
+  buffersDropped = 0;
   /** Bumped at the start of each operation: fds it used stay open until it ends. */
   private op = 1;
   readonly root: Inode;
@@ -159,7 +171,7 @@ export class InodeTable {
 
   /** Whether `i` is reopened by name, so that a lookup under another name should move its record. */
   tracksName(i: Inode): boolean {
-    return this.useNames || this.chunk(i.slot).handleType[i.slot & MASK] === BY_NAME;
+    return this.useNames || this.chunk(i.slot).handleKind[i.slot & MASK] === BY_NAME;
   }
 
   /** Inode fds open now (the root's not counted). */
@@ -266,6 +278,7 @@ export class InodeTable {
   private probe(d: number, ino: bigint, anyBirth: boolean, btimeSec: number, btimeNsec: number): number {
     const m = this.byIno.mask;
     const a = this.byIno.a;
+    const bsKey = btimeKey(btimeSec);
     for (let h = this.hashStart(d, ino), n = 0; n <= m; h = (h + 1) & m, n++) {
       const e = a[h]!;
       if (e === 0) return -1;
@@ -273,7 +286,7 @@ export class InodeTable {
       const s = e - 1;
       const c = this.chunk(s);
       const i = s & MASK;
-      if (c.dev[i] === d && c.hostIno[i] === ino && (anyBirth || (c.btimeSec[i] === btimeSec && c.btimeNsec[i] === btimeNsec))) return s;
+      if (c.dev[i] === d && c.hostIno[i] === ino && (anyBirth || (c.btimeSec[i] === bsKey && c.btimeNsec[i] === btimeNsec))) return s;
     }
     return -1;
   }
@@ -295,6 +308,7 @@ export class InodeTable {
 
   /** Resizes the hashes to hold `live` and one more at most half full (also clears deleted marks). */
   private rehash(): void {
+    this.buffersDropped++;
     let size = 4096;
     while (size <= this.live * 2) size *= 2;
     this.byIno.reset(size);
@@ -369,7 +383,7 @@ export class InodeTable {
     const i = s & MASK;
     c.dev[i] = d;
     c.hostIno[i] = ino;
-    c.btimeSec[i] = bs;
+    c.btimeSec[i] = btimeKey(bs);
     c.btimeNsec[i] = bns;
     c.types[i] = type >> 12;
     c.fds[i] = fd;
@@ -377,7 +391,7 @@ export class InodeTable {
     // Another node id for the slot than the kernel knew it by before.
     c.gens[i] = (c.gens[i]! + 1) >>> 0;
     c.handleLen[i] = 0;
-    c.handleType[i] = 0;
+    c.handleKind[i] = 0;
     c.touched[i] = this.op;
     c.live++;
     this.live++;
@@ -388,9 +402,15 @@ export class InodeTable {
     const n = h.handleBytes.length;
     if (n === 0 || n > 255) return;
     const c = this.chunk(s);
+    let k = this.handleTypes.indexOf(h.handleType);
+    if (k < 0) {
+      // Beyond 253 distinct types (none seen in practice): no handle, the fd stays open.
+      if (this.handleTypes.length >= 256 - HANDLE_TYPE_BASE) return;
+      k = this.handleTypes.push(h.handleType) - 1;
+    }
     c.handleOff[s & MASK] = this.arena.put(h.handleBytes);
     c.handleLen[s & MASK] = n;
-    c.handleType[s & MASK] = h.handleType;
+    c.handleKind[s & MASK] = HANDLE_TYPE_BASE + k;
   }
 
   // ---- names (every inode without handles; with handles, files on other mounts) ----
@@ -529,11 +549,11 @@ export class InodeTable {
     this.chunk(s).stIno[s & MASK] = stIno;
     // The handle is taken when the fd is about to be closed (evict), not
     // here: most inodes never need one, and it is a system call per new file.
-    if (this.useHandles && sameMount && fd >= 0) this.chunk(s).handleType[s & MASK] = HANDLE_LATER;
+    if (this.useHandles && sameMount && fd >= 0) this.chunk(s).handleKind[s & MASK] = HANDLE_LATER;
     const v = new InodeView(this, s);
     if (parent !== undefined && name !== undefined) {
       // Marked, so that it is named again if it loses its name and is found by another (a hard link).
-      if (!this.useNames) this.chunk(s).handleType[s & MASK] = BY_NAME;
+      if (!this.useNames) this.chunk(s).handleKind[s & MASK] = BY_NAME;
       this.setName(s, parent.slot, name);
     }
     return v;
@@ -591,8 +611,8 @@ export class InodeTable {
       const named = c.names !== null && c.names.parent[i]! >= 0;
       if (!named && !this.useHandles) continue; // no name to reopen it by
       if (!named && c.handleLen[i] === 0) {
-        if (c.handleType[i] !== HANDLE_LATER) continue;
-        c.handleType[i] = 0;
+        if (c.handleKind[i] !== HANDLE_LATER) continue;
+        c.handleKind[i] = 0;
         const h = sys.name_to_handle_at(c.fds[i]!, '', sys.AT_EMPTY_PATH);
         if (typeof h === 'number') continue; // no handle: this fd must stay open
         this.storeHandle(s, h);
@@ -625,7 +645,7 @@ export class InodeTable {
       throw new FuseError(ESTALE);
     }
     const off = c.handleOff[s & MASK]!;
-    const handle = { handleType: c.handleType[s & MASK]!, handleBytes: this.arena.at(off, len) };
+    const handle = { handleType: this.handleTypes[c.handleKind[s & MASK]! - HANDLE_TYPE_BASE]!, handleBytes: this.arena.at(off, len) };
     const nfd = this.retryFd(() => sys.open_by_handle_at(this.mountFd, handle, sys.O_PATH | sys.O_CLOEXEC));
     if (nfd < 0) throw new FuseError(-nfd === ENOENT ? ESTALE : -nfd);
     return this.takeFd(s, nfd);
@@ -689,7 +709,7 @@ export class InodeTable {
       const fd = this.retryFd(() => sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC));
       if (fd < 0) throw new FuseError(-fd === ENOENT ? ESTALE : -fd);
       const id = this.identify!(fd);
-      if (typeof id === 'number' || id.devKey !== this.devKeys[c.dev[i]!] || id.ino !== c.hostIno[i] || id.btimeSec !== c.btimeSec[i] || id.btimeNsec !== c.btimeNsec[i]) {
+      if (typeof id === 'number' || id.devKey !== this.devKeys[c.dev[i]!] || id.ino !== c.hostIno[i] || btimeKey(id.btimeSec) !== c.btimeSec[i] || id.btimeNsec !== c.btimeNsec[i]) {
         sys.close(fd);
         throw new FuseError(typeof id === 'number' ? -id : ESTALE);
       }
@@ -743,6 +763,7 @@ export class InodeTable {
     if (s <= 0) return;
     const c = this.chunk(s);
     const i = s & MASK;
+    if (c.refs[i] === REFS_PINNED) return;
     const left = c.refs[i]! - Number(n);
     if (left > 0) {
       c.refs[i] = left;
@@ -785,7 +806,7 @@ export class InodeTable {
       // handle arena shrink when mostly empty.
       if (c.live === 0 && s >> SHIFT !== 0) {
         this.chunks[s >> SHIFT] = null;
-        this.chunksDropped++;
+        this.buffersDropped++;
       }
       if (p < 0 || !this.lastKidGone(p)) break;
       s = p;

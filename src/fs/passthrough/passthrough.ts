@@ -290,15 +290,15 @@ export class PassthroughFs implements Filesystem {
   }
 
   /**
-   * Memory back after the kernel forgot many inodes: dropped table chunks are
+   * Memory back after the kernel forgot many inodes, or the table grew: its dropped buffers are
    * freed by a full collection; V8 then returns its emptied pages from tasks
    * on this thread's event loop, so the session keeps that loop running for
    * SETTLE_MS (idle() true); finally malloc_trim returns the freed heap.
    */
   idle(): boolean {
     const now = performance.now();
-    if (this.inodes.chunksDropped > 0) {
-      this.inodes.chunksDropped = 0;
+    if (this.inodes.buffersDropped > 0) {
+      this.inodes.buffersDropped = 0;
       if (collectGarbage()) this.settleUntil = now + SETTLE_MS;
     }
     if (now < this.settleUntil) return true;
