@@ -115,6 +115,22 @@ test('birth times before 1970 and after 2106 are told apart as any others', () =
   assert.equal(t.find('D', 77n, -6, 1), undefined);
 });
 
+test('d_ino before a lookup: readdir\'s number is the st_ino the lookup then gives; at most 65,536 such promises, the oldest dropped first', () => {
+  const { t } = setup(false);
+  const first = t.peekIno('D', 5_000_000n);
+  assert.equal(t.peekIno('D', 5_000_000n), first, 'asked again: the same number');
+  assert.notEqual(t.peekIno('E', 5_000_000n), first, 'another device: another file');
+  const huge = t.peekIno('D', 2n ** 60n + 1n);
+  assert.equal(t.peekIno('D', 2n ** 60n + 1n), huge, 'host numbers beyond 2^53 too');
+  assert.equal(t.add(-1, 'D', 2n ** 60n + 1n, 0, 0, S_IFREG, false).stIno, huge, 'the lookup takes the promised number');
+  for (let i = 1; i <= 70_000; i++) t.peekIno('D', 5_000_000n + BigInt(i));
+  const last = t.peekIno('D', 5_070_000n);
+  assert.equal(t.add(-1, 'D', 5_070_000n, 0, 0, S_IFREG, false).stIno, last);
+  const again = t.peekIno('D', 5_000_000n);
+  assert.notEqual(again, first, 'the oldest promise was dropped: a new number');
+  assert.equal(t.add(-1, 'D', 5_000_000n, 0, 0, S_IFREG, false).stIno, again);
+});
+
 test('forget with `late`: a removed file of 1 MiB or more hands its fd over instead of closing it; small, still linked or directory ones are closed', () => {
   const { dir, t, add, rootFd, mountFd } = setup(false, 1 << 20, 4);
   fs.writeFileSync(path.join(dir, 'f0'), Buffer.alloc(2 << 20, 1)); // big, to be removed

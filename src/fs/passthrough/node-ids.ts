@@ -12,8 +12,14 @@ const MAX_RESERVED = 1 << 16;
 export class NodeIds {
   private nextId = 2n;
   private nextVirtual = 1n;
-  /** (device, mount, inode) → the number readdir showed as d_ino before any lookup. */
-  private readonly reserved = new Map<string, bigint>();
+  /**
+   * (device and mount) → host inode → the number readdir showed as d_ino
+   * before any lookup. Keyed by number, not by a string made per entry: it
+   * is asked for every name a listing shows. Host inode numbers beyond 2^53
+   * (none on common filesystems) are keyed by their decimal string.
+   */
+  private readonly reserved = new Map<string, Map<number | string, bigint>>();
+  private reservedCount = 0;
 
   constructor(
     private readonly useHostIno: boolean,
@@ -23,11 +29,15 @@ export class NodeIds {
 
   /** The st_ino for a new inode of host inode `ino` on `devKey` (device index `d`). */
   take(devKey: string, d: number, ino: bigint): bigint {
-    const hk = `${devKey}:${ino}`;
-    const promised = this.reserved.get(hk);
-    if (promised !== undefined) {
-      this.reserved.delete(hk);
-      if (!this.isLive(promised)) return promised;
+    const forDev = this.reserved.get(devKey);
+    if (forDev !== undefined && forDev.size > 0) {
+      const k = inoKey(ino);
+      const promised = forDev.get(k);
+      if (promised !== undefined) {
+        forDev.delete(k);
+        this.reservedCount--;
+        if (!this.isLive(promised)) return promised;
+      }
     }
     if (!this.useHostIno) return this.nextId++;
     // With host numbers, a host inode number too big for 47 bits, or one
@@ -44,12 +54,15 @@ export class NodeIds {
    */
   peek(devKey: string, d: number | undefined, ino: bigint): bigint {
     if (this.useHostIno && d !== undefined && ino <= HOST_INO_MASK) return (BigInt(d) << 47n) | ino;
-    const hk = `${devKey}:${ino}`;
-    let n = this.reserved.get(hk);
+    let forDev = this.reserved.get(devKey);
+    if (forDev === undefined) this.reserved.set(devKey, (forDev = new Map()));
+    const k = inoKey(ino);
+    let n = forDev.get(k);
     if (n === undefined) {
       n = this.useHostIno ? VIRTUAL_FLAG | this.nextVirtual++ : this.nextId++;
-      if (this.reserved.size >= MAX_RESERVED) this.reserved.delete(this.reserved.keys().next().value!);
-      this.reserved.set(hk, n);
+      if (this.reservedCount >= MAX_RESERVED) this.dropOldest(forDev);
+      forDev.set(k, n);
+      this.reservedCount++;
     }
     return n;
   }
@@ -60,8 +73,26 @@ export class NodeIds {
     return { d: Number(id >> 47n), ino: id & HOST_INO_MASK };
   }
 
+  /** Makes room: the oldest promise of this device, or of another if it has none. */
+  private dropOldest(forDev: Map<number | string, bigint>): void {
+    for (const m of [forDev, ...this.reserved.values()]) {
+      const first = m.keys().next();
+      if (!first.done) {
+        m.delete(first.value);
+        this.reservedCount--;
+        return;
+      }
+    }
+  }
+
   /** Forgets every promise (the session is ending). */
   clear(): void {
     this.reserved.clear();
+    this.reservedCount = 0;
   }
+}
+
+function inoKey(ino: bigint): number | string {
+  const n = Number(ino);
+  return n <= Number.MAX_SAFE_INTEGER ? n : String(ino);
 }

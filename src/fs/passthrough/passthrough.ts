@@ -707,10 +707,10 @@ export class PassthroughFs implements Filesystem {
 
   readdir(_ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
     if (this.options.noReaddir) return;
-    const parent = this.inodes.get(ino);
+    const devKey = this.inodes.get(ino).devKey;
     this.dirIo.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
-        return out.add(this.inodes.peekIno(parent.devKey, hostIno), name, type, next);
+        return out.add(this.inodes.peekIno(devKey, hostIno), name, type, next);
       });
     });
   }
@@ -720,11 +720,12 @@ export class PassthroughFs implements Filesystem {
     const parent = this.inodes.get(ino);
     const pfd = this.inodes.fdOf(parent);
     const uncached = this.guardSearch && !this.searchableByAll(pfd);
+    const devKey = parent.devKey;
     this.dirIo.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
         if (!out.fits(name.length)) return false;
-        if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.stIno : this.inodes.peekIno(parent.devKey, hostIno));
-        const mayBeKnown = this.inodes.hasHostIno(parent.devKey, hostIno);
+        if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.stIno : this.inodes.peekIno(devKey, hostIno));
+        const mayBeKnown = this.inodes.hasHostIno(devKey, hostIno);
         let found: Found | number;
         try {
           found = this.asCallerIf(ctx, () => this.lookupAt(parent, pfd, name, mayBeKnown));
@@ -732,7 +733,7 @@ export class PassthroughFs implements Filesystem {
           found = -Errno.EIO;
         }
         // Gone since getdents, or unreadable: list it without attributes.
-        if (typeof found === 'number') return out.addPlus(null, name, type, next, this.inodes.peekIno(parent.devKey, hostIno));
+        if (typeof found === 'number') return out.addPlus(null, name, type, next, this.inodes.peekIno(devKey, hostIno));
         if (uncached) found.entry = { ...found.entry, entryTimeout: 0 };
         if (!out.addPlus(found.entry, name, type, next)) {
           this.inodes.forget(found.inode.nodeid, 1n);
