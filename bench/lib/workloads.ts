@@ -206,6 +206,7 @@ const metadata: Group = {
   rows: (s) => [
     { id: 'meta.create', label: `create+write 4 KiB+close ×${s.metaFiles}`, unit: 's', better: 'lower', kind: 'metadata' },
     { id: 'meta.ls', label: `ls -l of ${s.metaFiles} files`, unit: 's', better: 'lower', kind: 'metadata' },
+    { id: 'meta.names', label: `ls -U of ${s.metaFiles} files (names only)`, unit: 's', better: 'lower', kind: 'metadata' },
     { id: 'meta.unlink', label: `unlink ×${s.metaFiles}`, unit: 's', better: 'lower', kind: 'metadata' },
     { id: 'meta.pcreate', label: `create ×${s.metaFiles}, ${s.metaProcs} processes`, unit: 's', better: 'lower', kind: 'metadata' },
     { id: 'meta.punlink', label: `unlink ×${s.metaFiles}, ${s.metaProcs} processes`, unit: 's', better: 'lower', kind: 'metadata' },
@@ -224,6 +225,13 @@ const metadata: Group = {
       if (lines !== n) throw new Error(`ls -l listed ${lines} files, expected ${n}`);
       return r.ms / 1000;
     });
+    // The listing alone: what attributes in a listing cost when nobody asks for them.
+    await c.step('meta.names', async () => {
+      const r = await runOk('ls', ['-U', '--color=never', serial], { timeoutMs: 10 * 60_000 });
+      const names = r.stdout.split('\n').filter((l) => l !== '').length;
+      if (names !== n) throw new Error(`ls -U listed ${names} names, expected ${n}`);
+      return r.ms / 1000;
+    });
     await c.step('meta.unlink', async () => (await py(c.env, 'meta.py', ['unlink', serial, n])).seconds!);
     const p = c.env.sizes.metaProcs;
     await c.step('meta.pcreate', async () => (await py(c.env, 'meta.py', ['pcreate', par, n, p])).seconds!);
@@ -238,6 +246,7 @@ const tree: Group = {
   rows: (s) => [
     { id: 'tree.untar', label: `tar -xf (${s.treeFiles} files)`, unit: 's', better: 'lower', kind: 'tree' },
     { id: 'tree.du', label: 'du -s', unit: 's', better: 'lower', kind: 'tree' },
+    { id: 'tree.names', label: 'find -name (names only), warm', unit: 's', better: 'lower', kind: 'tree' },
     { id: 'tree.cat', label: 'find -type f | xargs cat, cold', unit: 's', better: 'lower', kind: 'tree' },
     { id: 'tree.rm', label: 'rm -rf', unit: 's', better: 'lower', kind: 'tree' },
   ],
@@ -251,6 +260,8 @@ const tree: Group = {
     c.sampleMemory('before (mounted, warm-up done)');
     await c.step('tree.untar', () => timed('tar', ['-xf', t.tarball, '-C', dir]));
     await c.step('tree.du', () => timed('du', ['-s', dir]));
+    // Every directory listed again, no file looked at: what attributes in a listing cost when nobody asks for them.
+    await c.step('tree.names', () => timed('find', [dir, '-name', '*.no-such-suffix']));
     dropCaches();
     await c.step('tree.cat', () => timed('sh', ['-c', 'find "$1" -type f -print0 | xargs -0 cat > /dev/null', 'sh', dir]));
     c.sampleMemory('tree unpacked and read');
