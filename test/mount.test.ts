@@ -120,14 +120,18 @@ function exited(p: ReturnType<typeof spawn>): Promise<{ code: number | null; std
 test('a handler that never answers: unmount -f fails the waiting call at once and ends the session', async () => {
   const m = await mountMemFs({ gatedReads: true });
   let client: ReturnType<typeof spawn> | undefined;
+  let held: number | undefined;
   try {
     fs.writeFileSync(`${m.dir}/gated`, 'data');
+    // A file this process keeps open across the abort.
+    fs.writeFileSync(`${m.dir}/held`, 'x');
+    held = fs.openSync(`${m.dir}/held`, 'r');
     client = spawn('cat', [`${m.dir}/gated`], { stdio: ['ignore', 'ignore', 'pipe'] });
     const done = exited(client);
     // Its READ waits on a gate nothing opens: the daemon never answers it.
     await waitFor(() => waitsOnFuse(client!.pid!), 10_000);
     // Without force: busy, and the holder named.
-    assert.throws(() => unmountKernel(m.dir), new RegExp(`is busy \\(held by cat \\(pid ${client.pid}\\)\\)`));
+    assert.throws(() => unmountKernel(m.dir), new RegExp(`is busy \\(held by this process \\(pid ${process.pid}\\), cat \\(pid ${client.pid}\\)\\)`));
     const t0 = Date.now();
     const ended = unmountFs(m, { force: true }).then(() => true);
     assert.ok(await Promise.race([ended, new Promise((r) => setTimeout(() => r(false), 10_000))]), 'the session ends after the abort');
@@ -135,8 +139,11 @@ test('a handler that never answers: unmount -f fails the waiting call at once an
     assert.notEqual(c.code, 0);
     assert.match(c.stderr, /Software caused connection abort/);
     assert.ok(Date.now() - t0 < 10_000);
-    assert.ok(!mounted(m.dir), 'the mount is off');
+    assert.ok(!mounted(m.dir), 'the mount is off (detached: this process still holds a file on it)');
+    // Later calls on files still open fail with ENOTCONN.
+    assert.throws(() => fs.readSync(held!, Buffer.alloc(1), 0, 1, 0), { code: 'ENOTCONN' });
   } finally {
+    if (held !== undefined) fs.closeSync(held);
     client?.kill('SIGKILL');
     if (mounted(m.dir)) await unmountFs(m, { force: true });
   }
