@@ -230,9 +230,9 @@ export class InodeTable {
       g = Number(nodeid >> 32n);
     }
     const s = lo - 1;
-    if (s < 1 || s >> SHIFT >= this.chunks.length) return -1;
-    const c = this.chunks[s >> SHIFT];
-    return c && c.dev[s & MASK] !== 0 && c.gens[s & MASK] === g ? s : -1;
+    if (s < 1 || s >>> SHIFT >= this.chunks.length) return -1;
+    const c = this.chunks[s >>> SHIFT];
+    return c !== null && c !== undefined && c.dev[s & MASK] !== 0 && c.gens[s & MASK] === g ? s : -1;
   }
 
   /** Whether a live inode has st_ino `id` (NodeIds: a host number alive twice gets a virtual one). */
@@ -299,7 +299,6 @@ export class InodeTable {
   private inoStart(s: number): number {
     return this.hashStart(this.chunk(s).dev[s & MASK]!, this.chunk(s).hostIno[s & MASK]!);
   }
-
 
   private nameStartOf(s: number): number {
     const n = this.chunk(s).names!;
@@ -377,7 +376,7 @@ export class InodeTable {
   private fill(s: number, d: number, ino: bigint, bs: number, bns: number, type: number, fd: number): void {
     // Grow the hashes before the slot is live: rehash() enters every live
     // slot, and this one would then be entered twice (and once under the
-    // previous occupant's node id), entries that outlive its chunk.
+    // previous occupant's host inode), entries that outlive its chunk.
     if (Math.max(this.byIno.used, this.byParent.used) + 1 > this.byIno.a.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
@@ -636,7 +635,7 @@ export class InodeTable {
     if (fd >= 0) return fd;
     const named = c.names !== null && c.names.parent[s & MASK]! >= 0;
     const len = c.handleLen[s & MASK]!;
-    if (named || len === 0) {
+    if (named || len === 0 || c.handleKind[s & MASK]! < HANDLE_TYPE_BASE) {
       // By name, or no way left (its name was taken by another file behind
       // the mount): a file the kernel has open on it still reaches it.
       const open = this.fromOpen(s);
