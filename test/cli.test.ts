@@ -715,6 +715,7 @@ test('usage errors: one line naming the problem and the accepted form, exit 2, n
     [['-o', 'attr_timeout=soon'], /^tsfuse: bad value 'soon' for option 'attr_timeout': expected seconds >= 0, fractions allowed/],
     [['-o', 'entry_timeout=-1'], /^tsfuse: bad value '-1' for option 'entry_timeout': expected seconds >= 0/],
     [['-o', 'max_write=12Q'], /^tsfuse: bad value '12Q' for option 'max_write': expected a number of bytes, optionally with a suffix k, M or G/],
+    [['-o', 'readdirplus=sometimes'], /^tsfuse: bad value 'sometimes' for option 'readdirplus': expected one of auto, always, never$/],
     [['-o', 'max_write=2M'], /^tsfuse: bad value '2M' for option 'max_write': expected a size from 4K to 1M/],
     [['-o', 'max_write=1K'], /^tsfuse: bad value '1K' for option 'max_write': expected a size from 4K to 1M/],
     [['-o', 'max_mmap_size=big'], /^tsfuse: bad value 'big' for option 'max_mmap_size': expected a number of bytes/],

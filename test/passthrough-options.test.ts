@@ -376,6 +376,7 @@ print(len(out), hashlib.sha256(repr(out).encode()).hexdigest(), out[0], out[-1])
         assert.equal(listing(m.dir), native, `${readdirplus}: second listing`);
       });
     }
+    assert.throws(() => resolvePassthroughOptions({ source: src, readdirplus: 'sometimes' as never }), /^OptionError: readdirplus: expected auto, always or never, got "sometimes"$/);
   });
 
   test('seal_size: size changes refused with EPERM, also with writeback asked for (turned off)', async () => {
