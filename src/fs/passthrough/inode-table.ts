@@ -239,15 +239,8 @@ export class InodeTable {
   private stInoLive(id: bigint): boolean {
     if (id === 1n) return true;
     const host = this.ids.hostOf(id);
-    if (host === undefined) return false;
-    const a = this.byIno.a;
-    const m = this.byIno.mask;
-    for (let h = this.hashStart(host.d, host.ino), n = 0; n <= m; h = (h + 1) & m, n++) {
-      const e = a[h]!;
-      if (e === 0) return false;
-      if (e > 0 && this.chunk(e - 1).stIno[(e - 1) & MASK] === id) return true;
-    }
-    return false;
+    // Any slot of that host inode (an older twin may come first in the chain).
+    return host !== undefined && this.byIno.find(this.hashStart(host.d, host.ino), (s) => this.chunk(s).stIno[s & MASK] === id) >= 0;
   }
 
   get(nodeid: bigint): Inode {
@@ -331,18 +324,10 @@ export class InodeTable {
     return s < 0 ? undefined : this.view(s);
   }
 
-  /** Whether the table has the host inode `ino` of device `devKey` (findByHostIno without the view). */
+  /** Whether the table has a live inode with host inode number `ino` of device `devKey`, whatever its birth time. */
   hasHostIno(devKey: string, ino: bigint): boolean {
     const d = this.devIndex.get(devKey);
     return d !== undefined && this.probe(d, ino, true, 0, 0) >= 0;
-  }
-
-  /** Any live inode with this host inode number (readdir knows no birth time). */
-  findByHostIno(devKey: string, ino: bigint): Inode | undefined {
-    const d = this.devIndex.get(devKey);
-    if (d === undefined) return undefined;
-    const s = this.probe(d, ino, true, 0, 0);
-    return s < 0 ? undefined : this.view(s);
   }
 
   // ---- slots ----
@@ -564,8 +549,10 @@ export class InodeTable {
    * natively.
    */
   peekIno(devKey: string, ino: bigint): bigint {
-    const known = this.findByHostIno(devKey, ino);
-    return known !== undefined ? known.stIno : this.ids.peek(devKey, this.devIndex.get(devKey), ino);
+    // Asked for every listed name: the slot's number, without a view of it.
+    const d = this.devIndex.get(devKey);
+    const s = d === undefined ? -1 : this.probe(d, ino, true, 0, 0);
+    return s >= 0 ? this.stInoOf(s) : this.ids.peek(devKey, d, ino);
   }
 
   /** Call at the start of every operation. */
