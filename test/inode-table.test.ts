@@ -304,6 +304,9 @@ test('a chunk emptied and dropped leaves no hash entry behind, also for slots fi
   // Slots are reused after the drop, and every inode can be found and forgotten.
   const again: bigint[] = [];
   for (let i = FIRST_OF_CHUNK2; i < N; i++) again.push(t.add(-1, 'D', ino(N + i), 1, 0, S_IFREG, false).nodeid);
+  // Their chunk is a new one, yet its slots give node ids the kernel never saw.
+  const given = new Set(ids);
+  assert.equal(again.filter((id) => given.has(id)).length, 0, 'no node id given twice');
   for (const id of [...ids.slice(0, FIRST_OF_CHUNK2), ...again]) t.forget(id, 1n);
   assert.equal(t.size, 1);
   for (let i = 0; i < 2 * N; i++) assert.equal(t.hasHostIno('D', ino(i)), false);

@@ -112,6 +112,8 @@ export class InodeTable {
   private readonly byIno = new SlotIndex(4096);
   readonly devKeys: string[] = [''];
   private readonly devIndex = new Map<string, number>();
+  /** The most uses of any slot so far (a new chunk's slots start there). */
+  private maxGen = 0;
   /** The file handle types seen (a slot keeps an index into this, not the 32-bit type). */
   private readonly handleTypes: number[] = [];
   /** (parent slot, name) → slot, for inodes known by name. */
@@ -354,6 +356,9 @@ export class InodeTable {
       this.chunks.push(null);
     }
     this.chunks[ci] = new Chunk();
+    // Uses counted on from every slot's before, so that a slot of a dropped
+    // chunk taken again still gives a node id the kernel never saw.
+    this.chunks[ci]!.gens.fill(this.maxGen);
     this.allocHint = ci;
     return ci << SHIFT;
   }
@@ -374,6 +379,7 @@ export class InodeTable {
     c.refs[i] = 1;
     // Another node id for the slot than the kernel knew it by before.
     c.gens[i] = (c.gens[i]! + 1) >>> 0;
+    if (c.gens[i]! > this.maxGen) this.maxGen = c.gens[i]!;
     c.handleLen[i] = 0;
     c.handleKind[i] = 0;
     c.touched[i] = this.op;
