@@ -75,14 +75,16 @@ export class NodeIds {
 
   /** Makes room: the oldest promise of this device, or of another if it has none. */
   private dropOldest(forDev: Map<number | string, bigint>): void {
-    for (const m of [forDev, ...this.reserved.values()]) {
-      const first = m.keys().next();
-      if (!first.done) {
-        m.delete(first.value);
-        this.reservedCount--;
-        return;
-      }
-    }
+    if (this.dropFirst(forDev)) return;
+    for (const m of this.reserved.values()) if (this.dropFirst(m)) return;
+  }
+
+  private dropFirst(m: Map<number | string, bigint>): boolean {
+    const first = m.keys().next();
+    if (first.done) return false;
+    m.delete(first.value);
+    this.reservedCount--;
+    return true;
   }
 
   /** Forgets every promise (the session is ending). */
