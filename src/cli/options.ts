@@ -4,6 +4,7 @@
 // the option and the accepted form; nothing is silently dropped.
 
 import type { PassthroughOptions } from '../fs/passthrough/options.js';
+import { READDIRPLUS_POLICIES } from '../fs/passthrough/options.js';
 import type { MountOptions } from '../mount.js';
 import { IdMap } from '../fs/passthrough/idmap.js';
 import { UsageError } from './errors.js';
@@ -190,7 +191,7 @@ export const OPTIONS: OptionSpec[] = [
   fsSwitch('no_readdir', 'noReaddir', 'off', 'directories list as empty (names still resolve)'),
   {
     names: ['readdirplus'],
-    value: enumOf(['auto', 'always', 'never']),
+    value: enumOf([...READDIRPLUS_POLICIES]),
     group: 'fs',
     dflt: 'auto',
     help: 'when directory listings carry each entry\'s attributes, sparing a lookup per name: auto (the kernel chooses per read), always, never (names only)',

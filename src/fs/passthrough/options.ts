@@ -5,7 +5,8 @@ import { IdMap } from './idmap.js';
 import { OptionError } from './option-error.js';
 
 export type CachePolicy = 'never' | 'metadata' | 'auto' | 'always';
-export type ReaddirplusPolicy = 'auto' | 'always' | 'never';
+export const READDIRPLUS_POLICIES = ['auto', 'always', 'never'] as const;
+export type ReaddirplusPolicy = (typeof READDIRPLUS_POLICIES)[number];
 
 export interface PassthroughOptions {
   /** The host directory to serve. */
@@ -166,7 +167,7 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     noOpen = false;
   }
   const readdirplus = o.readdirplus ?? 'auto';
-  if (!['auto', 'always', 'never'].includes(readdirplus)) {
+  if (!READDIRPLUS_POLICIES.includes(readdirplus)) {
     throw new OptionError(`readdirplus: expected auto, always or never, got ${JSON.stringify(o.readdirplus)}`);
   }
   const maxMmapSize = o.maxMmapSize ?? 1 << 30;
