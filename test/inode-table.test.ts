@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
 import { ByteArena, CHUNK } from '../src/fs/passthrough/inode-chunk.js';
@@ -482,6 +483,22 @@ function grid(dir: string, t: InodeTable, lookup: (parent: Inode, name: string) 
   return { dirs, files };
 }
 
+/** The known inode `name` in `parent` reaches now, found as the passthrough finds it before a removal or rename. */
+function reachedBy(t: InodeTable, parent: Inode, name: string): Inode | undefined {
+  const fd = sys.openat(t.fdOf(parent), name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC);
+  if (fd < 0) return undefined;
+  const id = idOf(fd);
+  sys.close(fd);
+  if (typeof id === 'number') return undefined;
+  return t.find('D', id.ino, id.btimeSec, id.btimeNsec);
+}
+
+/** The name `i` is reopened by, as "<parent node id>/<name>". */
+function recorded(t: InodeTable, i: Inode): string | undefined {
+  const n = t.nameOf(i);
+  return n === undefined ? undefined : `${n.parent}/${n.name.toString()}`;
+}
+
 /** A table without handles on a real tree, and `lookup(parent, name)` as the passthrough does it. */
 function setupByName(maxFds: number, reopenOpen: ReopenOpen | null = null) {
   const dir = tmpdir();
@@ -524,15 +541,16 @@ test('without file handles: inodes past the budget are reopened by parent and na
   t.renamed(fa[1]!, B, Buffer.from('g1'));
   all();
   assert.equal(read(fa[1]!), 'a1');
-  assert.equal(t.named(B, Buffer.from('g1'))!.nodeid, fa[1]!.nodeid);
-  assert.equal(t.named(A, Buffer.from('f1')), undefined);
+  assert.equal(recorded(t, fa[1]!), `${B.nodeid}/g1`);
 
   // Unlinked through the mount while the kernel still holds it: its fd stays open.
   t.beginOp();
-  const gone = t.keepOpen(A, Buffer.from('f2'))!;
+  const gone = reachedBy(t, A, 'f2')!;
   assert.equal(gone.nodeid, fa[2]!.nodeid);
+  t.keepOpen(gone);
   fs.unlinkSync(path.join(dir, 'a', 'f2'));
-  t.unname(gone);
+  t.unname(gone, A, Buffer.from('f2'));
+  assert.equal(recorded(t, gone), undefined);
   all();
   assert.equal(read(fa[2]!), 'a2');
 
@@ -543,23 +561,22 @@ test('without file handles: inodes past the budget are reopened by parent and na
   t.beginOp();
   const new4 = lookup(A, 'f4');
   assert.notEqual(new4.nodeid, fa[4]!.nodeid);
-  assert.equal(t.named(A, Buffer.from('f4'))!.nodeid, new4.nodeid, 'the name is the new file\'s, not the replaced one\'s');
+  assert.equal(recorded(t, new4), `${A.nodeid}/f4`);
   t.forget(new4.nodeid, new4.refs);
   fs.renameSync(path.join(dir, 'a', 'f3'), path.join(dir, 'a', 'old3'));
   fs.writeFileSync(path.join(dir, 'a', 'f3'), 'impostor');
   all();
   assert.throws(() => read(fa[3]!), { errno: 116 });
-  // Removing that name through the mount goes on (keepOpen cannot keep the old file).
+  // The name reaches no known inode: removing it through the mount keeps nothing.
   t.beginOp();
-  const stale = t.keepOpen(A, Buffer.from('f3'))!;
-  assert.equal(stale.nodeid, fa[3]!.nodeid);
-  t.unname(stale);
-  // Looked up again, the name reaches the new file, and only it.
+  assert.equal(reachedBy(t, A, 'f3'), undefined);
+  // Looked up again, the name reaches the new file, and the old one still gives ESTALE.
   t.beginOp();
   const impostor = lookup(A, 'f3');
   assert.notEqual(impostor.nodeid, fa[3]!.nodeid);
-  assert.equal(t.named(A, Buffer.from('f3'))!.nodeid, impostor.nodeid);
+  assert.equal(recorded(t, impostor), `${A.nodeid}/f3`);
   assert.equal(read(impostor), 'impostor');
+  assert.throws(() => read(fa[3]!), { errno: 116 });
   t.forget(impostor.nodeid, impostor.refs);
 
   // A directory forgotten by the kernel stays while its children are known by name.
@@ -643,17 +660,19 @@ test('without file handles: random lookups, renames, unlinks, fd use and forgets
     } else if (r < 13 && f.name !== null) {
       const d = rng.int(D);
       const to = `r${fresh++}`;
+      const moved = reachedBy(t, dirs[f.d]!, f.name);
+      assert.equal(moved?.nodeid, f.nodeid, `step ${step}: ${f.name} reached another inode (seed ${seed})`);
+      assert.equal(recorded(t, moved), `${dirs[f.d]!.nodeid}/${f.name}`, `step ${step}: the table lost ${f.name}'s name (seed ${seed})`);
       fs.renameSync(path.join(dir, `d${f.d}`, f.name), path.join(dir, `d${d}`, to));
-      const moved = t.named(dirs[f.d]!, Buffer.from(f.name));
-      assert.equal(moved?.nodeid, f.nodeid, `step ${step}: the table lost ${f.name}'s name (seed ${seed})`);
       t.renamed(moved, dirs[d]!, Buffer.from(to));
       f.d = d;
       f.name = to;
     } else if (r < 14 && f.name !== null) {
-      const gone = t.keepOpen(dirs[f.d]!, Buffer.from(f.name));
+      const gone = reachedBy(t, dirs[f.d]!, f.name);
       assert.equal(gone?.nodeid, f.nodeid);
+      t.keepOpen(gone);
       fs.unlinkSync(path.join(dir, `d${f.d}`, f.name));
-      t.unname(gone);
+      t.unname(gone, dirs[f.d]!, Buffer.from(f.name));
       f.name = null;
     } else if (r < 17) {
       const n = rng.chance(0.5) ? f.refs : rng.range(1, f.refs);
@@ -679,6 +698,54 @@ test('without file handles: random lookups, renames, unlinks, fd use and forgets
   for (const x of live) t.forget(x.nodeid, BigInt(x.refs));
   for (const d of dirs) t.forget(d.nodeid, d.refs);
   for (let k = 0; k < held; k++) t.releaseFd();
+  assertEmpty(t, fdsBefore);
+});
+
+test('without file handles: removing one name of a hard link keeps the other name the inode is recorded under', () => {
+  const { dir, t, lookup, read } = setupByName(8);
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  fs.mkdirSync(path.join(dir, 'a'));
+  fs.writeFileSync(path.join(dir, 'a', 'x'), 'linked');
+  fs.linkSync(path.join(dir, 'a', 'x'), path.join(dir, 'a', 'y'));
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, 'a', `f${i}`), `${i}`);
+  t.beginOp();
+  const A = lookup(t.root, 'a');
+  t.beginOp();
+  const X = lookup(A, 'x');
+  // y reaches X, recorded as x: unlinking y leaves that record alone.
+  t.beginOp();
+  assert.equal(reachedBy(t, A, 'y')?.nodeid, X.nodeid);
+  t.keepOpen(X);
+  fs.unlinkSync(path.join(dir, 'a', 'y'));
+  t.unname(X, A, Buffer.from('y'));
+  assert.equal(recorded(t, X), `${A.nodeid}/x`);
+  const others = Array.from({ length: 20 }, (_, i) => { t.beginOp(); return lookup(A, `f${i}`); });
+  for (let round = 0; round < 3; round++) {
+    for (const o of others) read(o);
+    assert.equal(read(X), 'linked', 'reopened by x');
+    assert.ok(t.fdCount <= 8, `${t.fdCount} inode fds over a budget of 8`);
+  }
+  for (const i of [X, ...others, A]) t.forget(i.nodeid, i.refs);
+  assertEmpty(t, fdsBefore);
+});
+
+test('without file handles: a directory with more than 65,535 children known by name stays until the last of them is forgotten', () => {
+  const { dir, t, lookup, read } = setupByName(64);
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  const N = 65_540;
+  fs.mkdirSync(path.join(dir, 'big'));
+  const made = spawnSync('sh', ['-c', `cd "$1" && seq -f 'f%.0f' 1 ${N} | xargs touch`, 'sh', path.join(dir, 'big')]);
+  assert.equal(made.status, 0, String(made.stderr));
+  t.beginOp();
+  const big = lookup(t.root, 'big');
+  const kids = Array.from({ length: N }, (_, k) => { t.beginOp(); return lookup(big, `f${k + 1}`); });
+  t.forget(big.nodeid, big.refs);
+  // Forgotten one by one, the last few past the 16-bit count first.
+  for (let k = N - 1; k >= 1; k--) t.forget(kids[k]!.nodeid, kids[k]!.refs);
+  assert.ok(t.tryGet(big.nodeid) !== undefined, 'big/ went while one child is known by name');
+  assert.equal(read(kids[0]!), '', 'its last child is still reopened through it');
+  t.forget(kids[0]!.nodeid, kids[0]!.refs);
+  assert.equal(t.tryGet(big.nodeid), undefined, 'big/ stayed after its last child went');
   assertEmpty(t, fdsBefore);
 });
 
@@ -785,7 +852,7 @@ test('without file handles: an inode the kernel has open is reopened through its
   fs.renameSync(path.join(dir, 'd3'), path.join(dir, 'e3'));
   // A directory renamed on the host that nothing holds open: its files are lost (ESTALE, never another file).
   fs.renameSync(path.join(dir, 'd7'), path.join(dir, 'e7'));
-  // An open file replaced on the host, and its name then looked up: it reaches the new file, the old inode loses the name.
+  // An open file replaced on the host, and its name then looked up: it reaches the new file; the old inode, open, is reached through its open file.
   fs.renameSync(path.join(dir, 'd5', 'f2'), path.join(dir, 'd5', 'old2'));
   fs.writeFileSync(path.join(dir, 'd5', 'f2'), 'new');
   for (let round = 0; round < 3; round++) {
@@ -809,14 +876,16 @@ test('without file handles: an inode the kernel has open is reopened through its
   const newer = lookup(dirs[5]!, 'f2');
   assert.notEqual(newer.nodeid, files[5]![2]!.nodeid);
   assert.equal(read(newer), 'new');
-  assert.equal(read(files[5]![2]!), '5/2', 'the old inode, without a name now, through its open file');
+  assert.equal(recorded(t, newer), `${dirs[5]!.nodeid}/f2`);
+  assert.equal(read(files[5]![2]!), '5/2', 'the old inode, through its open file');
   assert.ok(t.fdCount <= 12);
   // Closed: back to names only.
   for (const fd of opens.values()) fs.closeSync(fd);
   opens.clear();
   for (let round = 0; round < 3; round++) pushOut();
   assert.throws(() => read(files[0]![1]!), { errno: 116 });
-  assert.equal(read(files[5]![2]!), '5/2', 'without a name, it keeps the fd it got');
+  // Its name reaches the new file now: the old one, its fd pushed out, gives ESTALE, never the new file's data.
+  assert.throws(() => read(files[5]![2]!), { errno: 116 });
   for (const i of [...files.flat(), ...dirs, newer]) t.forget(i.nodeid, i.refs);
   assertEmpty(t, fdsBefore);
 });
@@ -841,12 +910,13 @@ test('with file handles, a file on another mount unlinked under one name and fou
   const A = lookupAt(t.root, 'a');
   const X = lookupAt(A, 'x');
   t.beginOp();
-  assert.equal(t.keepOpen(A, Buffer.from('x'))!.nodeid, X.nodeid);
+  assert.equal(reachedBy(t, A, 'x')?.nodeid, X.nodeid);
+  t.keepOpen(X);
   fs.unlinkSync(path.join(dir, 'a', 'x'));
-  t.unname(X);
+  t.unname(X, A, Buffer.from('x'));
   assert.equal(t.tracksName(X), true, 'still a file no handle can reopen');
   assert.equal(lookupAt(A, 'y').nodeid, X.nodeid);
-  assert.equal(t.named(A, Buffer.from('y'))?.nodeid, X.nodeid, 'recorded under the name it was found by');
+  assert.equal(recorded(t, X), `${A.nodeid}/y`, 'recorded under the name it was found by');
   // Its fd can now be pushed out with the others', and it is reopened by that name.
   const others = Array.from({ length: 30 }, (_, i) => lookupAt(A, `f${i}`));
   for (let round = 0; round < 3; round++) {

@@ -19,22 +19,23 @@ export function hi32(v: bigint): number {
   return n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / 0x100000000) : Number((v >> 32n) & 0xffffffffn);
 }
 
-/** Parent and name, to reopen an inode no file handle can reopen. */
+/**
+ * Parent and name, to reopen an inode no file handle can reopen (the name is
+ * in the arena at handleOff/handleLen). No index by (parent, name): the
+ * passthrough finds the inode a name reaches by statx'ing it, so a million
+ * named inodes cost 6 bytes each here and no hash.
+ */
 export class NameSlots {
   /** The parent's slot; -1 when the inode has no name to be reopened by (its fd then stays open). */
   readonly parent = new Int32Array(CHUNK).fill(-1);
-  /** nameHash() of the name, which is in the arena at handleOff/handleLen. */
-  readonly hash = new Uint32Array(CHUNK);
-  /** Named children: the inode stays, its fd closable, while it has any, forgotten by the kernel or not. */
-  readonly kids = new Uint32Array(CHUNK);
+  /**
+   * Named children, up to KIDS_MAX (the rest are counted in the table):
+   * the inode stays, its fd closable, while it has any, forgotten by the kernel or not.
+   */
+  readonly kids = new Uint16Array(CHUNK);
 }
 
-/** FNV-1a of a name, for the (parent, name) index. */
-export function nameHash(name: Buffer): number {
-  let h = 0x811c9dc5;
-  for (let k = 0; k < name.length; k++) h = Math.imul(h ^ name[k]!, 0x01000193);
-  return h >>> 0;
-}
+export const KIDS_MAX = 0xffff;
 
 export const REFS_PINNED = 0xffffffff;
 

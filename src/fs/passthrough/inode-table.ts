@@ -20,17 +20,18 @@
 // CAP_DAC_READ_SEARCH). Without file handles (a non-root daemon), and
 // for files on a mount below the source (which the source's mount fd cannot
 // reopen from a handle), an inode is reopened by its parent and name instead,
-// checked against its identity: the table then keeps the inode's name, an
-// index by (parent, name) so that unlink and rename can find it, and each
-// parent while it has named children. An inode whose name went (unlinked,
-// replaced) keeps its fd. One the kernel has open is reopened through that
-// open file first (the owner's `reopenOpen`), whatever its name is now.
+// checked against its identity: the table then keeps the inode's name and
+// each parent while it has named children. There is no index by name (it
+// would cost 8 bytes an inode): before an unlink or rename the owner statx's
+// the name to find the inode it reaches. An inode whose recorded name went
+// through the mount keeps its fd. One the kernel has open is reopened through
+// that open file first (the owner's `reopenOpen`), whatever its name is now.
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
 import { freesMuch } from './host.js';
 import { FdBudget } from './fd-budget.js';
-import { ByteArena, CHUNK, Chunk, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32, nameHash } from './inode-chunk.js';
+import { ByteArena, CHUNK, Chunk, KIDS_MAX, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32 } from './inode-chunk.js';
 import { NodeIds } from './node-ids.js';
 
 const MAX_DEVICES = 254;
@@ -116,10 +117,10 @@ export class InodeTable {
   private maxGen = 0;
   /** The file handle types seen (a slot keeps an index into this, not the 32-bit type). */
   private readonly handleTypes: number[] = [];
-  /** (parent slot, name) → slot, for inodes known by name. */
-  private readonly byParent = new SlotIndex(0);
+  /** Named children counted beyond KIDS_MAX, by parent slot (a directory with 65,535 known children and more). */
+  private readonly kidsOver = new Map<number, number>();
   private readonly useNames: boolean;
-  /** Some inode was given a name (byParent is sized from then on). */
+  /** Some inode was given a name. */
   private namesInUse = false;
   private readonly ids: NodeIds;
   private readonly budget: FdBudget;
@@ -295,25 +296,18 @@ export class InodeTable {
     return this.hashStart(this.chunk(s).dev[s & MASK]!, this.chunk(s).hostIno[s & MASK]!);
   }
 
-  private nameStartOf(s: number): number {
-    const n = this.chunk(s).names!;
-    return this.nameStart(n.parent[s & MASK]!, n.hash[s & MASK]!);
-  }
-
   /** Resizes the hashes to hold `live` and one more at most half full (also clears deleted marks). */
   private rehash(): void {
     this.buffersDropped++;
     let size = 4096;
     while (size <= this.live * 2) size *= 2;
     this.byIno.reset(size);
-    if (this.namesInUse) this.byParent.reset(size);
     this.chunks.forEach((c, ci) => {
       if (!c) return;
       for (let i = 0; i < CHUNK; i++) {
         if (c.dev[i] === 0) continue;
         const s = (ci << SHIFT) | i;
         this.byIno.insert(this.inoStart(s), s);
-        if (c.names && c.names.parent[i]! >= 0) this.byParent.insert(this.nameStartOf(s), s);
       }
     });
   }
@@ -367,7 +361,7 @@ export class InodeTable {
     // Grow the hashes before the slot is live: rehash() enters every live
     // slot, and this one would then be entered twice (and once under the
     // previous occupant's host inode), entries that outlive its chunk.
-    if (Math.max(this.byIno.used, this.byParent.used) + 1 > this.byIno.a.length >> 1) this.rehash();
+    if (this.byIno.used + 1 > this.byIno.a.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
     c.dev[i] = d;
@@ -405,48 +399,29 @@ export class InodeTable {
 
   // ---- names (every inode without handles; with handles, files on other mounts) ----
 
-  private nameStart(parent: number, h: number): number {
-    let x = Math.imul(parent ^ h, 0x9e3779b1);
-    x ^= x >>> 15;
-    return x & this.byParent.mask;
-  }
-
-  /** The slot named `name` in the directory at slot `parent`, or -1. */
-  private nameFind(parent: number, name: Buffer): number {
-    const h = nameHash(name);
-    return this.byParent.find(this.nameStart(parent, h), (s) => {
-      const c = this.chunk(s);
-      const i = s & MASK;
-      const off = c.handleOff[i]!;
-      return c.names!.parent[i] === parent && c.names!.hash[i] === h && c.handleLen[i] === name.length && this.arena.equals(name, off);
-    });
-  }
-
   /**
    * Gives slot `s` the name `name` in the directory at slot `parent` (the
    * old one, if any, goes). The parent then stays in the table while `s` is named.
    */
   private setName(s: number, parent: number, name: Buffer): void {
     if (name.length === 0 || name.length > 255 || s === 0) return;
-    if (!this.namesInUse) {
-      this.namesInUse = true;
-      this.rehash(); // sizes the (parent, name) index
-    }
+    this.namesInUse = true;
     const n = (this.chunk(s).names ??= new NameSlots());
     // Count the new parent's child first: dropping the old name may otherwise let it go.
-    (this.chunk(parent).names ??= new NameSlots()).kids[parent & MASK]++;
+    this.addKid(parent);
     this.clearName(s);
-    // Another inode recorded under this name (replaced behind the mount) is no longer reached by it.
-    const other = this.nameFind(parent, name);
-    if (other >= 0) this.clearName(other);
-    if (this.byParent.used + 1 > this.byParent.a.length >> 1) this.rehash();
     const c = this.chunk(s);
     const i = s & MASK;
     c.handleOff[i] = this.arena.put(name);
     c.handleLen[i] = name.length;
     n.parent[i] = parent;
-    n.hash[i] = nameHash(name);
-    this.byParent.insert(this.nameStartOf(s), s);
+  }
+
+  /** Whether slot `s` is recorded as `name` in the directory at slot `parent`. */
+  private hasName(s: number, parent: number, name: Buffer): boolean {
+    const c = this.chunk(s);
+    const i = s & MASK;
+    return c.names !== null && c.names.parent[i] === parent && c.handleLen[i] === name.length && this.arena.equals(name, c.handleOff[i]!);
   }
 
   /** Drops slot `s`'s name, if it has one; a parent left without kids or lookups goes too. */
@@ -455,21 +430,34 @@ export class InodeTable {
     if (p >= 0 && this.lastKidGone(p)) this.remove(p);
   }
 
-  /** Takes slot `s`'s name out of the index; returns the parent it had, or -1. */
+  /** Forgets slot `s`'s name; returns the parent it had, or -1. */
   private unlinkName(s: number): number {
     const c = this.chunk(s);
     const i = s & MASK;
     const p = c.names!.parent[i]!;
     if (p < 0) return -1;
-    this.byParent.remove(this.nameStartOf(s), s);
     c.names!.parent[i] = -1;
     this.arena.free(c.handleLen[i]!);
     c.handleLen[i] = 0;
     return p;
   }
 
+  /** Counts one more named child of slot `p`. */
+  private addKid(p: number): void {
+    const kids = (this.chunk(p).names ??= new NameSlots()).kids;
+    const pi = p & MASK;
+    if (kids[pi]! < KIDS_MAX) kids[pi]++;
+    else this.kidsOver.set(p, (this.kidsOver.get(p) ?? 0) + 1);
+  }
+
   /** Counts one named child of slot `p` less; returns whether nothing keeps `p` any more. */
   private lastKidGone(p: number): boolean {
+    const over = this.kidsOver.get(p);
+    if (over !== undefined) {
+      if (over > 1) this.kidsOver.set(p, over - 1);
+      else this.kidsOver.delete(p);
+      return false;
+    }
     const pc = this.chunk(p);
     const pi = p & MASK;
     return --pc.names!.kids[pi]! === 0 && pc.refs[pi] === 0 && p !== 0;
@@ -480,49 +468,54 @@ export class InodeTable {
    * reopened by name (tracksName), it is reopened by this one from now on.
    */
   nameSeen(i: Inode, parent: Inode, name: Buffer): void {
-    if (i.slot === 0 || !this.tracksName(i)) return;
-    const c = this.chunk(i.slot);
-    const k = i.slot & MASK;
-    if (c.names !== null && c.names.parent[k] === parent.slot && c.handleLen[k] === name.length) {
-      const off = c.handleOff[k]!;
-      if (this.arena.equals(name, off)) return;
-    }
+    if (i.slot === 0 || !this.tracksName(i) || this.hasName(i.slot, parent.slot, name)) return;
     this.setName(i.slot, parent.slot, name);
   }
 
-  /** The inode known by name as `name` in `parent`, if any. */
-  named(parent: Inode, name: Buffer): Inode | undefined {
-    if (!this.namesInUse) return undefined;
-    const s = this.nameFind(parent.slot, name);
-    return s < 0 ? undefined : this.view(s);
+  /** The parent and name `i` is reopened by, if it has one. */
+  nameOf(i: Inode): { parent: bigint; name: Buffer } | undefined {
+    const c = this.chunk(i.slot);
+    const k = i.slot & MASK;
+    const p = c.names === null ? -1 : c.names.parent[k]!;
+    if (p < 0) return undefined;
+    return { parent: this.nodeidOf(p), name: Buffer.from(this.arena.at(c.handleOff[k]!, c.handleLen[k]!)) };
   }
 
   /**
-   * `name` in `parent` is about to go (unlink, rmdir, replaced by
-   * a rename). The inode it names, if known, gets its fd back now, while the
-   * name still reaches it; call `unname` on it once the name is gone.
+   * Whether some inode may be reopened by name: only then need the owner
+   * find which inode a name it is about to remove or rename reaches.
    */
-  keepOpen(parent: Inode, name: Buffer): Inode | undefined {
-    const i = this.named(parent, name);
-    if (i === undefined) return undefined;
+  get namesTracked(): boolean {
+    return this.namesInUse;
+  }
+
+  /**
+   * `i` (reached by a name about to go: unlink, rmdir, replaced by a rename)
+   * gets its fd back now, while the name still reaches it, if it is reopened
+   * by name; call `unname` once the name is gone.
+   */
+  keepOpen(i: Inode): void {
+    if (i.slot === 0 || !this.tracksName(i)) return;
     try {
       this.fdOf(i);
     } catch (e) {
-      // The name no longer reaches it (changed behind the mount) or no fd is
-      // left: it cannot be kept, and the removal must go on regardless.
+      // No fd is left: it cannot be kept, and the removal must go on regardless.
       if (!(e instanceof FuseError)) throw e;
     }
-    return i;
   }
 
-  /** `i` (opened by keepOpen in this operation) lost its name: its fd stays open until it is forgotten. */
-  unname(i: Inode): void {
-    if (i.slot !== 0 && this.chunk(i.slot).names !== null) this.clearName(i.slot);
+  /**
+   * `name` in `parent`, which reached `i`, is gone: if `i` was recorded
+   * under it, its fd stays open until it is forgotten (a hard link's other
+   * name is recorded when it is looked up).
+   */
+  unname(i: Inode, parent: Inode, name: Buffer): void {
+    if (i.slot !== 0 && this.hasName(i.slot, parent.slot, name)) this.clearName(i.slot);
   }
 
-  /** `i`, known by name, is now `to` in `toDir` (renamed through the mount). */
+  /** `i`, reached by a name, is now `to` in `toDir` (renamed through the mount). */
   renamed(i: Inode, toDir: Inode, to: Buffer): void {
-    if (this.namesInUse) this.setName(i.slot, toDir.slot, to);
+    if (i.slot !== 0 && this.tracksName(i)) this.setName(i.slot, toDir.slot, to);
   }
 
   /**
@@ -819,6 +812,7 @@ export class InodeTable {
     c0.fds.fill(-1, 1);
     c0.names?.parent.fill(-1);
     c0.names?.kids.fill(0);
+    this.kidsOver.clear();
     c0.live = 1;
     this.live = 1;
     this.budget.reset();

@@ -237,6 +237,17 @@ export class PassthroughFs implements Filesystem {
   }
 
   /**
+   * The known inode `name` in directory `pfd` reaches now, where inodes are
+   * reopened by name (else undefined, without a system call): a removal or
+   * rename must then keep or move what the table reopens it by.
+   */
+  private reachedBy(pfd: number, name: Buffer): Inode | undefined {
+    if (!this.inodes.namesTracked) return undefined;
+    if (sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx) < 0) return undefined;
+    return this.known(this.devKey());
+  }
+
+  /**
    * Adds the file in the statx buffer (fd: its O_PATH fd) to the table, with
    * the parent and name it was found by where it is to be reopened by name.
    */
@@ -557,9 +568,10 @@ export class PassthroughFs implements Filesystem {
     const pfd = this.inodes.fdOf(p);
     // Without file handles: the inode it names may live on (open, or a hard
     // link) and can then not be reopened by this name; its fd stays open.
-    const gone = this.inodes.keepOpen(p, name);
+    const gone = this.reachedBy(pfd, name);
+    if (gone !== undefined) this.inodes.keepOpen(gone);
     this.asCaller(ctx, () => ok(sys.unlinkat(pfd, name, flags)));
-    if (gone !== undefined) this.inodes.unname(gone);
+    if (gone !== undefined) this.inodes.unname(gone, p, name);
   }
 
   rename(ctx: RequestContext, parent: bigint, a: RenameIn): void {
@@ -570,13 +582,14 @@ export class PassthroughFs implements Filesystem {
     const from = this.inodes.fdOf(fromDir);
     const to = this.inodes.fdOf(toDir);
     // Without file handles, the names the table reopens inodes by follow the rename.
-    const moved = this.inodes.named(fromDir, a.oldname);
+    const moved = this.reachedBy(from, a.oldname);
     const exchange = (a.flags & sys.RENAME_EXCHANGE) !== 0;
-    const target = exchange ? this.inodes.named(toDir, a.newname) : this.inodes.keepOpen(toDir, a.newname);
+    const target = this.reachedBy(to, a.newname);
+    if (target !== undefined && !exchange) this.inodes.keepOpen(target);
     this.asCaller(ctx, () => ok(sys.renameat2(from, a.oldname, to, a.newname, a.flags)));
-    if (target !== undefined && target !== moved) {
+    if (target !== undefined && target.nodeid !== moved?.nodeid) {
       if (exchange) this.inodes.renamed(target, fromDir, a.oldname);
-      else this.inodes.unname(target);
+      else this.inodes.unname(target, toDir, a.newname);
     }
     if (moved !== undefined) this.inodes.renamed(moved, toDir, a.newname);
   }
