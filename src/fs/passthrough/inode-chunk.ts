@@ -4,7 +4,7 @@
 export const SHIFT = 14;
 export const CHUNK = 1 << SHIFT;
 export const MASK = CHUNK - 1;
-export const SLOT_BYTES = 49;
+export const SLOT_BYTES = 46;
 
 // The two 32-bit halves of a u64 for hashing, without BigInt arithmetic
 // (each BigInt operation allocates) when the value is below 2^53, as inode
@@ -59,8 +59,12 @@ export class Chunk {
   readonly handleOff: Uint32Array;
   /** 0, HANDLE_LATER, BY_NAME, or the handle's type as an index into the table's list of types + HANDLE_TYPE_BASE. */
   readonly handleKind: Uint8Array;
-  /** The operation that last used the slot's fd (never closed during that operation). */
-  readonly touched: Uint32Array;
+  /**
+   * The operation that last used the slot's fd (never closed during that
+   * operation), modulo 255: a slot used 255 operations ago only looks used
+   * now, and is then passed over by one sweep.
+   */
+  readonly touched: Uint8Array;
   /** Device index; 0 marks a free slot. */
   readonly dev: Uint16Array;
   readonly types: Uint8Array;
@@ -87,9 +91,9 @@ export class Chunk {
     this.fds = take((x, o, n) => new Int32Array(x, o, n), 4);
     this.gens = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.handleOff = take((x, o, n) => new Uint32Array(x, o, n), 4);
-    this.touched = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.dev = take((x, o, n) => new Uint16Array(x, o, n), 2);
     this.types = take((x, o, n) => new Uint8Array(x, o, n), 1);
+    this.touched = take((x, o, n) => new Uint8Array(x, o, n), 1);
     this.handleLen = take((x, o, n) => new Uint8Array(x, o, n), 1);
     this.handleKind = take((x, o, n) => new Uint8Array(x, o, n), 1);
     this.fds.fill(-1);

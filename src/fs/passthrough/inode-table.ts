@@ -4,7 +4,7 @@
 // It must hold a million live inodes in little memory (a `find` over a big
 // tree leaves them all referenced by the kernel) and give the memory back
 // when the kernel forgets them. So it is not one object per inode but slots
-// in chunks of typed arrays (49 bytes a slot, 16,384 slots a chunk, each chunk
+// in chunks of typed arrays (46 bytes a slot, 16,384 slots a chunk, each chunk
 // one ArrayBuffer that is dropped when its last inode goes). Callers get small
 // `Inode` views; the root's view is kept, so it compares by identity.
 // The node id the kernel gets is the slot itself (with a count of the slot's
@@ -131,7 +131,7 @@ export class InodeTable {
    * it collects garbage, so the owner has it collect when idle.
    */
   buffersDropped = 0;
-  /** Bumped at the start of each operation: fds it used stay open until it ends. */
+  /** Bumped at the start of each operation (1..255, as slots keep it): fds it used stay open until it ends. */
   private op = 1;
   readonly root: Inode;
 
@@ -556,7 +556,7 @@ export class InodeTable {
 
   /** Call at the start of every operation. */
   beginOp(): void {
-    this.op = (this.op + 1) >>> 0 || 1;
+    this.op = this.op === 255 ? 1 : this.op + 1;
   }
 
   /** An open file or directory now holds an fd (call `releaseFd` when it is closed): inode fds make room. */
