@@ -1038,6 +1038,7 @@ describe('reply encoders', () => {
       [1n, 8], [2n, 8], [2, 4], [4, 4], raw('..'), zeros(6), // "..": ino, off, namelen, type = DT_DIR, name, pad
     ));
     assert.throws(() => d.addPlus(null, raw('x'), 8, 3n));
+    assert.deepEqual(R.countDirents(b, 16, 16 + 64, false), { entries: 2, withAttributes: 0 });
   });
 
   test('fuse_direntplus: entry_out, then dirent', () => {
@@ -1073,6 +1074,13 @@ describe('reply encoders', () => {
     );
     assert.deepEqual(b.subarray(0, size), expected);
     assert.deepEqual(b.subarray(size), dirty(8));
+    // The debug log's summary of such a body: entries, and those with a node id.
+    assert.deepEqual(R.countDirents(b, 0, size, true), { entries: 2, withAttributes: 1 });
+    // A node id with only its high half set still carries attributes.
+    b.writeUInt32LE(0, 0);
+    b.writeUInt32LE(1, 4);
+    assert.deepEqual(R.countDirents(b, 0, size, true), { entries: 2, withAttributes: 1 });
+    assert.deepEqual(R.countDirents(b, 0, 160, true), { entries: 1, withAttributes: 1 });
   });
 
   test('GETXATTR through the table: size probe, value, ERANGE', () => {

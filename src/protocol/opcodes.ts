@@ -37,6 +37,8 @@ export interface OpSpec<A = any, T = any> {
   encode?: (buf: Buffer, off: number, result: T, args: A) => number;
   /** The arguments for debug logs. */
   describe?: (args: A) => string;
+  /** What a successful reply's body in buf[off, end) carries, for debug logs. */
+  describeReply?: (buf: Buffer, off: number, end: number) => string;
 }
 
 function op<A, T>(spec: OpSpec<A, T>): OpSpec<A, T> {
@@ -207,6 +209,7 @@ const table: OpSpec[] = [
       return listed(fs.readdir!(c, c.nodeid, a, d), d);
     },
     encode: (_b, off, n) => off + n, describe: rwDesc,
+    describeReply: (b, off, end) => `(${R.countDirents(b, off, end, false).entries} entries)`,
   }),
   op<Q.ReleaseIn, void>({
     opcode: Opcode.FUSE_RELEASEDIR, name: 'RELEASEDIR', decode: Q.decodeRelease, method: 'releasedir',
@@ -291,6 +294,10 @@ const table: OpSpec[] = [
       return listed(fs.readdirplus!(c, c.nodeid, a, d), d);
     },
     encode: (_b, off, n) => off + n, describe: rwDesc,
+    describeReply: (b, off, end) => {
+      const n = R.countDirents(b, off, end, true);
+      return `(${n.entries} entries, ${n.withAttributes} with attributes)`;
+    },
   }),
   op<Q.RenameIn, void>({
     opcode: Opcode.FUSE_RENAME2, name: 'RENAME2', decode: Q.decodeRename2, method: 'rename',

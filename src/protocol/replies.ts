@@ -303,6 +303,23 @@ export function direntplusSize(nameLen: number): number {
   return (SIZEOF.fuse_direntplus + nameLen + 7) & ~7;
 }
 
+/**
+ * Counts the entries of a READDIR (plus false) or READDIRPLUS body in
+ * buf[off, end), and how many carry attributes (a nonzero node id), for
+ * debug logs.
+ */
+export function countDirents(buf: Buffer, off: number, end: number, plus: boolean): { entries: number; withAttributes: number } {
+  let entries = 0;
+  let withAttributes = 0;
+  const head = plus ? SIZEOF.fuse_entry_out : 0;
+  for (let p = off; p + head + SIZEOF.fuse_dirent <= end; entries++) {
+    if (plus && (buf.readUInt32LE(p) !== 0 || buf.readUInt32LE(p + 4) !== 0)) withAttributes++;
+    const nameLen = buf.readUInt32LE(p + head + 16);
+    p += plus ? direntplusSize(nameLen) : direntSize(nameLen);
+  }
+  return { entries, withAttributes };
+}
+
 /** Writes one fuse_dirent; the caller has checked that it fits. */
 export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: bigint, type: number, name: Buffer): number {
   writeU64(buf, off, ino);

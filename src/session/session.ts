@@ -547,7 +547,8 @@ export class Session {
         return;
       }
     }
-    this.send(h.unique, 0, end, out, t0, spec.name);
+    const how = this.debug && spec.describeReply ? ` ${spec.describeReply(out, HDR, end)}` : '';
+    this.sendAt(h.unique, 0, out, 0, end, t0, spec.name, how);
   }
 
   /** A READ answered with `len` bytes of a file: spliced when large, else read into the reply buffer. */
