@@ -620,6 +620,52 @@ for (const policy of ['auto', 'always', 'never'] as const) {
   });
 }
 
+// A listing need not statx a name whose entry and attributes the kernel was
+// given within the timeouts and has not dropped since (as far as the daemon
+// can tell: an open, a changed xattr, a listing of the directory itself):
+// such entries go with node id 0, which the kernel takes as "keep what you
+// have". Counted in the daemon's debug log, which says how many entries of
+// each READDIRPLUS reply carry attributes.
+test('a listing leaves out the attributes the kernel was given within the timeouts, and carries them again once opened or expired', async () => {
+  const { src, mnt } = fixture();
+  fs.mkdirSync(path.join(src, 'sub'));
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `f${i}`), 'x'.repeat(i));
+  const p = start([src, mnt, '-f', '-o', 'debug,readdirplus=always,entry_timeout=4,attr_timeout=4']);
+  const carried: number[] = [];
+  const listings: string[] = [];
+  try {
+    await waitFor(() => isMounted(mnt) && p.stderr().includes('serving'), 'the foreground mount');
+    // Lists the root as `stat` sees each entry; returns how many entries the READDIRPLUS replies carried attributes for.
+    const list = async () => {
+      const from = p.stderr().length;
+      const r = await shAsync(`cd ${mnt} && stat -c '%n %s %a %h' -- * | sort`);
+      assert.equal(r.status, 0, r.stderr);
+      listings.push(r.stdout);
+      let n = 0;
+      for (const m of p.stderr().slice(from).matchAll(/< READDIRPLUS OK \d+ bytes \((\d+) entries, (\d+) with attributes\)/g)) n += Number(m[2]);
+      carried.push(n);
+    };
+    await list(); // every name looked up and given to the kernel
+    await list(); // within the timeouts: nothing to carry
+    // Opened (read), written, an xattr set, the directory listed: the kernel drops what it had of those.
+    assert.equal((await shAsync(`cat ${mnt}/f7 > /dev/null && echo more >> ${mnt}/f9 && setfattr -n user.x -v 1 ${mnt}/f8 && ls ${mnt}/sub`)).status, 0);
+    await list();
+    await new Promise((r) => setTimeout(r, 4500)); // past the timeouts
+    await list();
+  } finally {
+    p.child.kill('SIGTERM');
+  }
+  assert.equal((await p.exit).code, 0, p.stderr());
+  const native = spawnSync('sh', ['-c', `cd ${src} && stat -c '%n %s %a %h' -- * | sort`], { encoding: 'utf8' }).stdout;
+  assert.equal(listings[3], native, 'what the kernel kept is what the host has');
+  assert.match(listings[2]!, /^f9 14 /m, 'the size written through the mount');
+  // 300 files, hello.txt and sub/ in the root.
+  assert.ok(carried[0]! >= 302, `first listing: ${carried.join(', ')}`);
+  assert.equal(carried[1], 0, `second listing, within the timeouts: ${carried.join(', ')}`);
+  assert.equal(carried[2], 4, `after f7, f8, f9 and sub/ were opened or changed: ${carried.join(', ')}`);
+  assert.ok(carried[3]! >= 302, `past the timeouts: ${carried.join(', ')}`);
+});
+
 test('-o ro: writes fail with EROFS; reads work', async () => {
   const { src, mnt } = fixture();
   await mountBackground(src, mnt, ['-o', 'ro']);

@@ -37,6 +37,9 @@ export class NameSlots {
 
 export const KIDS_MAX = 0xffff;
 
+/** Bytes of one of a chunk's two freshness bitmaps. */
+export const FRESH_BYTES = CHUNK >> 3;
+
 export const REFS_PINNED = 0xffffffff;
 
 /** How a birth time's seconds are kept: modulo 2^32 (also before 1970 and after 2106). */
@@ -71,6 +74,11 @@ export class Chunk {
   readonly handleLen: Uint8Array;
   /** Parents and names: made when a slot of the chunk is first named. */
   names: NameSlots | null = null;
+  /**
+   * Two bitmaps of FRESH_BYTES (one per half of the kernel's cache window,
+   * alternating): the slot's entry and attributes were sent in that half.
+   */
+  readonly fresh = new Uint8Array(2 * FRESH_BYTES);
   live = 0;
   /** Where the search for a free slot starts: slots fill in order, so a scan from here is short. */
   scan = 0;

@@ -31,7 +31,7 @@ import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
 import { freesMuch } from './host.js';
 import { FdBudget } from './fd-budget.js';
-import { ByteArena, CHUNK, Chunk, KIDS_MAX, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32 } from './inode-chunk.js';
+import { ByteArena, CHUNK, Chunk, FRESH_BYTES, KIDS_MAX, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32 } from './inode-chunk.js';
 import { NodeIds } from './node-ids.js';
 
 const MAX_DEVICES = 254;
@@ -377,6 +377,9 @@ export class InodeTable {
     c.handleLen[i] = 0;
     c.handleKind[i] = 0;
     c.touched[i] = this.op;
+    const bit = ~(1 << (i & 7));
+    c.fresh[i >> 3] &= bit;
+    c.fresh[FRESH_BYTES + (i >> 3)] &= bit;
     c.live++;
     this.live++;
     this.byIno.insert(this.inoStart(s), s);
@@ -552,6 +555,79 @@ export class InodeTable {
     const d = this.devIndex.get(devKey);
     const s = d === undefined ? -1 : this.probe(d, ino, true, 0, 0);
     return s >= 0 ? this.stInoOf(s) : this.ids.peek(devKey, d, ino);
+  }
+
+  // ---- what the kernel holds fresh ----
+  //
+  // A listing need not statx a name whose inode the kernel was given an
+  // entry for (dentry and attributes) within the shortest cache timeout,
+  // and has not invalidated since as far as the daemon can tell (an open
+  // clears the mark: writes and reads make the kernel drop what it
+  // cached). Two bitmaps a chunk, one per half of that window, so that
+  // marks age out without a clock per slot.
+
+  /** Half the shortest cache timeout, ms; 0: the kernel caches nothing, nothing is fresh. */
+  private freshHalfMs = 0;
+  private freshEpoch = -2;
+
+  /** The shortest time the kernel keeps an entry or attributes it is given (seconds; 0 turns marks off). */
+  setCacheWindow(seconds: number): void {
+    this.freshHalfMs = seconds > 0 && Number.isFinite(seconds) ? seconds * 500 : 0;
+    for (const c of this.chunks) c?.fresh.fill(0);
+  }
+
+  /** Clears the bitmap of a half that ended; returns the current half's offset. */
+  private freshHalf(): number {
+    const e = Math.floor(performance.now() / this.freshHalfMs);
+    if (e !== this.freshEpoch) {
+      const both = e !== this.freshEpoch + 1;
+      const h = (e & 1) * FRESH_BYTES;
+      for (const c of this.chunks) {
+        if (c === null) continue;
+        if (both) c.fresh.fill(0);
+        else c.fresh.fill(0, h, h + FRESH_BYTES);
+      }
+      this.freshEpoch = e;
+    }
+    return (e & 1) * FRESH_BYTES;
+  }
+
+  /** The kernel was just given `i`'s entry (with its attributes). */
+  markFresh(i: Inode): void {
+    if (this.freshHalfMs === 0) return;
+    const h = this.freshHalf();
+    const s = i.slot;
+    this.chunk(s).fresh[h + ((s & MASK) >> 3)] |= 1 << (s & 7);
+  }
+
+  /** What the kernel holds of `i` may be out of date (it was opened, its xattrs changed). */
+  markStale(i: Inode): void {
+    const s = i.slot;
+    const c = this.chunk(s);
+    const bit = ~(1 << (s & 7));
+    c.fresh[(s & MASK) >> 3] &= bit;
+    c.fresh[FRESH_BYTES + ((s & MASK) >> 3)] &= bit;
+  }
+
+  /** Ages the marks; call before freshStIno (once a listing, not per name). */
+  ageFresh(): void {
+    if (this.freshHalfMs !== 0) this.freshHalf();
+  }
+
+  /**
+   * The st_ino of the live inode with host inode `ino` on `devKey`, if the
+   * kernel holds it and was given its entry within the window; else undefined.
+   */
+  freshStIno(devKey: string, ino: bigint): bigint | undefined {
+    if (this.freshHalfMs === 0) return undefined;
+    const d = this.devIndex.get(devKey);
+    const s = d === undefined ? -1 : this.probe(d, ino, true, 0, 0);
+    if (s < 0) return undefined;
+    const c = this.chunk(s);
+    const i = s & MASK;
+    const byte = i >> 3;
+    if (c.refs[i] === 0 || ((c.fresh[byte]! | c.fresh[FRESH_BYTES + byte]!) & (1 << (i & 7))) === 0) return undefined;
+    return c.stIno[i]!;
   }
 
   /** Call at the start of every operation. */

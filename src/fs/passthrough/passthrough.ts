@@ -144,6 +144,8 @@ export class PassthroughFs implements Filesystem {
     this.dirIo = new DirIo(this.options, this.inodes, this.creds);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.openFdOf(ino));
     this.attrSetter = new AttrSetter(this.options, this.inodes, this.creds, this.fileIo, this.proc);
+    const o = this.options;
+    this.inodes.setCacheWindow(Math.min(o.entryTimeout, o.attrTimeout, o.dirEntryTimeout, o.dirAttrTimeout));
     this.guardSearch = this.creds.enabled && !this.options.defaultPermissions;
     // The host applies the daemon's umask to every file we create. Give the
     // session thread its own umask, set per request to the caller's
@@ -446,7 +448,18 @@ export class PassthroughFs implements Filesystem {
       }
       return failure(r);
     }
-    return this.guarded(r.entry, pfd);
+    const e = this.guarded(r.entry, pfd);
+    if (e.entryTimeout > 0) this.sentEntry(r.inode);
+    return e;
+  }
+
+  /**
+   * The kernel is given `i`'s entry, to keep for the timeouts: a listing
+   * may then leave its attributes out (inodes.freshStIno). Not while it is
+   * open: writes and reads make the kernel drop what it has.
+   */
+  private sentEntry(i: Inode): void {
+    if (this.fileIo.openFdOf(i.nodeid) === undefined) this.inodes.markFresh(i);
   }
 
   /** Whether the directory `i` is the source or below it, walking '..' on the host. */
@@ -610,6 +623,7 @@ export class PassthroughFs implements Filesystem {
   // ---- files ----
 
   open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply | FileTruncate<OpenReply> {
+    this.inodes.markStale(this.inodes.get(ino));
     return this.fileIo.open(ctx, ino, a);
   }
 
@@ -628,6 +642,8 @@ export class PassthroughFs implements Filesystem {
         throw e;
       }
     });
+    // An existing file (O_CREAT without O_EXCL) is now open: what the kernel has of it may go stale.
+    this.inodes.markStale(this.inodes.get(entry.nodeid));
     return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx, entry.attr.mode) };
   }
 
@@ -715,6 +731,8 @@ export class PassthroughFs implements Filesystem {
   // ---- directories ----
 
   opendir(ctx: RequestContext, ino: bigint, _a: OpenIn): OpenReply {
+    // Listing it makes the kernel drop the atime it has.
+    this.inodes.markStale(this.inodes.get(ino));
     return this.dirIo.open(ctx, ino);
   }
 
@@ -734,10 +752,15 @@ export class PassthroughFs implements Filesystem {
     const pfd = this.inodes.fdOf(parent);
     const uncached = this.guardSearch && !this.searchableByAll(pfd);
     const devKey = parent.devKey;
+    this.inodes.ageFresh();
     this.dirIo.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (name, hostIno, type, next) => {
         if (!out.fits(name.length)) return false;
         if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.stIno : this.inodes.peekIno(devKey, hostIno));
+        // The kernel has this name's entry and attributes, given within the
+        // timeouts: a zero node id leaves them be, and saves the statx.
+        const fresh = uncached ? undefined : this.inodes.freshStIno(devKey, hostIno);
+        if (fresh !== undefined) return out.addPlus(null, name, type, next, fresh);
         const mayBeKnown = this.inodes.hasHostIno(devKey, hostIno);
         let found: Found | number;
         try {
@@ -752,6 +775,7 @@ export class PassthroughFs implements Filesystem {
           this.inodes.forget(found.inode.nodeid, 1n);
           return false;
         }
+        if (!uncached) this.sentEntry(found.inode);
         return true;
       });
     });
@@ -793,6 +817,8 @@ export class PassthroughFs implements Filesystem {
   // ---- extended attributes ----
 
   setxattr(ctx: RequestContext, ino: bigint, a: SetxattrIn): void {
+    // The kernel drops the ctime it has (and ACLs change the mode).
+    this.inodes.markStale(this.inodes.get(ino));
     this.xattrs.setxattr(ctx, ino, a);
   }
 
@@ -805,6 +831,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   removexattr(ctx: RequestContext, ino: bigint, name: Buffer): void {
+    this.inodes.markStale(this.inodes.get(ino));
     this.xattrs.removexattr(ctx, ino, name);
   }
 }
