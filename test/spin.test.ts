@@ -218,15 +218,21 @@ test('a handler slower than the spin: its settling ends the wait, and the sessio
     const f = path.join(m.dir, 'f');
     fs.writeFileSync(f, 'x');
     for (let i = 0; i < 50; i++) fs.statSync(f);
-    const n = 100;
-    const cs0 = threadSwitches('tsfuse-session');
-    for (let i = 0; i < n; i++) assert.equal(fs.statSync(f).size, 1);
-    const perStat = (threadSwitches('tsfuse-session') - cs0) / n;
     // Each stat is two requests (LOOKUP, GETATTR: timeouts 0). While a
     // handler runs, the session thread takes event-loop turns; between a
     // reply and the next request it spins. With waits not ended by the
     // settling it sleeps in most of them (1.33 times per stat, measured).
-    assert.ok(perStat < 0.5, `the session thread slept ${perStat.toFixed(2)} times per stat`);
+    // Other work on the machine only adds sleeps (0.54 seen once in a full
+    // run): the best of three rounds of 100 stats is what is checked.
+    const n = 100;
+    const rounds: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const cs0 = threadSwitches('tsfuse-session');
+      for (let i = 0; i < n; i++) assert.equal(fs.statSync(f).size, 1);
+      rounds.push((threadSwitches('tsfuse-session') - cs0) / n);
+    }
+    const perStat = Math.min(...rounds);
+    assert.ok(perStat < 0.5, `the session thread slept ${rounds.map((r) => r.toFixed(2)).join(', ')} times per stat`);
   } finally {
     await unmountFs(m);
   }
