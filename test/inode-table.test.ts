@@ -493,6 +493,15 @@ function reachedBy(t: InodeTable, parent: Inode, name: string): Inode | undefine
   return t.find('D', id.ino, id.btimeSec, id.btimeNsec);
 }
 
+/** Unlinks `name` (in host directory `hostDir`, `parent` in the table) as the passthrough does; returns the known inode it reached. */
+function unlinkAs(t: InodeTable, parent: Inode, hostDir: string, name: string): Inode | undefined {
+  const gone = reachedBy(t, parent, name);
+  if (gone !== undefined) t.keepOpen(gone);
+  fs.unlinkSync(path.join(hostDir, name));
+  if (gone !== undefined) t.unname(gone, parent, Buffer.from(name));
+  return gone;
+}
+
 /** The name `i` is reopened by, as "<parent node id>/<name>". */
 function recorded(t: InodeTable, i: Inode): string | undefined {
   const n = t.nameOf(i);
@@ -545,11 +554,8 @@ test('without file handles: inodes past the budget are reopened by parent and na
 
   // Unlinked through the mount while the kernel still holds it: its fd stays open.
   t.beginOp();
-  const gone = reachedBy(t, A, 'f2')!;
+  const gone = unlinkAs(t, A, path.join(dir, 'a'), 'f2')!;
   assert.equal(gone.nodeid, fa[2]!.nodeid);
-  t.keepOpen(gone);
-  fs.unlinkSync(path.join(dir, 'a', 'f2'));
-  t.unname(gone, A, Buffer.from('f2'));
   assert.equal(recorded(t, gone), undefined);
   all();
   assert.equal(read(fa[2]!), 'a2');
@@ -668,11 +674,8 @@ test('without file handles: random lookups, renames, unlinks, fd use and forgets
       f.d = d;
       f.name = to;
     } else if (r < 14 && f.name !== null) {
-      const gone = reachedBy(t, dirs[f.d]!, f.name);
+      const gone = unlinkAs(t, dirs[f.d]!, path.join(dir, `d${f.d}`), f.name);
       assert.equal(gone?.nodeid, f.nodeid);
-      t.keepOpen(gone);
-      fs.unlinkSync(path.join(dir, `d${f.d}`, f.name));
-      t.unname(gone, dirs[f.d]!, Buffer.from(f.name));
       f.name = null;
     } else if (r < 17) {
       const n = rng.chance(0.5) ? f.refs : rng.range(1, f.refs);
@@ -714,10 +717,7 @@ test('without file handles: removing one name of a hard link keeps the other nam
   const X = lookup(A, 'x');
   // y reaches X, recorded as x: unlinking y leaves that record alone.
   t.beginOp();
-  assert.equal(reachedBy(t, A, 'y')?.nodeid, X.nodeid);
-  t.keepOpen(X);
-  fs.unlinkSync(path.join(dir, 'a', 'y'));
-  t.unname(X, A, Buffer.from('y'));
+  assert.equal(unlinkAs(t, A, path.join(dir, 'a'), 'y')?.nodeid, X.nodeid);
   assert.equal(recorded(t, X), `${A.nodeid}/x`);
   const others = Array.from({ length: 20 }, (_, i) => { t.beginOp(); return lookup(A, `f${i}`); });
   for (let round = 0; round < 3; round++) {
@@ -910,10 +910,7 @@ test('with file handles, a file on another mount unlinked under one name and fou
   const A = lookupAt(t.root, 'a');
   const X = lookupAt(A, 'x');
   t.beginOp();
-  assert.equal(reachedBy(t, A, 'x')?.nodeid, X.nodeid);
-  t.keepOpen(X);
-  fs.unlinkSync(path.join(dir, 'a', 'x'));
-  t.unname(X, A, Buffer.from('x'));
+  assert.equal(unlinkAs(t, A, path.join(dir, 'a'), 'x')?.nodeid, X.nodeid);
   assert.equal(t.tracksName(X), true, 'still a file no handle can reopen');
   assert.equal(lookupAt(A, 'y').nodeid, X.nodeid);
   assert.equal(recorded(t, X), `${A.nodeid}/y`, 'recorded under the name it was found by');
