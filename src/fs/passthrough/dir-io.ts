@@ -1,7 +1,7 @@
 // The open directories of the passthrough: host directory fds opened for the
 // kernel's OPENDIR, by handle and by inode, their FSYNCDIR and RELEASEDIR,
 // and the temporary one a listing uses with no_opendir. Listing itself stays
-// with the names (passthrough.ts): READDIRPLUS looks every entry up.
+// with the names (passthrough.ts): READDIRPLUS looks entries up (those the kernel has fresh go without).
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
