@@ -322,8 +322,7 @@ export class InodeTable {
 
   /** Whether the table has a live inode with host inode number `ino` of device `devKey`, whatever its birth time. */
   hasHostIno(devKey: string, ino: bigint): boolean {
-    const d = this.devIndex.get(devKey);
-    return d !== undefined && this.probe(d, ino, true, 0, 0) >= 0;
+    return this.listed(devKey, ino, false) === true;
   }
 
   // ---- slots ----
@@ -377,9 +376,7 @@ export class InodeTable {
     c.handleLen[i] = 0;
     c.handleKind[i] = 0;
     c.touched[i] = this.op;
-    const bit = ~(1 << (i & 7));
-    c.fresh[i >> 3] &= bit;
-    c.fresh[FRESH_BYTES + (i >> 3)] &= bit;
+    this.clearFresh(c, i);
     c.live++;
     this.live++;
     this.byIno.insert(this.inoStart(s), s);
@@ -600,33 +597,43 @@ export class InodeTable {
     this.chunk(s).fresh[h + ((s & MASK) >> 3)] |= 1 << (s & 7);
   }
 
-  /** What the kernel holds of `i` may be out of date (it was opened, its xattrs changed). */
-  markStale(i: Inode): void {
-    const s = i.slot;
-    const c = this.chunk(s);
-    const bit = ~(1 << (s & 7));
-    c.fresh[(s & MASK) >> 3] &= bit;
-    c.fresh[FRESH_BYTES + ((s & MASK) >> 3)] &= bit;
+  /** Whether entries sent now are marked (the kernel caches them at all). */
+  get marksFresh(): boolean {
+    return this.freshHalfMs !== 0;
   }
 
-  /** Ages the marks; call before freshStIno (once a listing, not per name). */
+  private clearFresh(c: Chunk, i: number): void {
+    const bit = ~(1 << (i & 7));
+    c.fresh[i >> 3] &= bit;
+    c.fresh[FRESH_BYTES + (i >> 3)] &= bit;
+  }
+
+  /** What the kernel holds of inode `nodeid` may be out of date (it was opened, its xattrs changed). */
+  markStale(nodeid: bigint): void {
+    const s = this.slotOf(nodeid);
+    if (s >= 0) this.clearFresh(this.chunk(s), s & MASK);
+  }
+
+  /** Ages the marks; call before listed() (once a listing, not per name). */
   ageFresh(): void {
     if (this.freshHalfMs !== 0) this.freshHalf();
   }
 
   /**
-   * The st_ino of the live inode with host inode `ino` on `devKey`, if the
-   * kernel holds it and was given its entry within the window; else undefined.
+   * For a listed name with host inode `ino` on `devKey`, with one probe: its
+   * st_ino if `fresh` is asked and the kernel holds its entry given within
+   * the window; otherwise whether the table has a live inode with that host
+   * number, whatever its birth time (as hasHostIno).
    */
-  freshStIno(devKey: string, ino: bigint): bigint | undefined {
-    if (this.freshHalfMs === 0) return undefined;
+  listed(devKey: string, ino: bigint, fresh: boolean): bigint | boolean {
     const d = this.devIndex.get(devKey);
     const s = d === undefined ? -1 : this.probe(d, ino, true, 0, 0);
-    if (s < 0) return undefined;
+    if (s < 0) return false;
+    if (!fresh || this.freshHalfMs === 0) return true;
     const c = this.chunk(s);
     const i = s & MASK;
     const byte = i >> 3;
-    if (c.refs[i] === 0 || ((c.fresh[byte]! | c.fresh[FRESH_BYTES + byte]!) & (1 << (i & 7))) === 0) return undefined;
+    if (c.refs[i] === 0 || ((c.fresh[byte]! | c.fresh[FRESH_BYTES + byte]!) & (1 << (i & 7))) === 0) return true;
     return c.stIno[i]!;
   }
 

@@ -455,11 +455,11 @@ export class PassthroughFs implements Filesystem {
 
   /**
    * The kernel is given `i`'s entry, to keep for the timeouts: a listing
-   * may then leave its attributes out (inodes.freshStIno). Not while it is
+   * may then leave its attributes out (inodes.listed). Not while it is
    * open: writes and reads make the kernel drop what it has.
    */
   private sentEntry(i: Inode): void {
-    if (this.fileIo.openFdOf(i.nodeid) === undefined) this.inodes.markFresh(i);
+    if (this.inodes.marksFresh && this.fileIo.openFdOf(i.nodeid) === undefined) this.inodes.markFresh(i);
   }
 
   /** Whether the directory `i` is the source or below it, walking '..' on the host. */
@@ -623,7 +623,7 @@ export class PassthroughFs implements Filesystem {
   // ---- files ----
 
   open(ctx: RequestContext, ino: bigint, a: OpenIn): OpenReply | FileTruncate<OpenReply> {
-    this.inodes.markStale(this.inodes.get(ino));
+    this.inodes.markStale(ino);
     return this.fileIo.open(ctx, ino, a);
   }
 
@@ -643,7 +643,7 @@ export class PassthroughFs implements Filesystem {
       }
     });
     // An existing file (O_CREAT without O_EXCL) is now open: what the kernel has of it may go stale.
-    this.inodes.markStale(this.inodes.get(entry.nodeid));
+    this.inodes.markStale(entry.nodeid);
     return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx, entry.attr.mode) };
   }
 
@@ -732,7 +732,7 @@ export class PassthroughFs implements Filesystem {
 
   opendir(ctx: RequestContext, ino: bigint, _a: OpenIn): OpenReply {
     // Listing it makes the kernel drop the atime it has.
-    this.inodes.markStale(this.inodes.get(ino));
+    this.inodes.markStale(ino);
     return this.dirIo.open(ctx, ino);
   }
 
@@ -759,9 +759,8 @@ export class PassthroughFs implements Filesystem {
         if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.stIno : this.inodes.peekIno(devKey, hostIno));
         // The kernel has this name's entry and attributes, given within the
         // timeouts: a zero node id leaves them be, and saves the statx.
-        const fresh = uncached ? undefined : this.inodes.freshStIno(devKey, hostIno);
-        if (fresh !== undefined) return out.addPlus(null, name, type, next, fresh);
-        const mayBeKnown = this.inodes.hasHostIno(devKey, hostIno);
+        const mayBeKnown = this.inodes.listed(devKey, hostIno, !uncached);
+        if (typeof mayBeKnown === 'bigint') return out.addPlus(null, name, type, next, mayBeKnown);
         let found: Found | number;
         try {
           found = this.asCallerIf(ctx, () => this.lookupAt(parent, pfd, name, mayBeKnown));
@@ -818,7 +817,7 @@ export class PassthroughFs implements Filesystem {
 
   setxattr(ctx: RequestContext, ino: bigint, a: SetxattrIn): void {
     // The kernel drops the ctime it has (and ACLs change the mode).
-    this.inodes.markStale(this.inodes.get(ino));
+    this.inodes.markStale(ino);
     this.xattrs.setxattr(ctx, ino, a);
   }
 
@@ -831,7 +830,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   removexattr(ctx: RequestContext, ino: bigint, name: Buffer): void {
-    this.inodes.markStale(this.inodes.get(ino));
+    this.inodes.markStale(ino);
     this.xattrs.removexattr(ctx, ino, name);
   }
 }
