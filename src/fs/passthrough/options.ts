@@ -168,7 +168,9 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
   }
   const readdirplus = o.readdirplus ?? 'auto';
   if (!READDIRPLUS_POLICIES.includes(readdirplus)) {
-    throw new OptionError(`readdirplus: expected auto, always or never, got ${JSON.stringify(o.readdirplus)}`);
+    const last = READDIRPLUS_POLICIES.length - 1;
+    const expected = `${READDIRPLUS_POLICIES.slice(0, last).join(', ')} or ${READDIRPLUS_POLICIES[last]}`;
+    throw new OptionError(`readdirplus: expected ${expected}, got ${JSON.stringify(o.readdirplus)}`);
   }
   const maxMmapSize = o.maxMmapSize ?? 1 << 30;
   if (typeof maxMmapSize !== 'number' || !Number.isInteger(maxMmapSize) || maxMmapSize <= 0) {
