@@ -14,6 +14,9 @@ export function lo32(v: bigint): number {
   return n <= Number.MAX_SAFE_INTEGER ? n >>> 0 : Number(v & 0xffffffffn);
 }
 
+/** Which 32-bit word of a u64 in a typed array holds its low half (the platform's byte order). */
+export const LO_WORD = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
+
 export function hi32(v: bigint): number {
   const n = Number(v);
   return n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / 0x100000000) : Number((v >> 32n) & 0xffffffffn);
@@ -51,6 +54,8 @@ export class Chunk {
   /** st_ino (NodeIds); the slot's node id is computed from the slot and gens. */
   readonly stIno: BigUint64Array;
   readonly hostIno: BigUint64Array;
+  /** The same memory as 32-bit words (low word at 2i + LO_WORD): compared without a BigInt per candidate. */
+  readonly hostInoWords: Uint32Array;
   /** Birth time's seconds modulo 2^32 (btimeKey): with the nanoseconds, a file's birth is never mistaken in practice. */
   readonly btimeSec: Uint32Array;
   /** Lookups the kernel holds; REFS_PINNED stays (the count overflowed: the inode is never let go). */
@@ -93,6 +98,7 @@ export class Chunk {
     };
     this.stIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
     this.hostIno = take((x, o, n) => new BigUint64Array(x, o, n), 8);
+    this.hostInoWords = new Uint32Array(b, this.hostIno.byteOffset, 2 * CHUNK);
     this.btimeSec = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.refs = take((x, o, n) => new Uint32Array(x, o, n), 4);
     this.btimeNsec = take((x, o, n) => new Uint32Array(x, o, n), 4);

@@ -31,7 +31,7 @@ import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
 import { freesMuch } from './host.js';
 import { FdBudget } from './fd-budget.js';
-import { ByteArena, CHUNK, Chunk, FRESH_BYTES, KIDS_MAX, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32 } from './inode-chunk.js';
+import { ByteArena, CHUNK, Chunk, FRESH_BYTES, KIDS_MAX, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32, LO_WORD } from './inode-chunk.js';
 import { NodeIds } from './node-ids.js';
 
 const MAX_DEVICES = 254;
@@ -243,7 +243,7 @@ export class InodeTable {
     if (id === 1n) return true;
     const host = this.ids.hostOf(id);
     // Any slot of that host inode (an older twin may come first in the chain).
-    return host !== undefined && this.byIno.find(this.hashStart(host.d, host.ino), (s) => this.chunk(s).stIno[s & MASK] === id) >= 0;
+    return host !== undefined && this.byIno.find(this.hashStart(host.d, lo32(host.ino), hi32(host.ino)), (s) => this.chunk(s).stIno[s & MASK] === id) >= 0;
   }
 
   get(nodeid: bigint): Inode {
@@ -259,9 +259,9 @@ export class InodeTable {
 
   // ---- the (dev, ino) hash ----
 
-  private hashStart(d: number, ino: bigint): number {
+  private hashStart(d: number, lo: number, hi: number): number {
     // Inode numbers are dense: mixing the low bits is enough.
-    let x = Math.imul(lo32(ino) ^ (d << 24) ^ (hi32(ino) & 0xffff), 0x9e3779b1);
+    let x = Math.imul(lo ^ (d << 24) ^ (hi & 0xffff), 0x9e3779b1);
     x ^= x >>> 15;
     return x & this.byIno.mask;
   }
@@ -269,20 +269,24 @@ export class InodeTable {
   /**
    * The first live slot with (d, ino), and with this birth time unless
    * `anyBirth`, or -1. Plain parameters, no callback: it runs for every name
-   * looked up.
+   * looked up or listed. Compares 32-bit words: reading a BigUint64Array
+   * makes a BigInt.
    */
   private probe(d: number, ino: bigint, anyBirth: boolean, btimeSec: number, btimeNsec: number): number {
     const m = this.byIno.mask;
     const a = this.byIno.a;
     const bsKey = btimeKey(btimeSec);
-    for (let h = this.hashStart(d, ino), n = 0; n <= m; h = (h + 1) & m, n++) {
+    const lo = lo32(ino);
+    const hi = hi32(ino);
+    for (let h = this.hashStart(d, lo, hi), n = 0; n <= m; h = (h + 1) & m, n++) {
       const e = a[h]!;
       if (e === 0) return -1;
       if (e < 0) continue;
       const s = e - 1;
       const c = this.chunk(s);
       const i = s & MASK;
-      if (c.dev[i] === d && c.hostIno[i] === ino && (anyBirth || (c.btimeSec[i] === bsKey && c.btimeNsec[i] === btimeNsec))) return s;
+      const w = 2 * i + LO_WORD;
+      if (c.dev[i] === d && c.hostInoWords[w] === lo && c.hostInoWords[w ^ 1] === hi && (anyBirth || (c.btimeSec[i] === bsKey && c.btimeNsec[i] === btimeNsec))) return s;
     }
     return -1;
   }
@@ -293,7 +297,9 @@ export class InodeTable {
   }
 
   private inoStart(s: number): number {
-    return this.hashStart(this.chunk(s).dev[s & MASK]!, this.chunk(s).hostIno[s & MASK]!);
+    const c = this.chunk(s);
+    const w = 2 * (s & MASK) + LO_WORD;
+    return this.hashStart(c.dev[s & MASK]!, c.hostInoWords[w]!, c.hostInoWords[w ^ 1]!);
   }
 
   /** Resizes the hashes to hold `live` and one more at most half full (also clears deleted marks). */
