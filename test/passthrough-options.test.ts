@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { mountPassthrough, openFdFlags, unmountFs, sh, tmpdir, withMount } from './helpers.js';
 import { resolvePassthroughOptions, OptionError } from '../src/fs/passthrough/index.js';
+import * as sys from '../src/sys/index.js';
 
 type Mounted = Awaited<ReturnType<typeof mountPassthrough>>;
 
@@ -377,6 +378,59 @@ print(len(out), hashlib.sha256(repr(out).encode()).hexdigest(), out[0], out[-1])
       });
     }
     assert.throws(() => resolvePassthroughOptions({ source: src, readdirplus: 'sometimes' as never }), /^OptionError: readdirplus: expected auto, always or never, got "sometimes"$/);
+  });
+
+  test('listings pass on the host\'s names, d_off and d_type byte for byte: names of every length, small getdents buffers, seeks to any d_off', async () => {
+    const src = tmpdir();
+    // Every name length 1-255 in a mixed order, so that a record lands where
+    // a longer one was in a reused buffer, and short names between them.
+    const names: string[] = [];
+    for (let len = 1; len <= 255; len++) names.push(String.fromCharCode(97 + (len % 26)).repeat(len));
+    for (let i = 0; i < 600; i++) names.push(`s${i}`);
+    for (let i = names.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [names[i], names[j]] = [names[j]!, names[i]!];
+    }
+    names.forEach((n, i) => (i % 5 === 0 ? fs.mkdirSync(path.join(src, n)) : i % 5 === 1 ? fs.symlinkSync('t', path.join(src, n)) : fs.writeFileSync(path.join(src, n), '')));
+    type Rec = { name: string; off: bigint; type: number; ino: bigint };
+    /** The records getdents64 gives from `start` (a d_off) on, read `size` bytes at a time. */
+    const records = (dir: string, size: number, start = 0n): Rec[] => {
+      const fd = sys.openat(sys.AT_FDCWD, dir, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
+      assert.ok(fd >= 0, sys.errnoName(fd));
+      try {
+        if (start !== 0n) assert.equal(sys.lseek(fd, start, sys.SEEK_SET), start);
+        const buf = Buffer.alloc(size, 0xff);
+        const out: Rec[] = [];
+        for (;;) {
+          const n = sys.getdents64(fd, buf, size);
+          assert.ok(n >= 0, sys.errnoName(n));
+          if (n === 0) return out;
+          for (const d of sys.dirents(buf, n)) out.push({ name: d.name.toString('latin1'), off: d.off, type: d.type, ino: d.ino });
+        }
+      } finally {
+        sys.close(fd);
+      }
+    };
+    const strip = (rs: Rec[]) => rs.map(({ name, off, type }) => ({ name, off, type }));
+    const native = records(src, 32768);
+    assert.equal(native.length, names.length + 2);
+    for (const readdirplus of ['auto', 'always', 'never'] as const) {
+      await withMount(src, { readdirplus }, {}, (m) => {
+        // 32 KiB (glibc's size), 280 bytes (one 255-byte name), twice: the
+        // second listing finds every entry known (and, within the
+        // timeouts, fresh: listed without attributes).
+        for (const size of [32768, 280, 32768]) {
+          const got = records(m.dir, size);
+          assert.deepEqual(strip(got), strip(native), `${readdirplus}, ${size}-byte reads`);
+          for (const r of got) if (r.name !== '..') assert.equal(r.ino, fs.lstatSync(path.join(m.dir, r.name), { bigint: true }).ino, `${readdirplus}: d_ino of ${r.name.slice(0, 20)}`);
+        }
+        // Resuming at any entry's d_off gives the rest, as natively.
+        for (const k of [1, 137, 500, native.length - 2]) {
+          const at = native[k]!.off;
+          assert.deepEqual(strip(records(m.dir, 4096, at)), strip(native.slice(k + 1)), `${readdirplus}: from the d_off of entry ${k}`);
+        }
+      });
+    }
   });
 
   test('seal_size: size changes refused with EPERM, also with writeback asked for (turned off)', async () => {

@@ -1041,6 +1041,31 @@ describe('reply encoders', () => {
     assert.deepEqual(R.countDirents(b, 16, 16 + 64, false), { entries: 2, withAttributes: 0 });
   });
 
+  test('addCopy/addPlusCopy: the same bytes as add/addPlus, from a host record\'s offset and name', () => {
+    // A linux_dirent64-like source: d_off at 8, the name at 19, then junk.
+    for (const name of ['a', 'abcdefg', 'abcdefgh', 'x'.repeat(255)]) {
+      const src = dirty(19 + name.length + 8);
+      src.writeBigInt64LE(-(1n << 62n) + 12345n, 8);
+      raw(name).copy(src, 19);
+      for (const plus of [false, true]) {
+        const size = plus ? R.direntplusSize(name.length) : R.direntSize(name.length);
+        const want = dirty(size + 8);
+        const got = dirty(size + 8);
+        const w = new DirBuffer(want, 0, size, plus);
+        const g = new DirBuffer(got, 0, size, plus);
+        assert.equal(plus ? w.addPlus(null, raw(name), 10, src.readBigUInt64LE(8), 0x1234567890n) : w.add(0x1234567890n, raw(name), 10, src.readBigUInt64LE(8)), true);
+        assert.equal(plus ? g.addPlusCopy(0x1234567890n, 10, src, 8, 19, name.length) : g.addCopy(0x1234567890n, 10, src, 8, 19, name.length), true);
+        assert.deepEqual(got, want, `${plus ? 'plus' : 'plain'}, ${name.length}-byte name`);
+        assert.equal(g.length, size);
+        // Full: refused, nothing written.
+        const before = Buffer.from(got);
+        assert.equal(plus ? g.addPlusCopy(1n, 8, src, 8, 19, 1) : g.addCopy(1n, 8, src, 8, 19, 1), false);
+        assert.deepEqual(got, before);
+        assert.throws(() => (plus ? g.addCopy(1n, 8, src, 8, 19, 1) : g.addPlusCopy(1n, 8, src, 8, 19, 1)));
+      }
+    }
+  });
+
   test('fuse_direntplus: entry_out, then dirent', () => {
     assert.equal(R.direntplusSize(3), 152 + 8);
     const size = 160 + 152 + 8;

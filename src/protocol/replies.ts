@@ -332,6 +332,25 @@ export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: big
   return end;
 }
 
+/**
+ * Writes one fuse_dirent whose next offset (8 bytes, little-endian as given)
+ * and name are copied from `src`, byte by byte: for short names that costs
+ * less than the native calls of Buffer#copy and a BigInt for the offset.
+ * `view` is a DataView of `buf`; the caller has checked that it fits.
+ */
+export function encodeDirentCopy(buf: Uint8Array, view: DataView, off: number, ino: bigint, type: number, src: Uint8Array, offAt: number, nameAt: number, nameLen: number): number {
+  if (ino < 0n) throw new RangeError(`fuse_dirent ino ${ino} is negative`);
+  view.setBigUint64(off, ino, true);
+  for (let k = 0; k < 8; k++) buf[off + 8 + k] = src[offAt + k]!;
+  view.setUint32(off + 16, nameLen, true);
+  view.setUint32(off + 20, type, true);
+  const at = off + SIZEOF.fuse_dirent;
+  for (let k = 0; k < nameLen; k++) buf[at + k] = src[nameAt + k]!;
+  const end = off + direntSize(nameLen);
+  for (let k = at + nameLen; k < end; k++) buf[k] = 0;
+  return end;
+}
+
 // ---- notifications (unique 0, error = notify code) ----
 
 export function encodeNotifyInvalInode(buf: Buffer, off: number, ino: bigint, offset: bigint, len: bigint): number {

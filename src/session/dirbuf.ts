@@ -1,4 +1,6 @@
-import { direntplusSize, direntSize, encodeDirent, encodeEntryOut } from '../protocol/replies.js';
+import { direntplusSize, direntSize, encodeDirent, encodeDirentCopy, encodeEntryOut } from '../protocol/replies.js';
+import { viewOf } from '../protocol/views.js';
+import { SIZEOF } from '../protocol/kernel.js';
 import type { Entry } from '../protocol/replies.js';
 
 /**
@@ -9,6 +11,7 @@ import type { Entry } from '../protocol/replies.js';
  */
 export class DirBuffer {
   private pos: number;
+  private readonly view: DataView;
   constructor(
     private readonly buf: Buffer,
     private readonly start: number,
@@ -16,6 +19,7 @@ export class DirBuffer {
     readonly plus: boolean,
   ) {
     this.pos = start;
+    this.view = viewOf(buf);
   }
 
   get length(): number {
@@ -38,6 +42,30 @@ export class DirBuffer {
   }
 
   /**
+   * add(), with the next offset's 8 bytes (little-endian) at `src[offAt]`
+   * and the name's `nameLen` bytes at `src[nameAt]`, as a host listing left
+   * them: nothing is allocated for them.
+   */
+  addCopy(ino: bigint, type: number, src: Uint8Array, offAt: number, nameAt: number, nameLen: number): boolean {
+    if (this.plus) throw new Error('DirBuffer.addCopy() on a READDIRPLUS reply: use addPlusCopy()');
+    const size = direntSize(nameLen);
+    if (this.pos + size > this.limit) return false;
+    this.pos = encodeDirentCopy(this.buf, this.view, this.pos, ino, type, src, offAt, nameAt, nameLen);
+    return true;
+  }
+
+  /** addPlus(null, ...) with the offset and name copied from `src`, as addCopy() does. */
+  addPlusCopy(ino: bigint, type: number, src: Uint8Array, offAt: number, nameAt: number, nameLen: number): boolean {
+    if (!this.plus) throw new Error('DirBuffer.addPlusCopy() on a READDIR reply: use addCopy()');
+    const size = direntplusSize(nameLen);
+    if (this.pos + size > this.limit) return false;
+    const at = this.pos;
+    this.buf.fill(0, at, at + SIZEOF.fuse_entry_out);
+    this.pos = encodeDirentCopy(this.buf, this.view, at + SIZEOF.fuse_entry_out, ino, type, src, offAt, nameAt, nameLen);
+    return true;
+  }
+
+  /**
    * A READDIRPLUS entry. `entry` null sends a zero nodeid: the kernel then
    * makes no dentry and counts no lookup (used for "." and "..").
    */
@@ -49,10 +77,10 @@ export class DirBuffer {
     if (entry) {
       encodeEntryOut(this.buf, at, entry);
     } else {
-      this.buf.fill(0, at, at + 128);
+      this.buf.fill(0, at, at + SIZEOF.fuse_entry_out);
     }
     const attrIno = entry ? entry.attr.ino : (ino ?? 0n);
-    this.pos = encodeDirent(this.buf, at + 128, attrIno, nextOffset, type, name);
+    this.pos = encodeDirent(this.buf, at + SIZEOF.fuse_entry_out, attrIno, nextOffset, type, name);
     return true;
   }
 }

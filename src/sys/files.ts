@@ -220,25 +220,30 @@ export interface Dirent64 {
 export function* dirents(buf: Buffer, len: number): Generator<Dirent64> {
   let pos = 0;
   while (pos < len) {
-    const reclen = buf.readUInt16LE(pos + DIRENT_RECLEN);
     const nameStart = pos + DIRENT_NAME;
-    let nameEnd = buf.indexOf(0, nameStart);
-    if (nameEnd < 0 || nameEnd > pos + reclen) nameEnd = pos + reclen;
     yield {
       ino: buf.readBigUInt64LE(pos + DIRENT_INO),
       off: buf.readBigInt64LE(pos + DIRENT_OFF),
       type: buf[pos + DIRENT_TYPE]!,
-      name: buf.subarray(nameStart, nameEnd),
+      name: buf.subarray(nameStart, nameStart + direntNameLength(buf, pos)),
     };
-    pos += reclen;
+    pos += buf.readUInt16LE(pos + DIRENT_RECLEN);
   }
 }
 
-/** Length of the name of the record at pos (the fast path, with the DIRENT_* offsets). */
-export function direntNameLength(buf: Buffer, pos: number): number {
-  const reclen = buf.readUInt16LE(pos + DIRENT_RECLEN);
-  const end = buf.indexOf(0, pos + DIRENT_NAME);
-  return (end < 0 || end > pos + reclen ? pos + reclen : end) - (pos + DIRENT_NAME);
+/**
+ * Length of the name of the record at pos, without a native call: it runs
+ * for every listed name. The record is the name, its NUL and at most 7
+ * bytes of padding (which the kernel does not clear: a reused buffer keeps
+ * old bytes there), so the NUL is among the record's last 8 bytes, and name
+ * bytes are never 0.
+ */
+export function direntNameLength(buf: Uint8Array, pos: number): number {
+  const nameStart = pos + DIRENT_NAME;
+  const end = pos + (buf[pos + DIRENT_RECLEN]! | (buf[pos + DIRENT_RECLEN + 1]! << 8));
+  let i = Math.max(nameStart, end - 8);
+  while (i < end && buf[i] !== 0) i++;
+  return i - nameStart;
 }
 
 // ---------------------------------------------------------------------------

@@ -2,21 +2,28 @@
 // are the host's own d_off cookies, so they stay valid across calls and
 // concurrent changes (no snapshot, no positions). Records read but not yet
 // accepted are kept, so a whole listing costs one pass over the directory.
+//
+// Listing visits records where getdents64 left them: a name's bytes and its
+// d_off are copied into the reply from there, with no Buffer or BigInt made
+// for them (a listing of 10,000 names spent ~0.4 µs a name doing so).
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
 
 const BUF_SIZE = 32 * 1024;
 
-/** Returns false to stop (the entry was not taken). */
-export type DirVisitor = (name: Buffer, ino: bigint, type: number, nextOffset: bigint) => boolean;
+/** Returns false to stop (the entry was not taken). `p` is the record's position in `d.buf`. */
+export type RecordVisitor = (d: DirHandle, p: number) => boolean;
 
 export class DirHandle {
-  private buf: Buffer | null = null;
+  private buffer: Buffer | null = null;
+  private dv: DataView | null = null;
   private len = 0;
   private pos = 0;
-  /** The offset of the record at `pos` (the d_off of the one before it). */
+  /** The offset of the record at `pos` (the d_off of the one before it), once `last` is -1. */
   private posOffset = -1n;
+  /** The last record taken, whose d_off is `posOffset` once read (read lazily: a BigInt a record costs). */
+  private last = -1;
 
   constructor(
     readonly fd: number,
@@ -24,9 +31,42 @@ export class DirHandle {
     readonly ino = 0n,
   ) {}
 
-  list(offset: bigint, visit: DirVisitor): void {
-    this.buf ??= Buffer.allocUnsafe(BUF_SIZE);
-    if (offset !== this.posOffset || this.pos >= this.len) {
+  /** The getdents64 records being visited (valid during a visit). */
+  get buf(): Buffer {
+    return this.buffer!;
+  }
+
+  /** The host inode number of the record at `p`. */
+  inoAt(p: number): bigint {
+    return this.dv!.getBigUint64(p + sys.DIRENT_INO, true);
+  }
+
+  /** The record's d_off: the offset to continue after it. */
+  nextOffsetAt(p: number): bigint {
+    return this.dv!.getBigInt64(p + sys.DIRENT_OFF, true);
+  }
+
+  typeAt(p: number): number {
+    return this.buffer![p + sys.DIRENT_TYPE]!;
+  }
+
+  nameLengthAt(p: number): number {
+    return sys.direntNameLength(this.buffer!, p);
+  }
+
+  /** The record's name, a view valid during the visit. */
+  nameAt(p: number): Buffer {
+    const start = p + sys.DIRENT_NAME;
+    return this.buffer!.subarray(start, start + this.nameLengthAt(p));
+  }
+
+  /** Visits the records from `offset` on, until the visitor refuses one or the directory ends. */
+  list(offset: bigint, visit: RecordVisitor): void {
+    if (this.buffer === null) {
+      this.buffer = Buffer.allocUnsafe(BUF_SIZE);
+      this.dv = new DataView(this.buffer.buffer, this.buffer.byteOffset, BUF_SIZE);
+    }
+    if (offset !== this.offset() || this.pos >= this.len) {
       if (offset !== this.posOffset) {
         const r = sys.lseek(this.fd, offset, 0 /* SEEK_SET */);
         if (r < 0n) throw new FuseError(Number(-r));
@@ -35,9 +75,10 @@ export class DirHandle {
       this.pos = 0;
       this.posOffset = offset;
     }
-    const buf = this.buf;
+    const buf = this.buffer;
     for (;;) {
       if (this.pos >= this.len) {
+        this.offset();
         const n = sys.getdents64(this.fd, buf, BUF_SIZE);
         if (n < 0) throw new FuseError(-n);
         this.len = n;
@@ -45,18 +86,24 @@ export class DirHandle {
         if (n === 0) return;
       }
       const p = this.pos;
-      const reclen = buf.readUInt16LE(p + sys.DIRENT_RECLEN);
-      const nameLen = sys.direntNameLength(buf, p);
-      const name = buf.subarray(p + sys.DIRENT_NAME, p + sys.DIRENT_NAME + nameLen);
-      const next = buf.readBigInt64LE(p + sys.DIRENT_OFF);
-      if (!visit(name, buf.readBigUInt64LE(p + sys.DIRENT_INO), buf[p + sys.DIRENT_TYPE]!, next)) return;
-      this.pos = p + reclen;
-      this.posOffset = next;
+      if (!visit(this, p)) return;
+      this.pos = p + (buf[p + sys.DIRENT_RECLEN]! | (buf[p + sys.DIRENT_RECLEN + 1]! << 8));
+      this.last = p;
     }
+  }
+
+  /** The offset of the record at `pos`. */
+  private offset(): bigint {
+    if (this.last >= 0) {
+      this.posOffset = this.nextOffsetAt(this.last);
+      this.last = -1;
+    }
+    return this.posOffset;
   }
 
   close(): void {
     sys.close(this.fd);
-    this.buf = null;
+    this.buffer = null;
+    this.dv = null;
   }
 }

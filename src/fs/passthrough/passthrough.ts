@@ -61,7 +61,12 @@ function checkName(name: Buffer): void {
 }
 
 function isDotOrDotDot(name: Buffer): boolean {
-  return name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e));
+  return isDotOrDotDotAt(name, 0, name.length);
+}
+
+/** Whether the `len` bytes at buf[at] are "." or "..". */
+function isDotOrDotDotAt(buf: Uint8Array, at: number, len: number): boolean {
+  return buf[at] === 0x2e && (len === 1 || (len === 2 && buf[at + 1] === 0x2e));
 }
 
 export class PassthroughFs implements Filesystem {
@@ -740,8 +745,9 @@ export class PassthroughFs implements Filesystem {
     if (this.options.noReaddir) return;
     const devKey = this.inodes.get(ino).devKey;
     this.dirIo.withDir(ino, a.fh, (d) => {
-      d.list(a.offset, (name, hostIno, type, next) => {
-        return out.add(this.inodes.peekIno(devKey, hostIno), name, type, next);
+      d.list(a.offset, (d, p) => {
+        const nameLen = d.nameLengthAt(p);
+        return out.addCopy(this.inodes.peekIno(devKey, d.inoAt(p)), d.typeAt(p), d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
       });
     });
   }
@@ -754,13 +760,19 @@ export class PassthroughFs implements Filesystem {
     const devKey = parent.devKey;
     this.inodes.ageFresh();
     this.dirIo.withDir(ino, a.fh, (d) => {
-      d.list(a.offset, (name, hostIno, type, next) => {
-        if (!out.fits(name.length)) return false;
-        if (isDotOrDotDot(name)) return out.addPlus(null, name, type, next, name.length === 1 ? parent.stIno : this.inodes.peekIno(devKey, hostIno));
-        // The kernel has this name's entry and attributes, given within the
-        // timeouts: a zero node id leaves them be, and saves the statx.
-        const mayBeKnown = this.inodes.listed(devKey, hostIno, !uncached);
-        if (typeof mayBeKnown === 'bigint') return out.addPlus(null, name, type, next, mayBeKnown);
+      d.list(a.offset, (d, p) => {
+        const nameLen = d.nameLengthAt(p);
+        if (!out.fits(nameLen)) return false;
+        const hostIno = d.inoAt(p);
+        const type = d.typeAt(p);
+        // Without attributes: "." and "..", and (a zero node id leaves them
+        // be, and saves the statx) names whose entry and attributes the
+        // kernel was given within the timeouts.
+        const dot = isDotOrDotDotAt(d.buf, p + sys.DIRENT_NAME, nameLen);
+        const mayBeKnown = dot ? (nameLen === 1 ? parent.stIno : this.inodes.peekIno(devKey, hostIno)) : this.inodes.listed(devKey, hostIno, !uncached);
+        if (typeof mayBeKnown === 'bigint') return out.addPlusCopy(mayBeKnown, type, d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
+        const name = d.nameAt(p);
+        const next = d.nextOffsetAt(p);
         let found: Found | number;
         try {
           found = this.asCallerIf(ctx, () => this.lookupAt(parent, pfd, name, mayBeKnown));
