@@ -221,13 +221,14 @@ export function* dirents(buf: Buffer, len: number): Generator<Dirent64> {
   let pos = 0;
   while (pos < len) {
     const nameStart = pos + DIRENT_NAME;
+    const reclen = buf.readUInt16LE(pos + DIRENT_RECLEN);
     yield {
       ino: buf.readBigUInt64LE(pos + DIRENT_INO),
       off: buf.readBigInt64LE(pos + DIRENT_OFF),
       type: buf[pos + DIRENT_TYPE]!,
       name: buf.subarray(nameStart, nameStart + direntNameLength(buf, pos)),
     };
-    pos += buf.readUInt16LE(pos + DIRENT_RECLEN);
+    pos += reclen;
   }
 }
 
