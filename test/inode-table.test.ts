@@ -85,6 +85,20 @@ test('node ids: the slot in the low half, the slot\'s uses above it; a slot take
   }
 });
 
+test('node ids past 2^53: a slot used 2^21 times or more still maps to and from its node id', () => {
+  const { t, add } = setup(false);
+  const a = add(0);
+  const gens = t.chunk(a.slot).gens;
+  // Reusing a slot two million times takes long; its count is set as if it had been.
+  for (const g of [2 ** 21 - 1, 2 ** 21, 2 ** 21 + 5, 2 ** 32 - 1]) {
+    gens[a.slot & (CHUNK - 1)] = g;
+    const id = (BigInt(g) << 32n) | BigInt(a.slot + 1);
+    assert.equal(a.nodeid, id, `count ${g}`);
+    assert.equal(t.get(id).slot, a.slot, `count ${g}: back to the slot`);
+    assert.equal(t.tryGet(id + (1n << 32n)), undefined, `count ${g}: the next count names nothing`);
+  }
+});
+
 test('a lookup count that would overflow 32 bits pins the inode: later forgets never let it go', () => {
   const { t, add } = setup(false);
   const a = add(0);
