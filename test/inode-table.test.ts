@@ -312,7 +312,7 @@ test('a chunk emptied and dropped leaves no hash entry behind, also for slots fi
   for (let i = 0; i < N; i++) {
     const live = i < FIRST_OF_CHUNK2;
     assert.equal(t.find('D', ino(i), 1, 0)?.nodeid, live ? ids[i] : undefined, `find of inode ${i}`);
-    assert.equal(t.hasHostIno('D', ino(i)), live, `hasHostIno of inode ${i}`);
+    assert.equal(t.listed('D', ino(i), false), live, `listed() of inode ${i}`);
     assert.equal(t.tryGet(ids[i]!)?.hostIno, live ? ino(i) : undefined, `tryGet of node ${ids[i]}`);
   }
   for (let id = 0n; id < 4n * BigInt(N); id++) void t.tryGet(id);
@@ -324,7 +324,7 @@ test('a chunk emptied and dropped leaves no hash entry behind, also for slots fi
   assert.equal(again.filter((id) => given.has(id)).length, 0, 'no node id given twice');
   for (const id of [...ids.slice(0, FIRST_OF_CHUNK2), ...again]) t.forget(id, 1n);
   assert.equal(t.size, 1);
-  for (let i = 0; i < 2 * N; i++) assert.equal(t.hasHostIno('D', ino(i)), false);
+  for (let i = 0; i < 2 * N; i++) assert.equal(t.listed('D', ino(i), false), false);
 });
 
 // Random adds, repeated lookups and forgets against a plain Map, in waves
@@ -349,11 +349,11 @@ for (const useHostIno of [false, true]) {
         assert.equal(v.hostIno, m.ino, `${where}: node ${m.nodeid} host inode (seed ${seed})`);
         assert.equal(v.refs, BigInt(m.refs), `${where}: node ${m.nodeid} refs (seed ${seed})`);
         assert.equal(t.find(m.dev, m.ino, m.btime, 0)?.nodeid, m.nodeid, `${where}: find ${m.dev}:${m.ino} (seed ${seed})`);
-        assert.ok(t.hasHostIno(m.dev, m.ino), `${where}: hasHostIno ${m.dev}:${m.ino} (seed ${seed})`);
+        assert.ok(t.listed(m.dev, m.ino, false), `${where}: listed() ${m.dev}:${m.ino} (seed ${seed})`);
       }
       for (const m of gone) {
         if (!live.has(m.nodeid)) assert.equal(t.tryGet(m.nodeid), undefined, `${where}: forgotten node ${m.nodeid} found (seed ${seed})`);
-        if (!hostKeys.has(`${m.dev}:${m.ino}`)) assert.equal(t.hasHostIno(m.dev, m.ino), false, `${where}: forgotten ${m.dev}:${m.ino} found (seed ${seed})`);
+        if (!hostKeys.has(`${m.dev}:${m.ino}`)) assert.equal(t.listed(m.dev, m.ino, false), false, `${where}: forgotten ${m.dev}:${m.ino} found (seed ${seed})`);
       }
     };
     const forgetSome = (m: M): void => {

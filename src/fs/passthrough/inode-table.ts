@@ -326,11 +326,6 @@ export class InodeTable {
     return s < 0 ? undefined : this.view(s);
   }
 
-  /** Whether the table has a live inode with host inode number `ino` of device `devKey`, whatever its birth time. */
-  hasHostIno(devKey: string, ino: bigint): boolean {
-    return this.listed(devKey, ino, false) === true;
-  }
-
   // ---- slots ----
 
   private freeSlot(): number {
@@ -629,7 +624,7 @@ export class InodeTable {
    * For a listed name with host inode `ino` on `devKey`, with one probe: its
    * st_ino if `fresh` is asked and the kernel holds its entry given within
    * the window; otherwise whether the table has a live inode with that host
-   * number, whatever its birth time (as hasHostIno).
+   * number, whatever its birth time.
    */
   listed(devKey: string, ino: bigint, fresh: boolean): bigint | boolean {
     const d = this.devIndex.get(devKey);
