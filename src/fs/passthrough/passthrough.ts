@@ -6,12 +6,12 @@
 // inodes, attributes and directory listings, and hands the rest to parts it
 // owns: open files and their data (file-io.ts), open directories
 // (dir-io.ts), SETATTR (setattr.ts), extended attributes and POSIX ACLs
-// (xattr.ts).
+// (xattr.ts), and reading a host file's attributes (stat-buffer.ts).
 
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
 import type {
-  Attr, AttrReply, CreateReply, Entry, Filesystem, OpenReply, RequestContext, StatfsReply, StatxReply,
+  AttrReply, CreateReply, Entry, Filesystem, OpenReply, RequestContext, StatfsReply, StatxReply,
 } from '../../session/filesystem.js';
 import type { ConnectionInfo } from '../../session/connection.js';
 import type { DirBuffer } from '../../session/dirbuf.js';
@@ -30,10 +30,11 @@ import { DirIo } from './dir-io.js';
 import { FileIo } from './file-io.js';
 import { Xattrs } from './xattr.js';
 import { AttrSetter } from './setattr.js';
-import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, devKeyOf, fail, failure, identityOf, isBelow, ok } from './host.js';
+import { EMPTY, S_IFDIR, S_IFMT, S_IFREG, STATX_MASK, fail, failure, identityOf, isBelow, ok } from './host.js';
 import { isMainThread } from 'node:worker_threads';
 import { collectGarbage } from '../../session/memory.js';
 import { ProcFdDir } from './procfd.js';
+import { StatBuffer } from './stat-buffer.js';
 import type { FileData, FileWrite, NegativeEntry } from '../../session/filesystem.js';
 import { FileClose, FileTruncate } from '../../session/filesystem.js';
 import type { FileAllocate, FileSync } from '../../session/filesystem.js';
@@ -43,7 +44,6 @@ const SETTLE_MS = 3000;
 /** The Filesystem methods the kernel's requests call. */
 const OP_METHODS = [...new Set(OPS.flatMap((o) => (o?.method ? [o.method] : [])))];
 
-const NS = 1_000_000_000n;
 /** A name looked up in a directory: its entry (one more lookup counted) and inode. */
 interface Found {
   entry: Entry;
@@ -73,10 +73,8 @@ export class PassthroughFs implements Filesystem {
   readonly options: ResolvedOptions;
   readonly inodes: InodeTable;
   private readonly creds: Credentials;
-  private readonly stx = Buffer.alloc(256);
-  /** The statx buffer's 64-bit fields: DataView's BigInt accessors are builtins, Buffer's are JavaScript. */
-  private readonly sx = new DataView(this.stx.buffer, this.stx.byteOffset, 256);
-  private readonly lastDev = { major: -1, minor: -1, mnt: -1n, key: '' };
+  /** The statx buffer every lookup and getattr reads into. */
+  private readonly st: StatBuffer;
   /** Open files and their I/O. */
   private readonly fileIo: FileIo;
   /** Extended attributes and POSIX ACLs. */
@@ -123,8 +121,9 @@ export class PassthroughFs implements Filesystem {
     }
     this.rootFd = fd;
     this.mountFd = sys.open(src, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC);
-    ok(sys.statx(fd, '', EMPTY, STATX_MASK, this.stx));
-    this.rootMntId = this.stMntId();
+    const st = (this.st = new StatBuffer(this.options.uidMap, this.options.gidMap));
+    ok(st.read(fd, '', EMPTY));
+    this.rootMntId = st.mntId();
     // Live inodes must not be bounded by the fd limit: take the hard limit
     // and reopen inodes from file handles beyond a budget a little under it,
     // which the fds of open files share (they push inode fds out). The rest
@@ -136,14 +135,14 @@ export class PassthroughFs implements Filesystem {
     const useHandles = this.options.fileHandles && this.handlesWork();
     const reserve = Math.min(1024, Math.max(64, Math.floor(soft / 8)));
     const maxFds = Math.min(this.options.fdBudget, Math.max(64, soft - reserve));
-    const devKey = this.devKey();
+    const devKey = st.devKey();
     // Without handles, an inode reopened by name must still be the same file;
     // one the kernel has open is reopened through that open file instead.
     const reopenOpen = (ino: bigint): number => {
       const open = this.openFdOf(ino);
       return open === undefined ? -Errno.ENOENT : this.proc.reopen(open, sys.O_PATH | sys.O_CLOEXEC);
     };
-    this.inodes = new InodeTable(fd, { devKey, ino: this.stHostIno(), btimeSec: this.btimeSec(), btimeNsec: this.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf, reopenOpen);
+    this.inodes = new InodeTable(fd, { devKey, ino: st.hostIno(), btimeSec: st.btimeSec(), btimeNsec: st.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf, reopenOpen);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
     this.dirIo = new DirIo(this.options, this.inodes, this.creds);
@@ -203,44 +202,10 @@ export class PassthroughFs implements Filesystem {
     return this.fileIo.openFdOf(ino) ?? this.dirIo.openFdOf(ino);
   }
 
-  /** (device, mount) of the file in the statx buffer. */
-  private devKey(): string {
-    const b = this.stx;
-    const major = b.readUInt32LE(136);
-    const minor = b.readUInt32LE(140);
-    const mnt = this.stMntId();
-    // Almost every file is on the device of the one before: reuse its key string.
-    const last = this.lastDev;
-    if (last.major === major && last.minor === minor && last.mnt === mnt) return last.key;
-    last.major = major;
-    last.minor = minor;
-    last.mnt = mnt;
-    last.key = devKeyOf(major, minor, mnt);
-    return last.key;
-  }
-
-  /** Host inode number of the file in the statx buffer. */
-  private stHostIno(): bigint {
-    return this.sx.getBigUint64(32, true);
-  }
-
-  /** Mount id of the file in the statx buffer. */
-  private stMntId(): bigint {
-    return this.sx.getBigUint64(144, true);
-  }
-
-  /** Birth time of the file in the statx buffer (seconds, nanoseconds): with it, a reused inode number is a different file. */
-  private btimeSec(): number {
-    return Number(this.sx.getBigInt64(80, true));
-  }
-
-  private btimeNsec(): number {
-    return this.stx.readUInt32LE(88);
-  }
-
   /** The known inode for the file in the statx buffer, if any. */
   private known(devKey: string): Inode | undefined {
-    return this.inodes.find(devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec());
+    const st = this.st;
+    return this.inodes.find(devKey, st.hostIno(), st.btimeSec(), st.btimeNsec());
   }
 
   /**
@@ -250,8 +215,8 @@ export class PassthroughFs implements Filesystem {
    */
   private reachedBy(pfd: number, name: Buffer): Inode | undefined {
     if (!this.inodes.namesTracked) return undefined;
-    if (sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx) < 0) return undefined;
-    return this.known(this.devKey());
+    if (this.st.read(pfd, name, LOOKUP_FLAGS) < 0) return undefined;
+    return this.known(this.st.devKey());
   }
 
   /**
@@ -259,9 +224,10 @@ export class PassthroughFs implements Filesystem {
    * the parent and name it was found by where it is to be reopened by name.
    */
   private addInode(fd: number, devKey: string, type: number, parent?: Inode, name?: Buffer): Inode {
-    const sameMount = this.stMntId() === this.rootMntId;
+    const st = this.st;
+    const sameMount = st.mntId() === this.rootMntId;
     const byName = this.inodes.wantsName(sameMount);
-    return this.inodes.add(fd, devKey, this.stHostIno(), this.btimeSec(), this.btimeNsec(), type, sameMount, byName ? parent : undefined, byName ? name : undefined);
+    return this.inodes.add(fd, devKey, st.hostIno(), st.btimeSec(), st.btimeNsec(), type, sameMount, byName ? parent : undefined, byName ? name : undefined);
   }
 
   // ---- lifecycle ----
@@ -333,27 +299,6 @@ export class PassthroughFs implements Filesystem {
     return this.creds.asCaller(ctx, f);
   }
 
-  /** Attributes from the statx buffer, ids mapped to the client's view. */
-  private attr(stIno: bigint): Attr {
-    const b = this.stx;
-    const v = this.sx;
-    const rdev = sys.newEncodeDev(b.readUInt32LE(128), b.readUInt32LE(132));
-    return {
-      ino: stIno,
-      size: v.getBigUint64(40, true),
-      blocks: v.getBigUint64(48, true),
-      atimeNs: v.getBigInt64(64, true) * NS + BigInt(v.getUint32(72, true)),
-      mtimeNs: v.getBigInt64(112, true) * NS + BigInt(v.getUint32(120, true)),
-      ctimeNs: v.getBigInt64(96, true) * NS + BigInt(v.getUint32(104, true)),
-      mode: b.readUInt16LE(28),
-      nlink: b.readUInt32LE(16),
-      uid: this.options.uidMap.toClient(b.readUInt32LE(20)),
-      gid: this.options.gidMap.toClient(b.readUInt32LE(24)),
-      rdev,
-      blksize: b.readUInt32LE(4),
-    };
-  }
-
   private isDirMode(mode: number): boolean {
     return (mode & S_IFMT) === S_IFDIR;
   }
@@ -363,7 +308,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   private entryFrom(i: Inode): Entry {
-    const attr = this.attr(i.stIno);
+    const attr = this.st.attr(i.stIno);
     const dir = this.isDirMode(attr.mode);
     return {
       nodeid: i.nodeid,
@@ -386,9 +331,9 @@ export class PassthroughFs implements Filesystem {
     // Inodes no file handle can reopen are reopened by the name they were last found by.
     const named = parent !== null && typeof name !== 'string';
     if (mayBeKnown) {
-      const r = sys.statx(pfd, name, LOOKUP_FLAGS, STATX_MASK, this.stx);
+      const r = this.st.read(pfd, name, LOOKUP_FLAGS);
       if (r < 0) return r;
-      inode = this.known(this.devKey());
+      inode = this.known(this.st.devKey());
       if (inode !== undefined) {
         if (named) this.inodes.nameSeen(inode, parent, name);
         inode.refs++;
@@ -398,12 +343,12 @@ export class PassthroughFs implements Filesystem {
     const fd = this.inodes.retryFd(() => sys.openat(pfd, name, sys.O_PATH | sys.O_NOFOLLOW | sys.O_CLOEXEC));
     if (fd < 0) return fd;
     // Stat the fd we hold: the name may have been replaced since the statx.
-    const r = sys.statx(fd, '', EMPTY, STATX_MASK, this.stx);
+    const r = this.st.read(fd, '', EMPTY);
     if (r < 0) {
       sys.close(fd);
       return r;
     }
-    const devKey = this.devKey();
+    const devKey = this.st.devKey();
     inode = this.known(devKey);
     if (inode !== undefined) {
       this.inodes.offerFd(inode, fd);
@@ -411,7 +356,7 @@ export class PassthroughFs implements Filesystem {
       inode.refs++;
       return { entry: this.entryFrom(inode), inode };
     }
-    inode = this.addInode(fd, devKey, this.stx.readUInt16LE(28) & S_IFMT, named ? parent : undefined, named ? name : undefined);
+    inode = this.addInode(fd, devKey, this.st.type, named ? parent : undefined, named ? name : undefined);
     return { entry: this.entryFrom(inode), inode };
   }
 
@@ -423,7 +368,7 @@ export class PassthroughFs implements Filesystem {
   }
 
   private statInode(i: Inode): void {
-    ok(sys.statx(this.inodes.fdOf(i), '', EMPTY, STATX_MASK, this.stx));
+    ok(this.st.read(this.inodes.fdOf(i), '', EMPTY));
   }
 
   // ---- names ----
@@ -502,8 +447,8 @@ export class PassthroughFs implements Filesystem {
   getattr(_ctx: RequestContext, ino: bigint, fh: bigint | undefined): AttrReply {
     const i = this.inodes.get(ino);
     const f = fh !== undefined ? this.fileIo.handle(fh) : undefined;
-    ok(sys.statx(f ? f.fd : this.inodes.fdOf(i), '', EMPTY, STATX_MASK, this.stx));
-    const attr = this.attr(i.stIno);
+    ok(this.st.read(f ? f.fd : this.inodes.fdOf(i), '', EMPTY));
+    const attr = this.st.attr(i.stIno);
     return { attr, attrTimeout: this.attrTimeoutFor(attr.mode) };
   }
 
@@ -662,8 +607,8 @@ export class PassthroughFs implements Filesystem {
         sys.close(fd);
         fail(pathFd);
       }
-      ok(sys.statx(pathFd, '', EMPTY, STATX_MASK, this.stx));
-      const inode = this.addInode(pathFd, this.devKey(), S_IFREG);
+      ok(this.st.read(pathFd, '', EMPTY));
+      const inode = this.addInode(pathFd, this.st.devKey(), S_IFREG);
       return { fd, entry: this.entryFrom(inode) };
     });
     return { entry, open: this.fileIo.createdReply(fd, entry.nodeid, a.flags, ctx, entry.attr.mode) };
@@ -704,33 +649,8 @@ export class PassthroughFs implements Filesystem {
   statx(_ctx: RequestContext, ino: bigint, a: StatxIn): StatxReply {
     const i = this.inodes.get(ino);
     const f = a.getattrFlags & 1 ? this.fileIo.handle(a.fh) : undefined;
-    const b = this.stx;
-    ok(sys.statx(f ? f.fd : this.inodes.fdOf(i), '', EMPTY | (a.sxFlags & 0x6000), a.sxMask | STATX_MASK, b));
-    const v = this.sx;
-    const t = (off: number): { sec: bigint; nsec: number } => ({ sec: v.getBigInt64(off, true), nsec: b.readUInt32LE(off + 8) });
-    const mode = b.readUInt16LE(28);
-    return {
-      attrTimeout: this.attrTimeoutFor(mode),
-      mask: b.readUInt32LE(0) & ~sys.STATX_MNT_ID,
-      blksize: b.readUInt32LE(4),
-      attributes: v.getBigUint64(8, true),
-      nlink: b.readUInt32LE(16),
-      uid: this.options.uidMap.toClient(b.readUInt32LE(20)),
-      gid: this.options.gidMap.toClient(b.readUInt32LE(24)),
-      mode,
-      ino: i.stIno,
-      size: v.getBigUint64(40, true),
-      blocks: v.getBigUint64(48, true),
-      attributesMask: v.getBigUint64(56, true),
-      atime: t(64),
-      btime: t(80),
-      ctime: t(96),
-      mtime: t(112),
-      rdevMajor: b.readUInt32LE(128),
-      rdevMinor: b.readUInt32LE(132),
-      devMajor: 0,
-      devMinor: 0,
-    };
+    ok(this.st.read(f ? f.fd : this.inodes.fdOf(i), '', EMPTY | (a.sxFlags & 0x6000), a.sxMask | STATX_MASK));
+    return this.st.statxReply(i.stIno, this.attrTimeoutFor(this.st.mode));
   }
 
   // ---- directories ----
