@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as sys from '../src/sys/index.js';
 import { InodeTable } from '../src/fs/passthrough/inode-table.js';
 import { ByteArena, CHUNK } from '../src/fs/passthrough/inode-chunk.js';
-import type { Identity, Inode, ReopenOpen } from '../src/fs/passthrough/inode-table.js';
+import type { Identity, Inode, ReopenOpen } from '../src/fs/passthrough/inode.js';
 import { tmpdir } from './helpers.js';
 import { Rng } from './rng.js';
 

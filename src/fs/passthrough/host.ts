@@ -4,7 +4,7 @@
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
-import type { Identity } from './inode-table.js';
+import type { Identity } from './inode.js';
 
 export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;

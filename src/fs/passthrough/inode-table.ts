@@ -31,8 +31,12 @@ import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
 import { freesMuch } from './host.js';
 import { FdBudget } from './fd-budget.js';
-import { ByteArena, CHUNK, Chunk, FRESH_BYTES, KIDS_MAX, MASK, NameSlots, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32, LO_WORD } from './inode-chunk.js';
+import { ByteArena, CHUNK, Chunk, MASK, REFS_PINNED, SHIFT, SlotIndex, btimeKey, hi32, lo32, LO_WORD } from './inode-chunk.js';
 import { NodeIds } from './node-ids.js';
+import { FreshMarks } from './fresh-marks.js';
+import { NameRecords } from './inode-names.js';
+import { InodeView } from './inode.js';
+import type { Identify, Inode, ReopenOpen, RootInfo } from './inode.js';
 
 const MAX_DEVICES = 254;
 const TWO32 = 2 ** 32;
@@ -49,54 +53,6 @@ const HANDLE_TYPE_BASE = 3;
 /** `types` of a directory (S_IFDIR >> 12). */
 const DIR = 0o040000 >> 12;
 const REG = 0o100000 >> 12;
-
-/** A view of one live inode. */
-export interface Inode {
-  readonly slot: number;
-  /** The kernel's handle of the inode: its slot, and how often the slot was used, above bit 32 (see nodeidOf). */
-  readonly nodeid: bigint;
-  /** The inode number clients see (st_ino, d_ino): given by NodeIds. */
-  readonly stIno: bigint;
-  readonly generation: bigint;
-  readonly hostIno: bigint;
-  /** (device, mount) of the host file, as a string key. */
-  readonly devKey: string;
-  /** S_IFMT bits of the file's mode. */
-  readonly type: number;
-  /** Lookups the kernel holds. */
-  refs: bigint;
-}
-
-/** What a host file is: (device and mount, inode number, birth time). */
-export interface Identity { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number }
-
-/** The identity of the file an fd is open on, or -errno: checks a file reopened by name. */
-export type Identify = (fd: number) => Identity | number;
-
-/**
- * A fresh O_PATH fd on the inode with this node id, through a file or
- * directory the kernel has open on it; -ENOENT when none is open, or -errno.
- */
-export type ReopenOpen = (nodeid: bigint) => number;
-
-class InodeView implements Inode {
-  constructor(private readonly t: InodeTable, readonly slot: number) {}
-  private get c(): Chunk { return this.t.chunk(this.slot); }
-  get nodeid(): bigint { return this.t.nodeidOf(this.slot); }
-  get stIno(): bigint { return this.t.stInoOf(this.slot); }
-  get generation(): bigint { return BigInt(this.c.gens[this.slot & MASK]!); }
-  get hostIno(): bigint { return this.c.hostIno[this.slot & MASK]!; }
-  get devKey(): string { return this.t.devKeys[this.c.dev[this.slot & MASK]!]!; }
-  get type(): number { return this.c.types[this.slot & MASK]! << 12; }
-  get refs(): bigint { return BigInt(this.c.refs[this.slot & MASK]!); }
-  set refs(v: bigint) {
-    // A count that would overflow pins the inode for good (a leak of one slot, never a node id lost too early).
-    const i = this.slot & MASK;
-    if (this.c.refs[i] !== REFS_PINNED) this.c.refs[i] = v >= BigInt(REFS_PINNED) ? REFS_PINNED : Number(v);
-  }
-}
-
-export interface RootInfo { devKey: string; ino: bigint; btimeSec: number; btimeNsec: number; type: number }
 
 export class InodeTable {
   private chunks: (Chunk | null)[] = [];
@@ -117,14 +73,14 @@ export class InodeTable {
   private maxGen = 0;
   /** The file handle types seen (a slot keeps an index into this, not the 32-bit type). */
   private readonly handleTypes: number[] = [];
-  /** Named children counted beyond KIDS_MAX, by parent slot (a directory with 65,535 known children and more). */
-  private readonly kidsOver = new Map<number, number>();
   private readonly useNames: boolean;
-  /** Some inode was given a name. */
-  private namesInUse = false;
+  /** The names inodes are reopened by. */
+  private readonly names = new NameRecords((s) => this.chunk(s), this.arena);
   private readonly ids: NodeIds;
   private readonly budget: FdBudget;
   private hand = 1;
+  /** What the kernel holds fresh, per slot. */
+  private readonly fresh = new FreshMarks(() => this.chunks);
   /**
    * Buffers let go since it was last reset: chunks without inodes, hashes
    * and arenas replaced by bigger or smaller ones. V8 frees them only when
@@ -377,7 +333,7 @@ export class InodeTable {
     c.handleLen[i] = 0;
     c.handleKind[i] = 0;
     c.touched[i] = this.op;
-    this.clearFresh(c, i);
+    this.fresh.clear(c, i);
     c.live++;
     this.live++;
     this.byIno.insert(this.inoStart(s), s);
@@ -400,68 +356,10 @@ export class InodeTable {
 
   // ---- names (every inode without handles; with handles, files on other mounts) ----
 
-  /**
-   * Gives slot `s` the name `name` in the directory at slot `parent` (the
-   * old one, if any, goes). The parent then stays in the table while `s` is named.
-   */
+  /** Gives slot `s` the name `name` in `parent` (the old one, if any, goes, and an old parent nothing keeps). */
   private setName(s: number, parent: number, name: Buffer): void {
-    if (name.length === 0 || name.length > 255 || s === 0) return;
-    this.namesInUse = true;
-    const n = (this.chunk(s).names ??= new NameSlots());
-    // Count the new parent's child first: dropping the old name may otherwise let it go.
-    this.addKid(parent);
-    this.clearName(s);
-    const c = this.chunk(s);
-    const i = s & MASK;
-    c.handleOff[i] = this.arena.put(name);
-    c.handleLen[i] = name.length;
-    n.parent[i] = parent;
-  }
-
-  /** Whether slot `s` is recorded as `name` in the directory at slot `parent`. */
-  private hasName(s: number, parent: number, name: Buffer): boolean {
-    const c = this.chunk(s);
-    const i = s & MASK;
-    return c.names !== null && c.names.parent[i] === parent && c.handleLen[i] === name.length && this.arena.equals(name, c.handleOff[i]!);
-  }
-
-  /** Drops slot `s`'s name, if it has one; a parent left without kids or lookups goes too. */
-  private clearName(s: number): void {
-    const p = this.unlinkName(s);
-    if (p >= 0 && this.lastKidGone(p)) this.remove(p);
-  }
-
-  /** Forgets slot `s`'s name; returns the parent it had, or -1. */
-  private unlinkName(s: number): number {
-    const c = this.chunk(s);
-    const i = s & MASK;
-    const p = c.names!.parent[i]!;
-    if (p < 0) return -1;
-    c.names!.parent[i] = -1;
-    this.arena.free(c.handleLen[i]!);
-    c.handleLen[i] = 0;
-    return p;
-  }
-
-  /** Counts one more named child of slot `p`. */
-  private addKid(p: number): void {
-    const kids = (this.chunk(p).names ??= new NameSlots()).kids;
-    const pi = p & MASK;
-    if (kids[pi]! < KIDS_MAX) kids[pi]++;
-    else this.kidsOver.set(p, (this.kidsOver.get(p) ?? 0) + 1);
-  }
-
-  /** Counts one named child of slot `p` less; returns whether nothing keeps `p` any more. */
-  private lastKidGone(p: number): boolean {
-    const over = this.kidsOver.get(p);
-    if (over !== undefined) {
-      if (over > 1) this.kidsOver.set(p, over - 1);
-      else this.kidsOver.delete(p);
-      return false;
-    }
-    const pc = this.chunk(p);
-    const pi = p & MASK;
-    return --pc.names!.kids[pi]! === 0 && pc.refs[pi] === 0 && p !== 0;
+    const gone = this.names.set(s, parent, name);
+    if (gone >= 0) this.remove(gone);
   }
 
   /**
@@ -469,17 +367,14 @@ export class InodeTable {
    * reopened by name (tracksName), it is reopened by this one from now on.
    */
   nameSeen(i: Inode, parent: Inode, name: Buffer): void {
-    if (i.slot === 0 || !this.tracksName(i) || this.hasName(i.slot, parent.slot, name)) return;
+    if (i.slot === 0 || !this.tracksName(i) || this.names.has(i.slot, parent.slot, name)) return;
     this.setName(i.slot, parent.slot, name);
   }
 
   /** The parent and name `i` is reopened by, if it has one. */
   nameOf(i: Inode): { parent: bigint; name: Buffer } | undefined {
-    const c = this.chunk(i.slot);
-    const k = i.slot & MASK;
-    const p = c.names === null ? -1 : c.names.parent[k]!;
-    if (p < 0) return undefined;
-    return { parent: this.nodeidOf(p), name: Buffer.from(this.arena.at(c.handleOff[k]!, c.handleLen[k]!)) };
+    const n = this.names.of(i.slot);
+    return n === undefined ? undefined : { parent: this.nodeidOf(n.parent), name: n.name };
   }
 
   /**
@@ -487,7 +382,7 @@ export class InodeTable {
    * find which inode a name it is about to remove or rename reaches.
    */
   get namesTracked(): boolean {
-    return this.namesInUse;
+    return this.names.inUse;
   }
 
   /**
@@ -511,7 +406,9 @@ export class InodeTable {
    * name is recorded when it is looked up).
    */
   unname(i: Inode, parent: Inode, name: Buffer): void {
-    if (i.slot !== 0 && this.hasName(i.slot, parent.slot, name)) this.clearName(i.slot);
+    if (i.slot === 0 || !this.names.has(i.slot, parent.slot, name)) return;
+    const gone = this.names.clear(i.slot);
+    if (gone >= 0) this.remove(gone);
   }
 
   /** `i`, reached by a name, is now `to` in `toDir` (renamed through the mount). */
@@ -555,69 +452,32 @@ export class InodeTable {
     return s >= 0 ? this.stInoOf(s) : this.ids.peek(devKey, d, ino);
   }
 
-  // ---- what the kernel holds fresh ----
-  //
-  // A listing need not statx a name whose inode the kernel was given an
-  // entry for (dentry and attributes) within the shortest cache timeout,
-  // and has not invalidated since as far as the daemon can tell (an open
-  // clears the mark: writes and reads make the kernel drop what it
-  // cached). Two bitmaps a chunk, one per half of that window, so that
-  // marks age out without a clock per slot.
-
-  /** Half the shortest cache timeout, ms; 0: the kernel caches nothing, nothing is fresh. */
-  private freshHalfMs = 0;
-  private freshEpoch = -2;
+  // ---- what the kernel holds fresh (fresh-marks.ts) ----
 
   /** The shortest time the kernel keeps an entry or attributes it is given (seconds; 0 turns marks off). */
   setCacheWindow(seconds: number): void {
-    this.freshHalfMs = seconds > 0 && Number.isFinite(seconds) ? seconds * 500 : 0;
-    for (const c of this.chunks) c?.fresh.fill(0);
-  }
-
-  /** Clears the bitmap of a half that ended; returns the current half's offset. */
-  private freshHalf(): number {
-    const e = Math.floor(performance.now() / this.freshHalfMs);
-    if (e !== this.freshEpoch) {
-      const both = e !== this.freshEpoch + 1;
-      const h = (e & 1) * FRESH_BYTES;
-      for (const c of this.chunks) {
-        if (c === null) continue;
-        if (both) c.fresh.fill(0);
-        else c.fresh.fill(0, h, h + FRESH_BYTES);
-      }
-      this.freshEpoch = e;
-    }
-    return (e & 1) * FRESH_BYTES;
+    this.fresh.setWindow(seconds);
   }
 
   /** The kernel was just given `i`'s entry (with its attributes). */
   markFresh(i: Inode): void {
-    if (this.freshHalfMs === 0) return;
-    const h = this.freshHalf();
-    const s = i.slot;
-    this.chunk(s).fresh[h + ((s & MASK) >> 3)] |= 1 << (s & 7);
+    this.fresh.mark(this.chunk(i.slot), i.slot & MASK);
   }
 
   /** Whether entries sent now are marked (the kernel caches them at all). */
   get marksFresh(): boolean {
-    return this.freshHalfMs !== 0;
-  }
-
-  private clearFresh(c: Chunk, i: number): void {
-    const bit = ~(1 << (i & 7));
-    c.fresh[i >> 3] &= bit;
-    c.fresh[FRESH_BYTES + (i >> 3)] &= bit;
+    return this.fresh.on;
   }
 
   /** What the kernel holds of inode `nodeid` may be out of date (it was opened, its xattrs changed). */
   markStale(nodeid: bigint): void {
     const s = this.slotOf(nodeid);
-    if (s >= 0) this.clearFresh(this.chunk(s), s & MASK);
+    if (s >= 0) this.fresh.clear(this.chunk(s), s & MASK);
   }
 
   /** Ages the marks; call before listed() (once a listing, not per name). */
   ageFresh(): void {
-    if (this.freshHalfMs !== 0) this.freshHalf();
+    this.fresh.age();
   }
 
   /**
@@ -630,12 +490,10 @@ export class InodeTable {
     const d = this.devIndex.get(devKey);
     const s = d === undefined ? -1 : this.probe(d, ino, true, 0, 0);
     if (s < 0) return false;
-    if (!fresh || this.freshHalfMs === 0) return true;
+    if (!fresh) return true;
     const c = this.chunk(s);
     const i = s & MASK;
-    const byte = i >> 3;
-    if (c.refs[i] === 0 || ((c.fresh[byte]! | c.fresh[FRESH_BYTES + byte]!) & (1 << (i & 7))) === 0) return true;
-    return c.stIno[i]!;
+    return c.refs[i] !== 0 && this.fresh.isFresh(c, i) ? c.stIno[i]! : true;
   }
 
   /** Call at the start of every operation. */
@@ -861,7 +719,7 @@ export class InodeTable {
     for (;;) {
       const c = this.chunk(s);
       const i = s & MASK;
-      const p = c.names ? this.unlinkName(s) : -1;
+      const p = this.names.unlink(s);
       this.byIno.remove(this.inoStart(s), s);
       if (c.fds[i]! >= 0) this.dropFd(c, i);
       this.arena.free(c.handleLen[i]!);
@@ -877,7 +735,7 @@ export class InodeTable {
         this.chunks[s >> SHIFT] = null;
         this.buffersDropped++;
       }
-      if (p < 0 || !this.lastKidGone(p)) break;
+      if (p < 0 || !this.names.lastKidGone(p)) break;
       s = p;
     }
     if (this.byIno.a.length > 4096 && this.live * 8 < this.byIno.a.length) this.rehash();
@@ -896,7 +754,7 @@ export class InodeTable {
     c0.fds.fill(-1, 1);
     c0.names?.parent.fill(-1);
     c0.names?.kids.fill(0);
-    this.kidsOver.clear();
+    this.names.reset();
     c0.live = 1;
     this.live = 1;
     this.budget.reset();

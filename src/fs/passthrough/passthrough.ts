@@ -24,7 +24,7 @@ import { resolvePassthroughOptions } from './options.js';
 import type { PassthroughOptions, ResolvedOptions } from './options.js';
 import { InodeTable } from './inode-table.js';
 import { OPS } from '../../protocol/opcodes.js';
-import type { Inode } from './inode-table.js';
+import type { Inode } from './inode.js';
 import { Credentials } from './creds.js';
 import { DirIo } from './dir-io.js';
 import { FileIo } from './file-io.js';
