@@ -26,6 +26,10 @@
 // the name to find the inode it reaches. An inode whose recorded name went
 // through the mount keeps its fd. One the kernel has open is reopened through
 // that open file first (the owner's `reopenOpen`), whatever its name is now.
+//
+// Its parts: storage (inode-chunk.ts), the view callers get (inode.ts), the fd
+// budget (fd-budget.ts), st_ino numbers (node-ids.ts), names (inode-names.ts)
+// and what the kernel holds fresh (fresh-marks.ts).
 
 import * as sys from '../../sys/index.js';
 import { FuseError } from '../../session/errors.js';
