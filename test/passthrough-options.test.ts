@@ -313,11 +313,11 @@ print(back == blob, got == bytes(want), hashlib.sha1(got).hexdigest())
     assert.match(o.warnings.join('\n'), /no_open/);
   });
 
-  test('no_opendir: directories list completely without OPENDIR (no daemon fd per open directory)', async () => {
+  test('no_opendir: directories list completely without OPENDIR (no daemon fd per open directory); needs cache=metadata or always', async () => {
     const src = tmpdir();
     fs.mkdirSync(path.join(src, 'big'));
     for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(src, 'big', `e${i}`), '');
-    await withMount(src, { noOpendir: true }, {}, async (m) => {
+    await withMount(src, { noOpendir: true, cache: 'metadata' }, {}, async (m) => {
       const names = fs.readdirSync(path.join(m.dir, 'big'));
       assert.equal(names.length, 3000);
       assert.equal(new Set(names).size, 3000);
@@ -327,6 +327,25 @@ print(back == blob, got == bytes(want), hashlib.sha1(got).hexdigest())
     });
     await withMount(tmpdir(), {}, {}, async (m) => {
       assert.ok((await fdsWhileHeld(m, true)) >= 40);
+    });
+  });
+
+  test('no_opendir without cache=metadata or always is turned off, so that a listing shows what the host just changed', async () => {
+    // Without OPENDIR the kernel keeps listings (FOPEN_CACHE_DIR) while the
+    // directory's mtime it holds is unchanged: a name the host creates would
+    // be missing from listings until the directory's attributes expire.
+    const o = resolvePassthroughOptions({ source: '/', noOpendir: true });
+    assert.equal(o.noOpendir, false);
+    assert.match(o.warnings.join('\n'), /no_opendir only works with cache=metadata or cache=always/);
+    for (const cache of ['metadata', 'always'] as const) assert.equal(resolvePassthroughOptions({ source: '/', noOpendir: true, cache }).noOpendir, true);
+    const src = tmpdir();
+    fs.mkdirSync(path.join(src, 'd'));
+    fs.writeFileSync(path.join(src, 'd', 'a'), '');
+    await withMount(src, { noOpendir: true }, {}, async (m) => {
+      // Listed twice (the second from the kernel's cache, were there one), then a name made on the host.
+      const out = py(`import os\nd = ${JSON.stringify(path.join(m.dir, 'd'))}\nfor _ in range(2): os.listdir(d)\nopen(${JSON.stringify(path.join(src, 'd', 'b'))}, 'w').close()\nprint(sorted(os.listdir(d)))`);
+      assert.equal(out, "['a', 'b']");
+      assert.ok((await fdsWhileHeld(m, true)) >= 40, 'directories are opened (OPENDIR), no_opendir is off');
     });
   });
 

@@ -187,7 +187,7 @@ export const OPTIONS: OptionSpec[] = [
   fsTimeout('negative_timeout', 'negativeTimeout', '0', 'seconds the kernel may remember that a name does not exist (0: it asks every time); a file created on the host behind the mount stays unseen that long'),
   fsSwitch('writeback', 'writeback', 'off', 'kernel writeback cache: writes are gathered in the page cache and sent later (off with cache=never)', 'nowriteback'),
   fsSwitch('no_open', 'noOpen', 'off', 'zero-message opens: the kernel opens files without asking (needs cache=always, else turned off with a warning)'),
-  fsSwitch('no_opendir', 'noOpendir', 'off', 'zero-message opendir: the kernel opens directories without asking'),
+  fsSwitch('no_opendir', 'noOpendir', 'off', 'zero-message opendir: the kernel opens directories without asking, and caches their listings (needs cache=metadata or always, else turned off with a warning)'),
   fsSwitch('no_readdir', 'noReaddir', 'off', 'directories list as empty (names still resolve)'),
   {
     names: ['readdirplus'],

@@ -38,6 +38,7 @@ export interface PassthroughOptions {
   writeback?: boolean;
   /** Zero-message opens (needs cache=always). */
   noOpen?: boolean;
+  /** Zero-message opendir (needs cache=metadata or always: the kernel then keeps listings itself). */
   noOpendir?: boolean;
   /** readdir returns an empty listing. */
   noReaddir?: boolean;
@@ -166,6 +167,14 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     warnings.push('no_open only works with cache=always: no_open turned off');
     noOpen = false;
   }
+  // Without OPENDIR the kernel opens directories with FOPEN_CACHE_DIR: it
+  // keeps listings and reuses them while the directory's mtime it holds is
+  // unchanged, so a change on the host shows only once its attributes expire.
+  let noOpendir = bool('noOpendir', o.noOpendir, false);
+  if (noOpendir && cache !== 'metadata' && cache !== 'always') {
+    warnings.push('no_opendir only works with cache=metadata or cache=always (the kernel then caches listings): no_opendir turned off');
+    noOpendir = false;
+  }
   const readdirplus = o.readdirplus ?? 'auto';
   if (!READDIRPLUS_POLICIES.includes(readdirplus)) {
     const last = READDIRPLUS_POLICIES.length - 1;
@@ -191,7 +200,7 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     autoInvalData: bool('autoInvalData', o.autoInvalData, true),
     writeback,
     noOpen,
-    noOpendir: bool('noOpendir', o.noOpendir, false),
+    noOpendir,
     noReaddir: bool('noReaddir', o.noReaddir, false),
     readdirplus,
     sealSize,
