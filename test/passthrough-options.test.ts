@@ -433,6 +433,11 @@ print(len(out), hashlib.sha256(repr(out).encode()).hexdigest(), out[0], out[-1])
     const strip = (rs: Rec[]) => rs.map(({ name, off, type }) => ({ name, off, type }));
     const native = records(src, 32768);
     assert.equal(native.length, names.length + 2);
+    // A directory of short names, listed after the root: its handle gets the
+    // buffer a closed handle left (full of long names), and must not show them.
+    const sub = names[0]!;
+    for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(src, sub, `t${i}`), '');
+    const nativeSub = records(path.join(src, sub), 32768);
     for (const readdirplus of ['auto', 'always', 'never'] as const) {
       await withMount(src, { readdirplus }, {}, (m) => {
         // 32 KiB (glibc's size), 280 bytes (one 255-byte name), twice: the
@@ -448,6 +453,7 @@ print(len(out), hashlib.sha256(repr(out).encode()).hexdigest(), out[0], out[-1])
           const at = native[k]!.off;
           assert.deepEqual(strip(records(m.dir, 4096, at)), strip(native.slice(k + 1)), `${readdirplus}: from the d_off of entry ${k}`);
         }
+        assert.deepEqual(strip(records(path.join(m.dir, sub), 32768)), strip(nativeSub), `${readdirplus}: a directory of short names listed after long ones`);
       });
     }
   });
