@@ -2,8 +2,7 @@
 // what it reads back out of it: the file's identity (device and mount, inode
 // number, birth time) and the attributes the kernel is given, with owners
 // mapped to the client's view. One buffer, reused by every request: the
-// session thread serves one request at a time, and nothing here allocates
-// but the replies' own objects.
+// session thread serves one request at a time.
 
 import * as sys from '../../sys/index.js';
 import type { Attr, StatxReply } from '../../session/filesystem.js';
