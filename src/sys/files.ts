@@ -221,7 +221,7 @@ export function* dirents(buf: Buffer, len: number): Generator<Dirent64> {
   let pos = 0;
   while (pos < len) {
     const nameStart = pos + DIRENT_NAME;
-    const reclen = buf.readUInt16LE(pos + DIRENT_RECLEN);
+    const reclen = direntRecordLength(buf, pos);
     yield {
       ino: buf.readBigUInt64LE(pos + DIRENT_INO),
       off: buf.readBigInt64LE(pos + DIRENT_OFF),
@@ -230,6 +230,11 @@ export function* dirents(buf: Buffer, len: number): Generator<Dirent64> {
     };
     pos += reclen;
   }
+}
+
+/** d_reclen of the record at pos (little-endian u16, read without a native call: it runs for every listed name). */
+export function direntRecordLength(buf: Uint8Array, pos: number): number {
+  return buf[pos + DIRENT_RECLEN]! | (buf[pos + DIRENT_RECLEN + 1]! << 8);
 }
 
 /**
@@ -241,7 +246,7 @@ export function* dirents(buf: Buffer, len: number): Generator<Dirent64> {
  */
 export function direntNameLength(buf: Uint8Array, pos: number): number {
   const nameStart = pos + DIRENT_NAME;
-  const end = pos + (buf[pos + DIRENT_RECLEN]! | (buf[pos + DIRENT_RECLEN + 1]! << 8));
+  const end = pos + direntRecordLength(buf, pos);
   let i = Math.max(nameStart, end - 8);
   while (i < end && buf[i] !== 0) i++;
   return i - nameStart;

@@ -62,10 +62,10 @@ export class DirHandle {
     return sys.direntNameLength(this.buffer!, p);
   }
 
-  /** The record's name, a view valid during the visit. */
-  nameAt(p: number): Buffer {
+  /** The record's name, `nameLen` (nameLengthAt's answer) bytes: a view valid during the visit. */
+  nameAt(p: number, nameLen: number): Buffer {
     const start = p + sys.DIRENT_NAME;
-    return this.buffer!.subarray(start, start + this.nameLengthAt(p));
+    return this.buffer!.subarray(start, start + nameLen);
   }
 
   /** Visits the records from `offset` on, until the visitor refuses one or the directory ends. */
@@ -96,7 +96,7 @@ export class DirHandle {
       }
       const p = this.pos;
       if (!visit(this, p)) return;
-      this.pos = p + (buf[p + sys.DIRENT_RECLEN]! | (buf[p + sys.DIRENT_RECLEN + 1]! << 8));
+      this.pos = p + sys.direntRecordLength(buf, p);
       this.last = p;
     }
   }

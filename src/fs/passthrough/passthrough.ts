@@ -691,7 +691,7 @@ export class PassthroughFs implements Filesystem {
         const dot = isDotOrDotDotAt(d.buf, p + sys.DIRENT_NAME, nameLen);
         const mayBeKnown = dot ? (nameLen === 1 ? parent.stIno : this.inodes.peekIno(devKey, hostIno)) : this.inodes.listed(devKey, hostIno, !uncached);
         if (typeof mayBeKnown === 'bigint') return out.addPlusCopy(mayBeKnown, type, d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
-        const name = d.nameAt(p);
+        const name = d.nameAt(p, nameLen);
         const next = d.nextOffsetAt(p);
         let found: Found | number;
         try {
