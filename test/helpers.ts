@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { after } from 'node:test';
 import { mount } from '../src/mount.js';
 import type { FilesystemSource, MountHandle, MountOptions, UnmountOptions } from '../src/mount.js';
@@ -62,6 +62,42 @@ export async function withMount<T>(
     return await f(m);
   } finally {
     await unmountFs(m);
+  }
+}
+
+/** Polls `cond` every 50 ms for up to `ms`; its last answer. */
+export async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+/**
+ * Mounts `host` with the built `tsfuse` command and `-d` (plus `args`), runs
+ * `f` with the mountpoint and a reader of the daemon's log, and always ends
+ * the daemon (which unmounts). The log goes to a file: a pipe would fill
+ * while a test's thread waits for a client (spawnSync), and stall the daemon.
+ */
+export async function withLoggedDaemon<T>(host: string, args: string[], f: (mnt: string, log: () => string) => T | Promise<T>): Promise<T> {
+  const mnt = tmpdir('tsfuse-mnt-');
+  const main = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'cli', 'main.js');
+  const logFile = path.join(tmpdir(), 'daemon.log');
+  const logFd = fs.openSync(logFile, 'w');
+  const child = spawn(process.execPath, [main, host, mnt, '-d', ...args], { stdio: ['ignore', 'ignore', logFd] });
+  fs.closeSync(logFd);
+  const log = (): string => fs.readFileSync(logFile, 'utf8');
+  const exited = new Promise((r) => child.on('exit', r));
+  try {
+    if (!(await waitFor(() => log().includes('serving') && fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${mnt} `), 30_000))) {
+      throw new Error(`the daemon did not mount ${mnt}: ${log()}`);
+    }
+    return await f(mnt, log);
+  } finally {
+    child.kill('SIGINT');
+    await exited;
   }
 }
 

@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { mountFs, mountMemFs, mountPassthrough, unmountFs, sh, tmpdir, memfsModule, withMount } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { mountFs, mountMemFs, mountPassthrough, unmountFs, sh, tmpdir, memfsModule, withMount, waitFor, withLoggedDaemon } from './helpers.js';
 
 
 
@@ -17,15 +17,6 @@ function py(code: string, opts: { cwd?: string; uid?: number; gid?: number; time
 
 function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
 }
 
 function fillHost(dir: string, n: number, prefix = 'f'): void {
@@ -208,17 +199,7 @@ print(sorted(types.items()))
     fs.mkdirSync(path.join(host, 'd'));
     const N = 40_000;
     fillHost(path.join(host, 'd'), N);
-    const inner = tmpdir('tsfuse-mnt-');
-    const main = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'cli', 'main.js');
-    // Its log goes to a file: a pipe would fill while this thread waits for a client (spawnSync), and stall the inner daemon.
-    const logFile = path.join(tmpdir(), 'inner.log');
-    const logFd = fs.openSync(logFile, 'w');
-    const child = spawn(process.execPath, [main, host, inner, '-d'], { stdio: ['ignore', 'ignore', logFd] });
-    fs.closeSync(logFd);
-    const log = (): string => fs.readFileSync(logFile, 'utf8');
-    const exited = new Promise((r) => child.on('exit', r));
-    try {
-      assert.ok(await waitFor(() => log().includes('serving') && fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${inner} `), 30_000), `the inner mount: ${log()}`);
+    await withLoggedDaemon(host, [], async (inner, log) => {
       /** Entries the inner daemon's READDIR/READDIRPLUS replies carried since `from` in its log. */
       const served = (from: number): number => {
         let n = 0;
@@ -239,10 +220,7 @@ print(sorted(types.items()))
           assert.ok(n >= N && n <= N + 100, `${n} entries read from the source for a listing of ${N}`);
         }
       });
-    } finally {
-      child.kill('SIGINT');
-      await exited;
-    }
+    });
   });
 
   test('readdirplus entries that do not fit are not counted: lookups return to the baseline', async () => {

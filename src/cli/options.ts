@@ -176,7 +176,7 @@ export const OPTIONS: OptionSpec[] = [
     value: enumOf(['never', 'none', 'metadata', 'auto', 'always']),
     group: 'fs',
     dflt: 'auto',
-    help: 'page cache policy: never (=none: direct I/O, nothing cached), metadata (attributes and entries only), auto (file data kept while unchanged on the host), always (file data and symlinks kept across opens)',
+    help: 'page cache policy: never (=none: direct I/O, nothing cached), metadata (attributes and entries only), auto (file data kept while unchanged on the host; a directory\'s listing kept while the host directory is unchanged and the names it gave are fresh), always (file data and symlinks kept across opens)',
     set: (c, v) => (c.fs.cache = v as OptionConfig['fs']['cache']),
   },
   fsSwitch('auto_inval_data', 'autoInvalData', 'on', 'drop an open file\'s cached pages when the host file\'s mtime or size changes (seen when attributes are refreshed); off keeps them until the file is reopened, and the file\'s own writes then no longer empty its cache (faster mixed reads and writes without passthrough)', 'noauto_inval_data'),

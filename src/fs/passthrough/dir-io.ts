@@ -13,6 +13,7 @@ import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
 import { DirHandle } from './dirhandle.js';
+import { DirListings, granularityOf } from './dir-listings.js';
 import { OpenByIno } from './open-by-ino.js';
 import { ok } from './host.js';
 
@@ -22,12 +23,20 @@ export class DirIo {
   /** The same open directories by node id (an inode's fd can be reopened through one). */
   private readonly byIno = new OpenByIno<DirHandle>();
   private nextFh = 1n;
+  /** cache=auto: whether the kernel may keep a directory's cached listing at its next open (dir-listings.ts). */
+  private readonly listings: DirListings | null;
+  /** Timestamp granularity (ms) of each host filesystem, by device key. */
+  private readonly granularity = new Map<string, number>();
+  private readonly stx = Buffer.alloc(256);
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly inodes: InodeTable,
     private readonly creds: Credentials,
-  ) {}
+  ) {
+    const windowMs = Math.min(options.entryTimeout, options.attrTimeout) * 1000;
+    this.listings = options.cache === 'auto' && windowMs > 0 ? new DirListings(windowMs) : null;
+  }
 
   /** An fd of a directory open on inode `ino`, if the kernel has one open. */
   openFdOf(ino: bigint): number | undefined {
@@ -55,8 +64,43 @@ export class DirIo {
     this.byIno.add(ino, d);
     this.inodes.holdFd();
     const c = this.options.cache;
-    const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : 0;
+    const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : this.listings !== null ? this.autoFlags(ino, ifd) : 0;
     return { fh, openFlags };
+  }
+
+  /**
+   * cache=auto: the kernel caches the listing (FOPEN_CACHE_DIR), and keeps
+   * what it has (FOPEN_KEEP_CACHE) when the host directory is unchanged
+   * since the kernel read it (dir-listings.ts).
+   */
+  private autoFlags(ino: bigint, ifd: number): number {
+    const b = this.stx;
+    if (sys.statx(ifd, '', sys.AT_EMPTY_PATH, sys.STATX_MTIME | sys.STATX_CTIME | sys.STATX_SIZE, b) < 0) return 0;
+    const stamp = {
+      // statx_timestamp: tv_sec (s64), tv_nsec (u32); ctime at 96, mtime at 112; size at 40.
+      ctimeSec: b.readInt32LE(100) * 0x100000000 + b.readUInt32LE(96),
+      ctimeNsec: b.readUInt32LE(104),
+      mtimeSec: b.readInt32LE(116) * 0x100000000 + b.readUInt32LE(112),
+      mtimeNsec: b.readUInt32LE(120),
+      size: b.readUInt32LE(44) * 0x100000000 + b.readUInt32LE(40),
+    };
+    const keep = this.listings!.opened(ino, stamp, this.granularityOf(ifd, this.inodes.get(ino).devKey), Date.now());
+    return keep ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : FOPEN_CACHE_DIR;
+  }
+
+  private granularityOf(ifd: number, devKey: string): number {
+    let g = this.granularity.get(devKey);
+    if (g === undefined) {
+      const b = Buffer.alloc(sys.STATFS_BUF_SIZE);
+      g = sys.fstatfs(ifd, b) < 0 ? 2000 : granularityOf(Number(b.readBigInt64LE(0)));
+      this.granularity.set(devKey, g);
+    }
+    return g;
+  }
+
+  /** A READDIR (`bare` when it gave entries, which have no attributes) or READDIRPLUS of `ino` at `offset` was answered. */
+  listed(ino: bigint, offset: bigint, bare: boolean): void {
+    this.listings?.listed(ino, offset, bare, Date.now());
   }
 
   /** The handle of an open directory, or (no_opendir) a temporary one for this call. */

@@ -670,6 +670,7 @@ export class PassthroughFs implements Filesystem {
         return out.addCopy(this.inodes.peekIno(devKey, d.inoAt(p)), d.typeAt(p), d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
       });
     });
+    this.dirIo.listed(ino, a.offset, out.length > 0);
   }
 
   readdirplus(ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
@@ -710,6 +711,7 @@ export class PassthroughFs implements Filesystem {
         return true;
       });
     });
+    this.dirIo.listed(ino, a.offset, false);
   }
 
   private asCallerIf<T>(ctx: RequestContext, f: () => T): T {

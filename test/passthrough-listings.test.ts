@@ -1,0 +1,202 @@
+// Directory listings under cache=auto: the kernel keeps a listing it read
+// while the host directory is unchanged (FOPEN_CACHE_DIR + FOPEN_KEEP_CACHE),
+// and reads it anew after any change, made on the host or through the mount.
+// Which listings reach the daemon is counted from its debug log.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { tmpdir, waitFor, withLoggedDaemon } from './helpers.js';
+import { DirListings, granularityOf } from '../src/fs/passthrough/dir-listings.js';
+
+/** Sorted names of `dir`, listed by a separate process (its own open of the directory). */
+function list(dir: string): string[] {
+  const r = spawnSync('python3', ['-c', 'import os, sys\nprint("\\n".join(sorted(os.listdir(sys.argv[1]))))', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split('\n').filter((n) => n !== '');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Counts of requests in the daemon's log after `from`: OPENDIRs, and READDIRs + READDIRPLUSes. */
+function counts(log: string, from: number): { opens: number; reads: number } {
+  const s = log.slice(from);
+  return { opens: (s.match(/^\d+ > OPENDIR /gm) ?? []).length, reads: (s.match(/^\d+ > READDIR(PLUS)? /gm) ?? []).length };
+}
+
+/**
+ * Lists `dir` through the mount and returns what was listed and what reached
+ * the daemon for it (once its log shows the RELEASEDIR).
+ */
+async function listCounted(dir: string, log: () => string): Promise<{ names: string[]; opens: number; reads: number }> {
+  const from = log().length;
+  const names = list(dir);
+  await waitFor(() => /> RELEASEDIR /.test(log().slice(from)), 5_000);
+  return { names, ...counts(log(), from) };
+}
+
+describe('listings under cache=auto', () => {
+  test('an unchanged directory is listed from the kernel\'s cache; a change on the host shows at the next open', async () => {
+    const host = tmpdir();
+    const d = path.join(host, 'd');
+    fs.mkdirSync(d);
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(d, `f${i}`), '');
+    const names = Array.from({ length: 20 }, (_, i) => `f${i}`).sort();
+    await withLoggedDaemon(host, [], async (mnt, log) => {
+      const md = path.join(mnt, 'd');
+      // Older than the host's timestamp granularity (50 ms for ext4 and tmpfs): a later change gets another ctime.
+      await sleep(150);
+      let r = await listCounted(md, log);
+      assert.deepEqual(r.names, names);
+      assert.equal(r.opens, 1);
+      assert.ok(r.reads >= 1, 'the first listing is read from the daemon');
+      r = await listCounted(md, log);
+      assert.deepEqual(r.names, names);
+      assert.deepEqual([r.opens, r.reads], [1, 0], 'the second listing comes from the kernel\'s cache');
+
+      // Each host change, made while the kernel holds a listing it may keep, shows at the next open.
+      const changes: [string, () => void, string[]][] = [
+        ['create', () => fs.writeFileSync(path.join(d, 'new'), ''), [...names, 'new'].sort()],
+        ['rename', () => fs.renameSync(path.join(d, 'new'), path.join(d, 'renamed')), [...names, 'renamed'].sort()],
+        ['unlink', () => fs.unlinkSync(path.join(d, 'renamed')), names],
+        ['mkdir', () => fs.mkdirSync(path.join(d, 'sub')), [...names, 'sub'].sort()],
+        ['rmdir', () => fs.rmdirSync(path.join(d, 'sub')), names],
+      ];
+      for (const [what, change, want] of changes) {
+        await sleep(150);
+        await listCounted(md, log);
+        r = await listCounted(md, log);
+        assert.equal(r.reads, 0, `before the host's ${what}: kept`);
+        change();
+        r = await listCounted(md, log);
+        assert.deepEqual(r.names, want, `after the host's ${what}`);
+        assert.ok(r.reads >= 1, `after the host's ${what}: read anew`);
+      }
+
+      // A change right after the listing was read (within the host's timestamp granularity).
+      for (let i = 0; i < 20; i++) {
+        list(md);
+        fs.writeFileSync(path.join(d, `quick${i}`), '');
+        assert.ok(list(md).includes(`quick${i}`), `a name created on the host right after a listing (round ${i})`);
+        fs.unlinkSync(path.join(d, `quick${i}`));
+        assert.ok(!list(md).includes(`quick${i}`), `a name removed on the host right after a listing (round ${i})`);
+      }
+
+      // Changes through the mount: the kernel drops its own listing.
+      await sleep(150);
+      await listCounted(md, log);
+      fs.writeFileSync(path.join(md, 'via-mount'), '');
+      assert.deepEqual(list(md), [...names, 'via-mount'].sort());
+      fs.unlinkSync(path.join(md, 'via-mount'));
+      assert.deepEqual(list(md), names);
+    });
+  });
+
+  test('a listing is read anew once older than the entry and attribute timeouts, or when it came without attributes', async () => {
+    const host = tmpdir();
+    fs.mkdirSync(path.join(host, 'small'));
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(host, 'small', `f${i}`), '');
+    // More names than the first READDIRPLUS holds: the rest of a names-only listing comes by plain READDIR, without attributes.
+    fs.mkdirSync(path.join(host, 'big'));
+    for (let i = 0; i < 1500; i++) fs.writeFileSync(path.join(host, 'big', `a-longer-name-to-fill-the-buffer-${i}`), '');
+    await sleep(150);
+    await withLoggedDaemon(host, ['-o', 'attr_timeout=1,entry_timeout=1'], async (mnt, log) => {
+      const small = path.join(mnt, 'small');
+      await listCounted(small, log);
+      assert.equal((await listCounted(small, log)).reads, 0, 'kept within the timeouts');
+      await sleep(1200);
+      const r = await listCounted(small, log);
+      assert.equal(r.names.length, 10);
+      assert.ok(r.reads >= 1, 'read anew after the timeouts: the names it gives are fresh again');
+
+      const big = path.join(mnt, 'big');
+      assert.equal((await listCounted(big, log)).names.length, 1500);
+      const again = await listCounted(big, log);
+      assert.equal(again.names.length, 1500);
+      assert.ok(again.reads >= 2, `a listing that came partly without attributes is read anew (${again.reads} reads)`);
+    });
+  });
+
+  test('cache=never lists every open from the host; cache=always keeps listings', async () => {
+    const host = tmpdir();
+    fs.mkdirSync(path.join(host, 'd'));
+    fs.writeFileSync(path.join(host, 'd', 'a'), '');
+    await sleep(150);
+    for (const [cache, keptReads] of [['never', 1], ['always', 0]] as const) {
+      await withLoggedDaemon(host, ['-o', `cache=${cache}`], async (mnt, log) => {
+        await listCounted(path.join(mnt, 'd'), log);
+        const r = await listCounted(path.join(mnt, 'd'), log);
+        assert.deepEqual(r.names, ['a']);
+        assert.equal(Math.min(r.reads, 1), keptReads, `cache=${cache}: ${r.reads} reads for the second listing`);
+      });
+    }
+  });
+
+  test('documented difference: rewinddir in one open shows a host-side change only once the directory\'s attributes expire', async () => {
+    const host = tmpdir();
+    fs.mkdirSync(path.join(host, 'd'));
+    fs.writeFileSync(path.join(host, 'd', 'a'), '');
+    // Lists `dir` with readdir, creates `late` in the host directory, rewinds and lists again: both listings.
+    const rewound = (dir: string): string => {
+      const r = spawnSync('python3', ['-c', String.raw`
+import ctypes, os, sys
+libc = ctypes.CDLL(None)
+libc.opendir.restype = ctypes.c_void_p; libc.opendir.argtypes = [ctypes.c_char_p]
+libc.readdir.restype = ctypes.c_void_p; libc.readdir.argtypes = [ctypes.c_void_p]
+libc.rewinddir.argtypes = [ctypes.c_void_p]; libc.closedir.argtypes = [ctypes.c_void_p]
+def names(dp):
+    out = []
+    while True:
+        e = libc.readdir(dp)
+        if not e: break
+        out.append(ctypes.string_at(e + 19).decode())  # d_name in glibc's struct dirent (x86-64)
+    return ','.join(sorted(n for n in out if n not in ('.', '..')))
+dp = libc.opendir(sys.argv[1].encode())
+first = names(dp)
+open(os.path.join(sys.argv[2], 'late'), 'w').close()
+libc.rewinddir(dp)
+print(first, names(dp))
+libc.closedir(dp)
+`, dir, path.join(host, 'd')], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    assert.equal(rewound(path.join(host, 'd')), 'a a,late', 'natively the rewound listing shows the new name');
+    fs.unlinkSync(path.join(host, 'd', 'late'));
+    await withLoggedDaemon(host, [], async (mnt) => {
+      assert.equal(rewound(path.join(mnt, 'd')), 'a a', 'through the mount the kernel serves its listing again');
+      assert.deepEqual(list(path.join(mnt, 'd')), ['a', 'late'], 'the next open sees the host as it is');
+    });
+  });
+
+  test('a listing read within the host\'s timestamp granularity of the directory\'s last change is not kept', () => {
+    // Through a mount this does not show on this kernel: ext4's multigrain
+    // timestamps give a change made after a statx a later ctime anyway. On a
+    // filesystem with coarse timestamps, a change in the same tick as the
+    // listing would leave the directory's state as it was.
+    const l = new DirListings(5000);
+    const t = 1_700_000_000_000;
+    const at = (ms: number) => ({ mtimeSec: Math.floor(ms / 1000), mtimeNsec: (ms % 1000) * 1e6, ctimeSec: Math.floor(ms / 1000), ctimeNsec: (ms % 1000) * 1e6, size: 4096 });
+    const g = granularityOf(0xef53);
+    assert.equal(g, 50);
+    assert.equal(granularityOf(0x4d44 /* FAT */), 2000);
+    // Changed 20 ms before the read: not kept, whatever follows.
+    assert.equal(l.opened(1n, at(t - 20), g, t), false);
+    l.listed(1n, 0n, false, t);
+    assert.equal(l.opened(1n, at(t - 20), g, t + 100), false);
+    // Changed 200 ms before the read: kept; then not once the state differs, or the read was a plain READDIR.
+    assert.equal(l.opened(2n, at(t - 200), g, t), false);
+    l.listed(2n, 0n, false, t);
+    assert.equal(l.opened(2n, at(t - 200), g, t + 100), true);
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 200), false);
+    l.listed(2n, 0n, false, t + 300);
+    l.listed(2n, 4096n, true, t + 300);
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 400), false);
+    // Past the window: not kept.
+    l.listed(2n, 0n, false, t + 500);
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 600), true);
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 5600), false);
+  });
+});
