@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tmpdir, waitFor, withLoggedDaemon } from './helpers.js';
-import { DirListings, granularityOf } from '../src/fs/passthrough/dir-listings.js';
+import { DirListings, fsTypeOfMount, granularityOf } from '../src/fs/passthrough/dir-listings.js';
 
 /** Sorted names of `dir`, listed by a separate process (its own open of the directory). */
 function list(dir: string): string[] {
@@ -94,7 +94,7 @@ describe('listings under cache=auto', () => {
     });
   });
 
-  test('a listing is read anew once older than the entry and attribute timeouts, or when it came without attributes', async () => {
+  test('a listing is read anew once older than the entry and attribute timeouts, or when it gave names without attributes the kernel did not hold fresh', async () => {
     const host = tmpdir();
     fs.mkdirSync(path.join(host, 'small'));
     for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(host, 'small', `f${i}`), '');
@@ -116,6 +116,21 @@ describe('listings under cache=auto', () => {
       const again = await listCounted(big, log);
       assert.equal(again.names.length, 1500);
       assert.ok(again.reads >= 2, `a listing that came partly without attributes is read anew (${again.reads} reads)`);
+    });
+    // With the default timeouts (5 s): the names stay fresh while they are made and listed.
+    await withLoggedDaemon(host, [], async (mnt, log) => {
+      // Names the kernel holds fresh (each looked up, by a stat), listed by name only: the
+      // reads after the first are plain READDIRs, whose names need no LOOKUP later either.
+      const looked = path.join(mnt, 'big');
+      // (The names come from the host: a listing through the mount would be one that gave names the kernel did not hold.)
+      const st = spawnSync('python3', ['-c', 'import os, sys\nfor n in os.listdir(sys.argv[2]): os.stat(os.path.join(sys.argv[1], n))', looked, path.join(host, 'big')], { encoding: 'utf8' });
+      assert.equal(st.status, 0, st.stderr);
+      const first = await listCounted(looked, log);
+      assert.equal(first.names.length, 1500);
+      assert.ok(first.reads >= 2, `the first listing is read (${first.reads} reads)`);
+      const kept = await listCounted(looked, log);
+      assert.equal(kept.names.length, 1500);
+      assert.equal(kept.reads, 0, 'a names-only listing of names the kernel holds fresh is kept');
     });
   });
 
@@ -172,31 +187,46 @@ libc.closedir(dp)
   });
 
   test('a listing read within the host\'s timestamp granularity of the directory\'s last change is not kept', () => {
-    // Through a mount this does not show on this kernel: ext4's multigrain
-    // timestamps give a change made after a statx a later ctime anyway. On a
-    // filesystem with coarse timestamps, a change in the same tick as the
-    // listing would leave the directory's state as it was.
+    // Through a mount this cannot show on this kernel: ext4's multigrain
+    // timestamps give a change made after a statx a later ctime, so no wait
+    // applies. On a filesystem with coarse timestamps, a change in the same
+    // tick as the listing would leave the directory's state as it was.
     const l = new DirListings(5000);
     const t = 1_700_000_000_000;
     const at = (ms: number) => ({ mtimeSec: Math.floor(ms / 1000), mtimeNsec: (ms % 1000) * 1e6, ctimeSec: Math.floor(ms / 1000), ctimeNsec: (ms % 1000) * 1e6, size: 4096 });
-    const g = granularityOf(0xef53);
-    assert.equal(g, 50);
-    assert.equal(granularityOf(0x4d44 /* FAT */), 2000);
-    // Changed 20 ms before the read: not kept, whatever follows.
-    assert.equal(l.opened(1n, at(t - 20), g, t), false);
+    // Multigrain timestamps (Linux 6.13 on): no wait; before, or on other filesystems, the coarse tick.
+    assert.equal(granularityOf('ext4', '6.18.44-fc-v657'), 0);
+    assert.equal(granularityOf('tmpfs', '7.0.1'), 0);
+    assert.equal(granularityOf('ext4', '6.12.9'), 50);
+    assert.equal(granularityOf('f2fs', '6.18.1'), 50);
+    assert.equal(granularityOf('vfat', '6.18.1'), 2000);
+    assert.equal(granularityOf('', '6.18.1'), 2000);
+    const mountinfo = '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n97 22 0:45 / /dev/shm rw shared:2 - tmpfs tmpfs rw\n';
+    assert.equal(fsTypeOfMount(97n, mountinfo), 'tmpfs');
+    assert.equal(fsTypeOfMount(22n, mountinfo), 'ext4');
+    assert.equal(fsTypeOfMount(9n, mountinfo), '');
+    const g = granularityOf('ext4', '6.12.9');
+    // Coarse timestamps (50 ms): changed 20 ms before the read: not kept, whatever follows.
+    assert.equal(l.opened(1n, at(t - 20), g, t), 'fill');
     l.listed(1n, 0n, false, t);
-    assert.equal(l.opened(1n, at(t - 20), g, t + 100), false);
-    // Changed 200 ms before the read: kept; then not once the state differs, or the read was a plain READDIR.
-    assert.equal(l.opened(2n, at(t - 200), g, t), false);
+    assert.equal(l.opened(1n, at(t - 20), g, t + 100), 'fill');
+    // Changed 200 ms before the read: kept; then not once the state differs.
+    assert.equal(l.opened(2n, at(t - 200), g, t), 'fill');
     l.listed(2n, 0n, false, t);
-    assert.equal(l.opened(2n, at(t - 200), g, t + 100), true);
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 200), false);
+    assert.equal(l.opened(2n, at(t - 200), g, t + 100), 'keep');
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 200), 'fill');
+    // A read with a bare entry: not kept, and the next open does not even cache (until a read has none).
     l.listed(2n, 0n, false, t + 300);
     l.listed(2n, 4096n, true, t + 300);
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 400), false);
-    // Past the window: not kept.
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 400), 'off');
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 12288 }, g, t + 450), 'off');
     l.listed(2n, 0n, false, t + 500);
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 600), true);
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 5600), false);
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 12288 }, g, t + 600), 'keep');
+    // Past the window: not kept.
+    assert.equal(l.opened(2n, { ...at(t - 200), size: 12288 }, g, t + 5600), 'fill');
+    // Multigrain: a read right after the change is kept.
+    assert.equal(l.opened(3n, at(t - 1), 0, t), 'fill');
+    l.listed(3n, 0n, false, t);
+    assert.equal(l.opened(3n, at(t - 1), 0, t + 100), 'keep');
   });
 });

@@ -3,6 +3,8 @@
 // and the temporary one a listing uses with no_opendir. Listing itself stays
 // with the names (passthrough.ts): READDIRPLUS looks entries up (those the kernel has fresh go without).
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
 import { FileSync } from '../../session/filesystem.js';
@@ -13,7 +15,7 @@ import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Credentials } from './creds.js';
 import { DirHandle } from './dirhandle.js';
-import { DirListings, granularityOf } from './dir-listings.js';
+import { DirListings, fsTypeOfMount, granularityOf } from './dir-listings.js';
 import { OpenByIno } from './open-by-ino.js';
 import { ok } from './host.js';
 
@@ -71,34 +73,41 @@ export class DirIo {
   /**
    * cache=auto: the kernel caches the listing (FOPEN_CACHE_DIR), and keeps
    * what it has (FOPEN_KEEP_CACHE) when the host directory is unchanged
-   * since the kernel read it (dir-listings.ts).
+   * since the kernel read it (dir-listings.ts); no flag when the last
+   * listing could not have been kept.
    */
   private autoFlags(ino: bigint, ifd: number): number {
     const b = this.stx;
-    if (sys.statx(ifd, '', sys.AT_EMPTY_PATH, sys.STATX_MTIME | sys.STATX_CTIME | sys.STATX_SIZE, b) < 0) return 0;
+    if (sys.statx(ifd, '', sys.AT_EMPTY_PATH, sys.STATX_MTIME | sys.STATX_CTIME | sys.STATX_SIZE | sys.STATX_MNT_ID, b) < 0) return 0;
     const stamp = {
-      // statx_timestamp: tv_sec (s64), tv_nsec (u32); ctime at 96, mtime at 112; size at 40.
+      // statx_timestamp: tv_sec (s64), tv_nsec (u32); ctime at 96, mtime at 112; size at 40; mnt_id at 144.
       ctimeSec: b.readInt32LE(100) * 0x100000000 + b.readUInt32LE(96),
       ctimeNsec: b.readUInt32LE(104),
       mtimeSec: b.readInt32LE(116) * 0x100000000 + b.readUInt32LE(112),
       mtimeNsec: b.readUInt32LE(120),
       size: b.readUInt32LE(44) * 0x100000000 + b.readUInt32LE(40),
     };
-    const keep = this.listings!.opened(ino, stamp, this.granularityOf(ifd, this.inodes.get(ino).devKey), Date.now());
-    return keep ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : FOPEN_CACHE_DIR;
+    const use = this.listings!.opened(ino, stamp, this.granularityOf(this.inodes.get(ino).devKey), Date.now());
+    return use === 'keep' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : use === 'fill' ? FOPEN_CACHE_DIR : 0;
   }
 
-  private granularityOf(ifd: number, devKey: string): number {
+  /** The timestamp granularity of the host filesystem of the directory just statx'ed (with its mount id) into `stx`. */
+  private granularityOf(devKey: string): number {
     let g = this.granularity.get(devKey);
     if (g === undefined) {
-      const b = Buffer.alloc(sys.STATFS_BUF_SIZE);
-      g = sys.fstatfs(ifd, b) < 0 ? 2000 : granularityOf(Number(b.readBigInt64LE(0)));
+      let type = '';
+      try {
+        type = fsTypeOfMount(this.stx.readBigUInt64LE(144), fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+      } catch {
+        // No /proc: the coarsest granularity.
+      }
+      g = granularityOf(type, os.release());
       this.granularity.set(devKey, g);
     }
     return g;
   }
 
-  /** A READDIR (`bare` when it gave entries, which have no attributes) or READDIRPLUS of `ino` at `offset` was answered. */
+  /** A READDIR or READDIRPLUS of `ino` at `offset` was answered; `bare`: with an entry that had no attributes and was not fresh in the kernel. */
   listed(ino: bigint, offset: bigint, bare: boolean): void {
     this.listings?.listed(ino, offset, bare, Date.now());
   }

@@ -1,17 +1,20 @@
 // Under cache=auto, whether the kernel may keep the listing it cached of a
 // directory when the directory is opened again (FOPEN_CACHE_DIR with
 // FOPEN_KEEP_CACHE), or must read it from the host anew (FOPEN_CACHE_DIR
-// alone: the kernel drops what it had and caches the new listing).
+// alone: the kernel drops what it had and caches the new listing; or no
+// flag, when the last listing could not have been kept: caching it costs the
+// kernel a copy of every entry, some 3 ms for 10,000 names).
 //
 // Kept only when both hold:
 // - the host directory is unchanged since the kernel last read its listing
 //   from us: the same mtime, ctime and size as at the OPENDIR before that
 //   read, and its ctime was older than the host's timestamp granularity
 //   when the read began (so a change made after it got another ctime);
-// - that read gave attributes with every entry (READDIRPLUS only) and was
-//   less than the entry and attribute timeouts ago: the names it gave are
-//   still fresh in the kernel, so a program that stats them after a kept
-//   listing costs no LOOKUP that a new READDIRPLUS would have spared.
+// - that read gave every entry with its attributes (READDIRPLUS), or one
+//   the kernel held fresh, and was less than the entry and attribute
+//   timeouts ago: the names it gave are still fresh in the kernel, so a
+//   program that stats them after a kept listing costs no LOOKUP that a new
+//   READDIRPLUS would have spared.
 // Changes made through the mount the kernel sees itself (it drops its
 // listing when it changes the directory).
 
@@ -27,17 +30,19 @@ export interface DirStamp {
 interface Listing extends DirStamp {
   /** When the kernel began its last read of the listing from us (Date.now() ms); 0: none since the stamp. */
   readAt: number;
-  /** Whether every entry of that read came with attributes (READDIRPLUS only). */
+  /** Whether every entry of that read came with attributes or was one the kernel held fresh. */
   plus: boolean;
+  /** Whether the last read (since the directory changed or not) gave an entry without either. */
+  lastBare: boolean;
   /** The host's timestamp granularity, ms. */
   granularityMs: number;
 }
 
 /**
  * Directories remembered; past that the oldest is dropped (its next open is
- * read anew): about 150 bytes each.
+ * read anew): about 160 bytes each (2.5 MiB in all).
  */
-const MAX_DIRS = 32_768;
+const MAX_DIRS = 16_384;
 
 export class DirListings {
   private readonly dirs = new Map<bigint, Listing>();
@@ -47,22 +52,27 @@ export class DirListings {
 
   /**
    * At OPENDIR of `nodeid`, with its state now: whether the kernel may keep
-   * its cached listing. Records the state for the next open.
+   * its cached listing ('keep'), should cache the one it reads ('fill'), or
+   * need not cache it ('off': the last read could not have been kept, so
+   * this one likely cannot either). Records the state for the next open.
    */
-  opened(nodeid: bigint, s: DirStamp, granularityMs: number, now: number): boolean {
+  opened(nodeid: bigint, s: DirStamp, granularityMs: number, now: number): 'keep' | 'fill' | 'off' {
     const l = this.dirs.get(nodeid);
     if (l !== undefined && same(l, s)) {
-      return l.readAt > 0 && l.plus && now - l.readAt < this.windowMs && ctimeMs(l) < l.readAt - l.granularityMs;
+      const settled = l.granularityMs === 0 || ctimeMs(l) < l.readAt - l.granularityMs;
+      if (l.readAt > 0 && l.plus && now - l.readAt < this.windowMs && settled) return 'keep';
+      return l.lastBare ? 'off' : 'fill';
     }
     if (l !== undefined) this.dirs.delete(nodeid);
     else if (this.dirs.size >= MAX_DIRS) this.dirs.delete(this.dirs.keys().next().value!);
-    this.dirs.set(nodeid, { ...s, readAt: 0, plus: false, granularityMs });
-    return false;
+    const lastBare = l?.lastBare ?? false;
+    this.dirs.set(nodeid, { ...s, readAt: 0, plus: false, lastBare, granularityMs });
+    return lastBare ? 'off' : 'fill';
   }
 
   /**
    * A READDIR or READDIRPLUS of `nodeid` at `offset`; `bare`: it gave some
-   * entry without attributes (a plain READDIR with entries).
+   * entry without attributes that the kernel did not hold fresh.
    */
   listed(nodeid: bigint, offset: bigint, bare: boolean, now: number): void {
     const l = this.dirs.get(nodeid);
@@ -70,8 +80,12 @@ export class DirListings {
     if (offset === 0n) {
       l.readAt = now;
       l.plus = true;
+      l.lastBare = false;
     }
-    if (bare) l.plus = false;
+    if (bare) {
+      l.plus = false;
+      l.lastBare = true;
+    }
   }
 
   /** How many directories are remembered (tests). */
@@ -88,19 +102,32 @@ function ctimeMs(s: DirStamp): number {
   return s.ctimeSec * 1000 + s.ctimeNsec / 1e6;
 }
 
-// Filesystems whose timestamps are finer than a scheduler tick (10 ms at
-// most), by statfs f_type; any other is assumed as coarse as FAT's 2 s.
-const FINE = new Set([
-  0xef53, // ext2/3/4
-  0x58465342, // xfs
-  0x9123683e, // btrfs
-  0x01021994, // tmpfs
-  0xf2f52010, // f2fs
-  0xca451a4e, // bcachefs
-  0x2fc12fc1, // zfs
-]);
+// The host's timestamp granularity decides how old a directory's last change
+// must be before a listing read after it can be kept: a change made in the
+// same tick would leave mtime and ctime as they were. Since Linux 6.13,
+// ext4, xfs, btrfs and tmpfs have multigrain timestamps: once a ctime was
+// read (the statx at OPENDIR asks for it), the next change gets a finer one,
+// so any change after that statx shows (measured here: 2,000 of 2,000 changes
+// right after a statx got a new ctime, on ext4 and on tmpfs).
+const MULTIGRAIN = new Set(['ext4', 'xfs', 'btrfs', 'tmpfs']);
+// Timestamps finer than a scheduler tick (10 ms at most); any other
+// filesystem is taken to be as coarse as FAT's 2 s.
+const FINE = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'tmpfs', 'f2fs', 'bcachefs', 'zfs']);
 
-/** The timestamp granularity assumed for a filesystem of statfs type `fType`, ms. */
-export function granularityOf(fType: number): number {
-  return FINE.has(fType >>> 0) ? 50 : 2000;
+/** The timestamp granularity (ms) assumed for a filesystem of type `fsType` (as mountinfo names it) on kernel `release`. */
+export function granularityOf(fsType: string, release: string): number {
+  const [major = 0, minor = 0] = release.split('.').map((n) => parseInt(n, 10));
+  if (MULTIGRAIN.has(fsType) && (major > 6 || (major === 6 && minor >= 13))) return 0;
+  return FINE.has(fsType) ? 50 : 2000;
+}
+
+/** The filesystem type of mount `mntId` (statx's stx_mnt_id), from /proc/self/mountinfo; '' if not found. */
+export function fsTypeOfMount(mntId: bigint, mountinfo: string): string {
+  const id = String(mntId);
+  for (const line of mountinfo.split('\n')) {
+    if (line.slice(0, line.indexOf(' ')) !== id) continue;
+    const sep = line.indexOf(' - ');
+    return sep < 0 ? '' : line.slice(sep + 3).split(' ')[0]!;
+  }
+  return '';
 }

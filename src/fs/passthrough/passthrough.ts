@@ -664,13 +664,23 @@ export class PassthroughFs implements Filesystem {
   readdir(_ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
     if (this.options.noReaddir) return;
     const devKey = this.inodes.get(ino).devKey;
+    this.inodes.ageFresh();
+    // Whether some name listed is not one the kernel holds fresh (dir-listings.ts): checked until one is found.
+    let bare = false;
     this.dirIo.withDir(ino, a.fh, (d) => {
       d.list(a.offset, (d, p) => {
         const nameLen = d.nameLengthAt(p);
-        return out.addCopy(this.inodes.peekIno(devKey, d.inoAt(p)), d.typeAt(p), d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
+        const hostIno = d.inoAt(p);
+        let stIno: bigint | undefined;
+        if (!bare && !isDotOrDotDotAt(d.buf, p + sys.DIRENT_NAME, nameLen)) {
+          const k = this.inodes.listed(devKey, hostIno, true);
+          if (typeof k === 'bigint') stIno = k;
+          else bare = true;
+        }
+        return out.addCopy(stIno ?? this.inodes.peekIno(devKey, hostIno), d.typeAt(p), d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
       });
     });
-    this.dirIo.listed(ino, a.offset, out.length > 0);
+    this.dirIo.listed(ino, a.offset, bare);
   }
 
   readdirplus(ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
