@@ -207,26 +207,32 @@ libc.closedir(dp)
     assert.equal(fsTypeOfMount(9n, mountinfo), '');
     const g = granularityOf('ext4', '6.12.9');
     // Coarse timestamps (50 ms): changed 20 ms before the read: not kept, whatever follows.
-    assert.equal(l.opened(1n, at(t - 20), g, t), 'fill');
-    l.listed(1n, 0n, false, t);
-    assert.equal(l.opened(1n, at(t - 20), g, t + 100), 'fill');
+    assert.equal(l.opened(1, 1n, at(t - 20), g, t), 'fill');
+    l.listed(1, 1n, 0n, false, t);
+    assert.equal(l.opened(1, 1n, at(t - 20), g, t + 100), 'fill');
     // Changed 200 ms before the read: kept; then not once the state differs.
-    assert.equal(l.opened(2n, at(t - 200), g, t), 'fill');
-    l.listed(2n, 0n, false, t);
-    assert.equal(l.opened(2n, at(t - 200), g, t + 100), 'keep');
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 200), 'fill');
+    assert.equal(l.opened(2, 2n, at(t - 200), g, t), 'fill');
+    l.listed(2, 2n, 0n, false, t);
+    assert.equal(l.opened(2, 2n, at(t - 200), g, t + 100), 'keep');
+    assert.equal(l.opened(2, 2n, { ...at(t - 200), size: 8192 }, g, t + 200), 'fill');
     // A read with a bare entry: not kept, and the next open does not even cache (until a read has none).
-    l.listed(2n, 0n, false, t + 300);
-    l.listed(2n, 4096n, true, t + 300);
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 8192 }, g, t + 400), 'off');
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 12288 }, g, t + 450), 'off');
-    l.listed(2n, 0n, false, t + 500);
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 12288 }, g, t + 600), 'keep');
+    l.listed(2, 2n, 0n, false, t + 300);
+    l.listed(2, 2n, 4096n, true, t + 300);
+    assert.equal(l.opened(2, 2n, { ...at(t - 200), size: 8192 }, g, t + 400), 'off');
+    assert.equal(l.opened(2, 2n, { ...at(t - 200), size: 12288 }, g, t + 450), 'off');
+    l.listed(2, 2n, 0n, false, t + 500);
+    assert.equal(l.opened(2, 2n, { ...at(t - 200), size: 12288 }, g, t + 600), 'keep');
     // Past the window: not kept.
-    assert.equal(l.opened(2n, { ...at(t - 200), size: 12288 }, g, t + 5600), 'fill');
+    assert.equal(l.opened(2, 2n, { ...at(t - 200), size: 12288 }, g, t + 5600), 'fill');
+    // The slot taken by another inode (another node id): nothing it knew applies.
+    l.listed(2, 2n, 0n, false, t + 700);
+    assert.equal(l.opened(2, 2n, { ...at(t - 200), size: 12288 }, g, t + 800), 'keep');
+    assert.equal(l.opened(2, 7n, { ...at(t - 200), size: 12288 }, g, t + 800), 'fill');
+    l.listed(2, 2n, 0n, false, t + 900);
+    assert.equal(l.opened(2, 7n, { ...at(t - 200), size: 12288 }, g, t + 1000), 'fill');
     // Multigrain: a read right after the change is kept.
-    assert.equal(l.opened(3n, at(t - 1), 0, t), 'fill');
-    l.listed(3n, 0n, false, t);
-    assert.equal(l.opened(3n, at(t - 1), 0, t + 100), 'keep');
+    assert.equal(l.opened(3, 3n, at(t - 1), 0, t), 'fill');
+    l.listed(3, 3n, 0n, false, t);
+    assert.equal(l.opened(3, 3n, at(t - 1), 0, t + 100), 'keep');
   });
 });

@@ -13,6 +13,7 @@ import type { FsyncIn, ReleaseIn } from '../../protocol/requests.js';
 import { FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_FSYNC_FDATASYNC } from '../../protocol/kernel.js';
 import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
+import type { Inode } from './inode.js';
 import type { Credentials } from './creds.js';
 import { DirHandle } from './dirhandle.js';
 import { DirListings, fsTypeOfMount, granularityOf } from './dir-listings.js';
@@ -87,7 +88,8 @@ export class DirIo {
       mtimeNsec: b.readUInt32LE(120),
       size: b.readUInt32LE(44) * 0x100000000 + b.readUInt32LE(40),
     };
-    const use = this.listings!.opened(ino, stamp, this.granularityOf(this.inodes.get(ino).devKey), Date.now());
+    const i = this.inodes.get(ino);
+    const use = this.listings!.opened(i.slot, ino, stamp, this.granularityOf(i.devKey), Date.now());
     return use === 'keep' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : use === 'fill' ? FOPEN_CACHE_DIR : 0;
   }
 
@@ -108,8 +110,8 @@ export class DirIo {
   }
 
   /** A READDIR or READDIRPLUS of `ino` at `offset` was answered; `bare`: with an entry that had no attributes and was not fresh in the kernel. */
-  listed(ino: bigint, offset: bigint, bare: boolean): void {
-    this.listings?.listed(ino, offset, bare, Date.now());
+  listed(i: Inode, offset: bigint, bare: boolean): void {
+    this.listings?.listed(i.slot, i.nodeid, offset, bare, Date.now());
   }
 
   /** The handle of an open directory, or (no_opendir) a temporary one for this call. */

@@ -8,8 +8,9 @@
 // Kept only when both hold:
 // - the host directory is unchanged since the kernel last read its listing
 //   from us: the same mtime, ctime and size as at the OPENDIR before that
-//   read, and its ctime was older than the host's timestamp granularity
-//   when the read began (so a change made after it got another ctime);
+//   read, and (unless the host has multigrain timestamps, below) its ctime
+//   was older than the host's timestamp granularity when the read began,
+//   so a change made after it got another ctime;
 // - that read gave every entry with its attributes (READDIRPLUS), or one
 //   the kernel held fresh, and was less than the entry and attribute
 //   timeouts ago: the names it gave are still fresh in the kernel, so a
@@ -27,56 +28,86 @@ export interface DirStamp {
   size: number;
 }
 
-interface Listing extends DirStamp {
+/** What is known of one directory's listing (one object per directory, updated in place). */
+class Listing implements DirStamp {
+  mtimeSec = 0;
+  mtimeNsec = 0;
+  ctimeSec = 0;
+  ctimeNsec = 0;
+  size = 0;
   /** When the kernel began its last read of the listing from us (Date.now() ms); 0: none since the stamp. */
-  readAt: number;
+  readAt = 0;
   /** Whether every entry of that read came with attributes or was one the kernel held fresh. */
-  plus: boolean;
+  plus = false;
   /** Whether the last read (since the directory changed or not) gave an entry without either. */
-  lastBare: boolean;
+  lastBare = false;
   /** The host's timestamp granularity, ms. */
-  granularityMs: number;
+  granularityMs = 0;
+
+  constructor(
+    /** The node id it is of (its slot may be taken by another inode later). */
+    public nodeid: bigint,
+  ) {}
+
+  setStamp(s: DirStamp): void {
+    this.mtimeSec = s.mtimeSec;
+    this.mtimeNsec = s.mtimeNsec;
+    this.ctimeSec = s.ctimeSec;
+    this.ctimeNsec = s.ctimeNsec;
+    this.size = s.size;
+  }
 }
 
 /**
  * Directories remembered; past that the oldest is dropped (its next open is
- * read anew): about 160 bytes each (2.5 MiB in all).
+ * read anew): about 150 bytes each (2.5 MiB in all).
  */
 const MAX_DIRS = 16_384;
 
 export class DirListings {
-  private readonly dirs = new Map<bigint, Listing>();
+  /** By the inode table's slot: number keys (a Map keyed by BigInt node ids cost several µs an OPENDIR). */
+  private readonly dirs = new Map<number, Listing>();
 
   /** `windowMs`: the shortest of the entry and attribute timeouts (0: never keep). */
   constructor(private readonly windowMs: number) {}
 
   /**
-   * At OPENDIR of `nodeid`, with its state now: whether the kernel may keep
-   * its cached listing ('keep'), should cache the one it reads ('fill'), or
-   * need not cache it ('off': the last read could not have been kept, so
-   * this one likely cannot either). Records the state for the next open.
+   * At OPENDIR of `nodeid` (in table slot `slot`), with its state now:
+   * whether the kernel may keep its cached listing ('keep'), should cache
+   * the one it reads ('fill'), or need not cache it ('off': the last read
+   * could not have been kept, so this one likely cannot either). Records the
+   * state for the next open.
    */
-  opened(nodeid: bigint, s: DirStamp, granularityMs: number, now: number): 'keep' | 'fill' | 'off' {
-    const l = this.dirs.get(nodeid);
-    if (l !== undefined && same(l, s)) {
+  opened(slot: number, nodeid: bigint, s: DirStamp, granularityMs: number, now: number): 'keep' | 'fill' | 'off' {
+    let l = this.dirs.get(slot);
+    if (l !== undefined && l.nodeid === nodeid && same(l, s)) {
       const settled = l.granularityMs === 0 || ctimeMs(l) < l.readAt - l.granularityMs;
       if (l.readAt > 0 && l.plus && now - l.readAt < this.windowMs && settled) return 'keep';
       return l.lastBare ? 'off' : 'fill';
     }
-    if (l !== undefined) this.dirs.delete(nodeid);
-    else if (this.dirs.size >= MAX_DIRS) this.dirs.delete(this.dirs.keys().next().value!);
-    const lastBare = l?.lastBare ?? false;
-    this.dirs.set(nodeid, { ...s, readAt: 0, plus: false, lastBare, granularityMs });
-    return lastBare ? 'off' : 'fill';
+    if (l === undefined) {
+      if (this.dirs.size >= MAX_DIRS) this.dirs.delete(this.dirs.keys().next().value!);
+      l = new Listing(nodeid);
+      this.dirs.set(slot, l);
+    } else if (l.nodeid !== nodeid) {
+      l.nodeid = nodeid;
+      l.lastBare = false;
+    }
+    l.setStamp(s);
+    l.readAt = 0;
+    l.plus = false;
+    l.granularityMs = granularityMs;
+    return l.lastBare ? 'off' : 'fill';
   }
 
   /**
-   * A READDIR or READDIRPLUS of `nodeid` at `offset`; `bare`: it gave some
-   * entry without attributes that the kernel did not hold fresh.
+   * A READDIR or READDIRPLUS of `nodeid` (in table slot `slot`) at `offset`;
+   * `bare`: it gave some entry without attributes that the kernel did not
+   * hold fresh.
    */
-  listed(nodeid: bigint, offset: bigint, bare: boolean, now: number): void {
-    const l = this.dirs.get(nodeid);
-    if (l === undefined) return;
+  listed(slot: number, nodeid: bigint, offset: bigint, bare: boolean, now: number): void {
+    const l = this.dirs.get(slot);
+    if (l === undefined || l.nodeid !== nodeid) return;
     if (offset === 0n) {
       l.readAt = now;
       l.plus = true;
@@ -86,11 +117,6 @@ export class DirListings {
       l.plus = false;
       l.lastBare = true;
     }
-  }
-
-  /** How many directories are remembered (tests). */
-  get size(): number {
-    return this.dirs.size;
   }
 }
 

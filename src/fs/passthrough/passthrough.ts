@@ -663,7 +663,8 @@ export class PassthroughFs implements Filesystem {
 
   readdir(_ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
     if (this.options.noReaddir) return;
-    const devKey = this.inodes.get(ino).devKey;
+    const dir = this.inodes.get(ino);
+    const devKey = dir.devKey;
     this.inodes.ageFresh();
     // Whether some name listed is not one the kernel holds fresh (dir-listings.ts): checked until one is found.
     let bare = false;
@@ -680,7 +681,7 @@ export class PassthroughFs implements Filesystem {
         return out.addCopy(stIno ?? this.inodes.peekIno(devKey, hostIno), d.typeAt(p), d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
       });
     });
-    this.dirIo.listed(ino, a.offset, bare);
+    this.dirIo.listed(dir, a.offset, bare);
   }
 
   readdirplus(ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
@@ -721,7 +722,7 @@ export class PassthroughFs implements Filesystem {
         return true;
       });
     });
-    this.dirIo.listed(ino, a.offset, false);
+    this.dirIo.listed(parent, a.offset, false);
   }
 
   private asCallerIf<T>(ctx: RequestContext, f: () => T): T {
