@@ -134,17 +134,17 @@ describe('listings under cache=auto', () => {
     });
   });
 
-  test('cache=never lists every open from the host; cache=always keeps listings', async () => {
+  test('cache=never and nokeep_listings list every open from the host; cache=always and keep_listings keep listings', async () => {
     const host = tmpdir();
     fs.mkdirSync(path.join(host, 'd'));
     fs.writeFileSync(path.join(host, 'd', 'a'), '');
     await sleep(150);
-    for (const [cache, keptReads] of [['never', 1], ['always', 0]] as const) {
-      await withLoggedDaemon(host, ['-o', `cache=${cache}`], async (mnt, log) => {
+    for (const [opts, keptReads] of [['cache=never', 1], ['cache=always', 0], ['nokeep_listings', 1], ['keep_listings', 0]] as const) {
+      await withLoggedDaemon(host, ['-o', opts], async (mnt, log) => {
         await listCounted(path.join(mnt, 'd'), log);
         const r = await listCounted(path.join(mnt, 'd'), log);
         assert.deepEqual(r.names, ['a']);
-        assert.equal(Math.min(r.reads, 1), keptReads, `cache=${cache}: ${r.reads} reads for the second listing`);
+        assert.equal(Math.min(r.reads, 1), keptReads, `-o ${opts}: ${r.reads} reads for the second listing`);
       });
     }
   });

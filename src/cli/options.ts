@@ -180,6 +180,7 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, v) => (c.fs.cache = v as OptionConfig['fs']['cache']),
   },
   fsSwitch('auto_inval_data', 'autoInvalData', 'on', 'drop an open file\'s cached pages when the host file\'s mtime or size changes (seen when attributes are refreshed); off keeps them until the file is reopened, and the file\'s own writes then no longer empty its cache (faster mixed reads and writes without passthrough)', 'noauto_inval_data'),
+  fsSwitch('keep_listings', 'keepListings', 'on', 'cache=auto: the kernel keeps a directory\'s listing while the host directory is unchanged (checked at each open); off reads every listing from the host, which spares a walk that lists each directory once the kernel\'s copy of it', 'nokeep_listings'),
   fsTimeout('entry_timeout', 'entryTimeout', '5', 'seconds the kernel may cache a name lookup (non-directories); fractions and ms/s/m/h units allowed, e.g. 0.5 or 500ms'),
   fsTimeout('attr_timeout', 'attrTimeout', '5', 'seconds the kernel may cache attributes (non-directories)'),
   fsTimeout('dir_entry_timeout', 'dirEntryTimeout', 'entry_timeout', 'the same as entry_timeout, for directories'),

@@ -38,7 +38,7 @@ export class DirIo {
     private readonly creds: Credentials,
   ) {
     const windowMs = Math.min(options.entryTimeout, options.attrTimeout) * 1000;
-    this.listings = options.cache === 'auto' && windowMs > 0 ? new DirListings(windowMs) : null;
+    this.listings = options.cache === 'auto' && options.keepListings && windowMs > 0 ? new DirListings(windowMs) : null;
   }
 
   /** An fd of a directory open on inode `ino`, if the kernel has one open. */

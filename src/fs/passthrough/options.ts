@@ -34,6 +34,13 @@ export interface PassthroughOptions {
    * (docs/benchmarks.md, randrw).
    */
   autoInvalData?: boolean;
+  /**
+   * cache=auto: let the kernel keep a directory's listing while the host
+   * directory is unchanged (default on; docs/passthrough.md, "Listings kept
+   * while unchanged"). Off: every listing is read from the host, and a walk
+   * that lists each directory once is spared the kernel's copy of it.
+   */
+  keepListings?: boolean;
   /** Kernel writeback cache (default off). */
   writeback?: boolean;
   /** Zero-message opens (needs cache=always). */
@@ -91,6 +98,7 @@ export interface ResolvedOptions {
   negativeTimeout: number;
   cache: CachePolicy;
   autoInvalData: boolean;
+  keepListings: boolean;
   writeback: boolean;
   noOpen: boolean;
   noOpendir: boolean;
@@ -116,7 +124,7 @@ export interface ResolvedOptions {
 export { OptionError };
 
 const KNOWN = new Set<keyof PassthroughOptions>([
-  'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'negativeTimeout', 'cache', 'autoInvalData', 'writeback', 'noOpen',
+  'source', 'entryTimeout', 'attrTimeout', 'dirEntryTimeout', 'dirAttrTimeout', 'negativeTimeout', 'cache', 'autoInvalData', 'keepListings', 'writeback', 'noOpen',
   'noOpendir', 'noReaddir', 'readdirplus', 'sealSize', 'xattr', 'killprivV2', 'useHostIno', 'allowDirectIo', 'useMmap',
   'maxMmapSize', 'uidmapping', 'gidmapping', 'passthrough', 'defaultPermissions',
   'fileHandles', 'fdBudget',
@@ -198,6 +206,7 @@ export function resolvePassthroughOptions(o: PassthroughOptions): ResolvedOption
     negativeTimeout: timeout('negativeTimeout', o.negativeTimeout, 0),
     cache: cache as CachePolicy,
     autoInvalData: bool('autoInvalData', o.autoInvalData, true),
+    keepListings: bool('keepListings', o.keepListings, true),
     writeback,
     noOpen,
     noOpendir,
