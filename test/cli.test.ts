@@ -630,7 +630,9 @@ test('a listing leaves out the attributes the kernel was given within the timeou
   const { src, mnt } = fixture();
   fs.mkdirSync(path.join(src, 'sub'));
   for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `f${i}`), 'x'.repeat(i));
-  const p = start([src, mnt, '-f', '-o', 'debug,readdirplus=always,entry_timeout=4,attr_timeout=4']);
+  // nokeep_listings: every listing reaches the daemon (a kept one would not, and its names' attributes
+  // would come by GETATTR; test/passthrough-listings.test.ts covers that).
+  const p = start([src, mnt, '-f', '-o', 'debug,readdirplus=always,entry_timeout=4,attr_timeout=4,nokeep_listings']);
   const carried: number[] = [];
   const listings: string[] = [];
   try {

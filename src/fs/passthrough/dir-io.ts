@@ -1,7 +1,9 @@
 // The open directories of the passthrough: host directory fds opened for the
 // kernel's OPENDIR, by handle and by inode, their FSYNCDIR and RELEASEDIR,
-// and the temporary one a listing uses with no_opendir. Listing itself stays
-// with the names (passthrough.ts): READDIRPLUS looks entries up (those the kernel has fresh go without).
+// and the temporary one a listing uses with no_opendir; under cache=auto,
+// whether the kernel may keep a directory's listing (dir-listings.ts).
+// Listing itself stays with the names (passthrough.ts): READDIRPLUS looks
+// entries up (those the kernel has fresh go without).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
