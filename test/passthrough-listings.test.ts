@@ -46,7 +46,7 @@ describe('listings under cache=auto', () => {
     const names = Array.from({ length: 20 }, (_, i) => `f${i}`).sort();
     await withLoggedDaemon(host, [], async (mnt, log) => {
       const md = path.join(mnt, 'd');
-      // Older than the host's timestamp granularity (50 ms for ext4 and tmpfs): a later change gets another ctime.
+      // Older than a fine-grained host's timestamp granularity (50 ms), were /tmp without multigrain timestamps.
       await sleep(150);
       let r = await listCounted(md, log);
       assert.deepEqual(r.names, names);
