@@ -16,6 +16,7 @@ import { FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_FSYNC_FDATASYNC } from '../../p
 import type { ResolvedOptions } from './options.js';
 import type { InodeTable } from './inode-table.js';
 import type { Inode } from './inode.js';
+import type { StatBuffer } from './stat-buffer.js';
 import type { Credentials } from './creds.js';
 import { DirHandle } from './dirhandle.js';
 import { DirListings, fsTypeOfMount, granularityOf } from './dir-listings.js';
@@ -32,12 +33,13 @@ export class DirIo {
   private readonly listings: DirListings | null;
   /** Timestamp granularity (ms) of each host filesystem, by device key. */
   private readonly granularity = new Map<string, number>();
-  private readonly stx = Buffer.alloc(256);
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly inodes: InodeTable,
     private readonly creds: Credentials,
+    /** The passthrough's statx buffer (one request at a time). */
+    private readonly st: StatBuffer,
   ) {
     const windowMs = Math.min(options.entryTimeout, options.attrTimeout) * 1000;
     this.listings = options.cache === 'auto' && options.keepListings && windowMs > 0 ? new DirListings(windowMs) : null;
@@ -61,7 +63,8 @@ export class DirIo {
 
   open(ctx: RequestContext, ino: bigint): OpenReply {
     if (this.options.noOpendir) throw new FuseError(Errno.ENOSYS);
-    const ifd = this.inodes.fdOfId(ino);
+    const i = this.inodes.get(ino);
+    const ifd = this.inodes.fdOf(i);
     const fd = this.creds.asCaller(ctx, () => this.openDir(ifd));
     const fh = this.nextFh++;
     const d = new DirHandle(fd, ino);
@@ -69,7 +72,7 @@ export class DirIo {
     this.byIno.add(ino, d);
     this.inodes.holdFd();
     const c = this.options.cache;
-    const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : this.listings !== null ? this.autoFlags(ino, ifd) : 0;
+    const openFlags = c === 'metadata' || c === 'always' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : this.listings !== null ? this.autoFlags(i, ino, ifd) : 0;
     return { fh, openFlags };
   }
 
@@ -79,29 +82,19 @@ export class DirIo {
    * since the kernel read it (dir-listings.ts); no flag when the last
    * listing could not have been kept.
    */
-  private autoFlags(ino: bigint, ifd: number): number {
-    const b = this.stx;
-    if (sys.statx(ifd, '', sys.AT_EMPTY_PATH, sys.STATX_MTIME | sys.STATX_CTIME | sys.STATX_SIZE | sys.STATX_MNT_ID, b) < 0) return 0;
-    const stamp = {
-      // statx_timestamp: tv_sec (s64), tv_nsec (u32); ctime at 96, mtime at 112; size at 40; mnt_id at 144.
-      ctimeSec: b.readInt32LE(100) * 0x100000000 + b.readUInt32LE(96),
-      ctimeNsec: b.readUInt32LE(104),
-      mtimeSec: b.readInt32LE(116) * 0x100000000 + b.readUInt32LE(112),
-      mtimeNsec: b.readUInt32LE(120),
-      size: b.readUInt32LE(44) * 0x100000000 + b.readUInt32LE(40),
-    };
-    const i = this.inodes.get(ino);
-    const use = this.listings!.opened(i.slot, ino, stamp, this.granularityOf(i.devKey), Date.now());
+  private autoFlags(i: Inode, ino: bigint, ifd: number): number {
+    if (this.st.read(ifd, '', sys.AT_EMPTY_PATH, sys.STATX_MTIME | sys.STATX_CTIME | sys.STATX_SIZE | sys.STATX_MNT_ID) < 0) return 0;
+    const use = this.listings!.opened(i.slot, ino, this.st.dirStamp(), this.granularityOf(i.devKey, this.st.mntId()), Date.now());
     return use === 'keep' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : use === 'fill' ? FOPEN_CACHE_DIR : 0;
   }
 
-  /** The timestamp granularity of the host filesystem of the directory just statx'ed (with its mount id) into `stx`. */
-  private granularityOf(devKey: string): number {
+  /** The timestamp granularity of the host filesystem `devKey`, on mount `mntId`. */
+  private granularityOf(devKey: string, mntId: bigint): number {
     let g = this.granularity.get(devKey);
     if (g === undefined) {
       let type = '';
       try {
-        type = fsTypeOfMount(this.stx.readBigUInt64LE(144), fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+        type = fsTypeOfMount(mntId, fs.readFileSync('/proc/self/mountinfo', 'utf8'));
       } catch {
         // No /proc: the coarsest granularity.
       }
@@ -111,9 +104,9 @@ export class DirIo {
     return g;
   }
 
-  /** A READDIR or READDIRPLUS of `ino` at `offset` was answered; `bare`: with an entry that had no attributes and was not fresh in the kernel. */
-  listed(i: Inode, offset: bigint, bare: boolean): void {
-    this.listings?.listed(i.slot, i.nodeid, offset, bare, Date.now());
+  /** A READDIR or READDIRPLUS of `ino` (`i`) at `offset` was answered; `bare`: with an entry that had no attributes and was not fresh in the kernel. */
+  listed(i: Inode, ino: bigint, offset: bigint, bare: boolean): void {
+    this.listings?.listed(i.slot, ino, offset, bare, Date.now());
   }
 
   /** The handle of an open directory, or (no_opendir) a temporary one for this call. */

@@ -145,7 +145,7 @@ export class PassthroughFs implements Filesystem {
     this.inodes = new InodeTable(fd, { devKey, ino: st.hostIno(), btimeSec: st.btimeSec(), btimeNsec: st.btimeNsec(), type: S_IFDIR }, this.options.useHostIno, maxFds, useHandles, this.mountFd, identityOf, reopenOpen);
     this.creds = new Credentials(this.options.uidMap, this.options.gidMap);
     this.fileIo = new FileIo(this.options, this.inodes, this.creds, this.proc);
-    this.dirIo = new DirIo(this.options, this.inodes, this.creds);
+    this.dirIo = new DirIo(this.options, this.inodes, this.creds, this.st);
     this.xattrs = new Xattrs(this.options, this.inodes, this.creds, this.proc, (ino) => this.openFdOf(ino));
     this.attrSetter = new AttrSetter(this.options, this.inodes, this.creds, this.fileIo, this.proc);
     const o = this.options;
@@ -681,7 +681,7 @@ export class PassthroughFs implements Filesystem {
         return out.addCopy(stIno ?? this.inodes.peekIno(devKey, hostIno), d.typeAt(p), d.buf, p + sys.DIRENT_OFF, p + sys.DIRENT_NAME, nameLen);
       });
     });
-    this.dirIo.listed(dir, a.offset, bare);
+    this.dirIo.listed(dir, ino, a.offset, bare);
   }
 
   readdirplus(ctx: RequestContext, ino: bigint, a: ReadIn, out: DirBuffer): void {
@@ -722,7 +722,7 @@ export class PassthroughFs implements Filesystem {
         return true;
       });
     });
-    this.dirIo.listed(parent, a.offset, false);
+    this.dirIo.listed(parent, ino, a.offset, false);
   }
 
   private asCallerIf<T>(ctx: RequestContext, f: () => T): T {

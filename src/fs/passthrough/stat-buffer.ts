@@ -7,6 +7,7 @@
 import * as sys from '../../sys/index.js';
 import type { Attr, StatxReply } from '../../session/filesystem.js';
 import type { IdMap } from './idmap.js';
+import type { DirStamp } from './dir-listings.js';
 import { S_IFMT, STATX_MASK, devKeyOf } from './host.js';
 
 const NS = 1_000_000_000n;
@@ -61,6 +62,18 @@ export class StatBuffer {
   /** The id of the mount the file is on. */
   mntId(): bigint {
     return this.v.getBigUint64(144, true);
+  }
+
+  /** mtime, ctime and size (a directory's state, dir-listings.ts), as numbers. */
+  dirStamp(): DirStamp {
+    const b = this.buf;
+    return {
+      mtimeSec: Number(this.v.getBigInt64(112, true)),
+      mtimeNsec: b.readUInt32LE(120),
+      ctimeSec: Number(this.v.getBigInt64(96, true)),
+      ctimeNsec: b.readUInt32LE(104),
+      size: Number(this.v.getBigUint64(40, true)),
+    };
   }
 
   /** Birth time, seconds: with it, a reused inode number is a different file. */
