@@ -511,6 +511,10 @@ test('-d: implies foreground and logs LOOKUP and GETATTR for a stat through the 
   await waitFor(() => /^\d+ > LOOKUP ino=1 "hello.txt"/m.test(p.stderr()) && /^\d+ > GETATTR ino=\d+/m.test(p.stderr()), 'LOOKUP and GETATTR lines');
   assert.match(p.stderr(), /^\d+ < LOOKUP OK \d+ bytes [\d.]+us$/m);
   assert.match(p.stderr(), /^\d+ < GETATTR OK \d+ bytes [\d.]+us$/m);
+  // An open's reply shows the flags sent: kernel passthrough (root may) with its backing id.
+  assert.equal(sh(`cat ${mnt}/hello.txt`).status, 0);
+  await waitFor(() => / < OPEN OK /.test(p.stderr()), 'an OPEN reply line');
+  assert.match(p.stderr(), /^\d+ < OPEN OK 16 bytes fh=\d+ open_flags=\S*PASSTHROUGH\S* backing_id=\d+ [\d.]+us$/m);
   p.child.kill('SIGINT');
   assert.equal((await p.exit).code, 0);
   assert.ok(!isMounted(mnt));

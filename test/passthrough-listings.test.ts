@@ -20,17 +20,26 @@ function list(dir: string): string[] {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Counts of requests in the daemon's log after `from`: OPENDIRs, and READDIRs + READDIRPLUSes. */
-function counts(log: string, from: number): { opens: number; reads: number } {
+/**
+ * Counts of requests in the daemon's log after `from`: OPENDIRs, and
+ * READDIRs + READDIRPLUSes; and what each OPENDIR's reply told the kernel
+ * about its listing: 'keep' (CACHE_DIR and KEEP_CACHE), 'fill' (CACHE_DIR:
+ * read it anew and cache it), 'off' (neither: read it, do not cache it).
+ */
+function counts(log: string, from: number): { opens: number; reads: number; flags: string[] } {
   const s = log.slice(from);
-  return { opens: (s.match(/^\d+ > OPENDIR /gm) ?? []).length, reads: (s.match(/^\d+ > READDIR(PLUS)? /gm) ?? []).length };
+  const flags = [...s.matchAll(/^\d+ < OPENDIR OK \d+ bytes fh=\d+ open_flags=(\S+)/gm)].map((m) => {
+    const f = m[1]!.split('|');
+    return f.includes('CACHE_DIR') ? (f.includes('KEEP_CACHE') ? 'keep' : 'fill') : f.includes('KEEP_CACHE') ? 'KEEP_CACHE alone' : 'off';
+  });
+  return { opens: (s.match(/^\d+ > OPENDIR /gm) ?? []).length, reads: (s.match(/^\d+ > READDIR(PLUS)? /gm) ?? []).length, flags };
 }
 
 /**
  * Lists `dir` through the mount and returns what was listed and what reached
  * the daemon for it (once its log shows the RELEASEDIR).
  */
-async function listCounted(dir: string, log: () => string): Promise<{ names: string[]; opens: number; reads: number }> {
+async function listCounted(dir: string, log: () => string): Promise<{ names: string[]; opens: number; reads: number; flags: string[] }> {
   const from = log().length;
   const names = list(dir);
   await waitFor(() => /> RELEASEDIR /.test(log().slice(from)), 5_000);
@@ -52,9 +61,11 @@ describe('listings under cache=auto', () => {
       assert.deepEqual(r.names, names);
       assert.equal(r.opens, 1);
       assert.ok(r.reads >= 1, 'the first listing is read from the daemon');
+      assert.deepEqual(r.flags, ['fill'], 'the first open has the kernel cache what it reads');
       r = await listCounted(md, log);
       assert.deepEqual(r.names, names);
       assert.deepEqual([r.opens, r.reads], [1, 0], 'the second listing comes from the kernel\'s cache');
+      assert.deepEqual(r.flags, ['keep']);
 
       // Each host change, made while the kernel holds a listing it may keep, shows at the next open.
       const changes: [string, () => void, string[]][] = [
@@ -73,6 +84,7 @@ describe('listings under cache=auto', () => {
         r = await listCounted(md, log);
         assert.deepEqual(r.names, want, `after the host's ${what}`);
         assert.ok(r.reads >= 1, `after the host's ${what}: read anew`);
+        assert.deepEqual(r.flags, ['fill'], `after the host's ${what}: cached anew`);
       }
 
       // A change right after the listing was read (within the host's timestamp granularity).
@@ -116,6 +128,8 @@ describe('listings under cache=auto', () => {
       const again = await listCounted(big, log);
       assert.equal(again.names.length, 1500);
       assert.ok(again.reads >= 2, `a listing that came partly without attributes is read anew (${again.reads} reads)`);
+      // Such a listing could not be kept: the kernel is not asked to copy the next one.
+      assert.deepEqual(again.flags, ['off']);
     });
     // With the default timeouts (5 s): the names stay fresh while they are made and listed.
     await withLoggedDaemon(host, [], async (mnt, log) => {
@@ -131,6 +145,7 @@ describe('listings under cache=auto', () => {
       const kept = await listCounted(looked, log);
       assert.equal(kept.names.length, 1500);
       assert.equal(kept.reads, 0, 'a names-only listing of names the kernel holds fresh is kept');
+      assert.deepEqual(kept.flags, ['keep']);
     });
   });
 
@@ -139,12 +154,15 @@ describe('listings under cache=auto', () => {
     fs.mkdirSync(path.join(host, 'd'));
     fs.writeFileSync(path.join(host, 'd', 'a'), '');
     await sleep(150);
-    for (const [opts, keptReads] of [['cache=never', 1], ['cache=always', 0], ['nokeep_listings', 1], ['keep_listings', 0]] as const) {
+    for (const [opts, keptReads, flags] of [
+      ['cache=never', 1, ['off', 'off']], ['cache=always', 0, ['keep', 'keep']], ['nokeep_listings', 1, ['off', 'off']], ['keep_listings', 0, ['fill', 'keep']],
+    ] as const) {
       await withLoggedDaemon(host, ['-o', opts], async (mnt, log) => {
-        await listCounted(path.join(mnt, 'd'), log);
+        const first = await listCounted(path.join(mnt, 'd'), log);
         const r = await listCounted(path.join(mnt, 'd'), log);
         assert.deepEqual(r.names, ['a']);
         assert.equal(Math.min(r.reads, 1), keptReads, `-o ${opts}: ${r.reads} reads for the second listing`);
+        assert.deepEqual([...first.flags, ...r.flags], flags, `-o ${opts}: what the two OPENDIRs answered`);
       });
     }
   });

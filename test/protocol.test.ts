@@ -971,6 +971,14 @@ describe('reply encoders', () => {
     ));
   });
 
+  test('fuse_open_out described for debug logs: flag names, unnamed bits in hex, the backing id when set', () => {
+    const b = dirty(16);
+    R.encodeOpenOut(b, 0, { fh: 0xfeedn, openFlags: FOPEN_PASSTHROUGH | FOPEN_KEEP_CACHE | (1 << 12), backingId: 7 });
+    assert.equal(R.describeOpenOut(b, 0), 'fh=65261 open_flags=KEEP_CACHE|PASSTHROUGH|0x1000 backing_id=7');
+    R.encodeOpenOut(b, 0, { fh: 1n });
+    assert.equal(R.describeOpenOut(b, 0), 'fh=1 open_flags=0');
+  });
+
   test('fuse_entry_out + fuse_open_out for CREATE, through the table', () => {
     const b = dirty(16 + 144);
     const end = OPS[Opcode.FUSE_CREATE]!.encode!(b, 16, {

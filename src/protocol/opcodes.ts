@@ -144,7 +144,7 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_OPEN, name: 'OPEN', decode: Q.decodeOpen, method: 'open',
     // A FileTruncate result never gets here: the session truncates, then encodes what its reply() gives.
     call: (fs, c, a) => fs.open!(c, c.nodeid, a), encode: (buf, off, r) => R.encodeOpenOut(buf, off, r as R.OpenReply),
-    describe: (a) => `flags=${oct(a.flags)}`,
+    describe: (a) => `flags=${oct(a.flags)}`, describeReply: (b, off) => R.describeOpenOut(b, off),
   }),
   op<Q.ReadIn, Buffer | number | FileData>({
     opcode: Opcode.FUSE_READ, name: 'READ', decode: Q.decodeRead, method: 'read',
@@ -201,6 +201,7 @@ const table: OpSpec[] = [
   op<Q.OpenIn, R.OpenReply>({
     opcode: Opcode.FUSE_OPENDIR, name: 'OPENDIR', decode: Q.decodeOpen, method: 'opendir',
     call: (fs, c, a) => fs.opendir!(c, c.nodeid, a), encode: R.encodeOpenOut, describe: (a) => `flags=${oct(a.flags)}`,
+    describeReply: (b, off) => R.describeOpenOut(b, off),
   }),
   op<Q.ReadIn, number>({
     opcode: Opcode.FUSE_READDIR, name: 'READDIR', decode: Q.decodeRead, method: 'readdir',
@@ -242,6 +243,7 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_CREATE, name: 'CREATE', decode: Q.decodeCreate, method: 'create',
     call: (fs, c, a) => fs.create!(c, c.nodeid, a), encode: encodeCreate,
     describe: (a) => `${str(a.name)} flags=${oct(a.flags)} mode=${oct(a.mode)} umask=${oct(a.umask)}`,
+    describeReply: (b, off) => R.describeOpenOut(b, off + SIZEOF.fuse_entry_out),
   }),
   op<Q.InterruptIn, void>({
     opcode: Opcode.FUSE_INTERRUPT, name: 'INTERRUPT', decode: Q.decodeInterrupt, method: null, noReply: true,
@@ -325,6 +327,7 @@ const table: OpSpec[] = [
     opcode: Opcode.FUSE_TMPFILE, name: 'TMPFILE', decode: Q.decodeCreate, method: 'tmpfile',
     call: (fs, c, a) => fs.tmpfile!(c, c.nodeid, a), encode: encodeCreate,
     describe: (a) => `flags=${oct(a.flags)} mode=${oct(a.mode)}`,
+    describeReply: (b, off) => R.describeOpenOut(b, off + SIZEOF.fuse_entry_out),
   }),
   op<Q.StatxIn, R.StatxReply>({
     opcode: Opcode.FUSE_STATX, name: 'STATX', decode: Q.decodeStatx, method: 'statx',

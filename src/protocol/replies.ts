@@ -2,8 +2,11 @@
 // Every encoder writes into a caller's buffer at an offset and returns the
 // offset after what it wrote, so a reply is built in place with no copies.
 
-import { SIZEOF } from './kernel.js';
-import { viewOf, writeI64, writeU64 } from './views.js';
+import {
+  FOPEN_CACHE_DIR, FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_NONSEEKABLE, FOPEN_PARALLEL_DIRECT_WRITES, FOPEN_PASSTHROUGH,
+  FOPEN_STREAM, SIZEOF,
+} from './kernel.js';
+import { readU64, viewOf, writeI64, writeU64 } from './views.js';
 
 /** Attributes of an inode (fuse_attr). Times are nanoseconds since the epoch. */
 export interface Attr {
@@ -318,6 +321,31 @@ export function countDirents(buf: Buffer, off: number, end: number, plus: boolea
     p += plus ? direntplusSize(nameLen) : direntSize(nameLen);
   }
   return { entries, withAttributes };
+}
+
+const OPEN_FLAG_NAMES: [number, string][] = [
+  [FOPEN_DIRECT_IO, 'DIRECT_IO'], [FOPEN_KEEP_CACHE, 'KEEP_CACHE'], [FOPEN_NONSEEKABLE, 'NONSEEKABLE'],
+  [FOPEN_CACHE_DIR, 'CACHE_DIR'], [FOPEN_STREAM, 'STREAM'], [FOPEN_NOFLUSH, 'NOFLUSH'],
+  [FOPEN_PARALLEL_DIRECT_WRITES, 'PARALLEL_DIRECT_WRITES'], [FOPEN_PASSTHROUGH, 'PASSTHROUGH'],
+];
+
+/**
+ * The fuse_open_out at `off` (an OPEN's or OPENDIR's reply, a CREATE's after
+ * its entry), for debug logs: `fh=1 open_flags=KEEP_CACHE|CACHE_DIR`, and the
+ * backing id when there is one. Bits without a name are shown in hex.
+ */
+export function describeOpenOut(buf: Buffer, off: number): string {
+  const flags = buf.readUInt32LE(off + 8);
+  const names: string[] = [];
+  let rest = flags;
+  for (const [bit, name] of OPEN_FLAG_NAMES) {
+    if ((flags & bit) === 0) continue;
+    names.push(name);
+    rest &= ~bit;
+  }
+  if (rest !== 0) names.push('0x' + (rest >>> 0).toString(16));
+  const backing = buf.readInt32LE(off + 12);
+  return `fh=${readU64(buf, off)} open_flags=${names.length > 0 ? names.join('|') : '0'}${backing !== 0 ? ` backing_id=${backing}` : ''}`;
 }
 
 /** Writes one fuse_dirent; the caller has checked that it fits. */
