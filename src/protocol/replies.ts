@@ -131,7 +131,7 @@ function writeNsTime(buf: Buffer, secOff: number, nsecOff: number, ns: bigint): 
     sec -= 1n;
   }
   writeI64(buf, secOff, sec);
-  buf.writeUInt32LE(nsec, nsecOff);
+  viewOf(buf).setUint32(nsecOff, nsec, true);
 }
 
 export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
@@ -141,13 +141,14 @@ export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
   writeNsTime(buf, off + 24, off + 48, a.atimeNs);
   writeNsTime(buf, off + 32, off + 52, a.mtimeNs);
   writeNsTime(buf, off + 40, off + 56, a.ctimeNs);
-  buf.writeUInt32LE(a.mode >>> 0, off + 60);
-  buf.writeUInt32LE(a.nlink >>> 0, off + 64);
-  buf.writeUInt32LE(a.uid >>> 0, off + 68);
-  buf.writeUInt32LE(a.gid >>> 0, off + 72);
-  buf.writeUInt32LE(a.rdev >>> 0, off + 76);
-  buf.writeUInt32LE(a.blksize >>> 0, off + 80);
-  buf.writeUInt32LE((a.flags ?? 0) >>> 0, off + 84);
+  const v = viewOf(buf);
+  v.setUint32(off + 60, a.mode >>> 0, true);
+  v.setUint32(off + 64, a.nlink >>> 0, true);
+  v.setUint32(off + 68, a.uid >>> 0, true);
+  v.setUint32(off + 72, a.gid >>> 0, true);
+  v.setUint32(off + 76, a.rdev >>> 0, true);
+  v.setUint32(off + 80, a.blksize >>> 0, true);
+  v.setUint32(off + 84, (a.flags ?? 0) >>> 0, true);
   return off + SIZEOF.fuse_attr;
 }
 
@@ -168,20 +169,20 @@ export function encodeNegativeEntry(buf: Buffer, off: number, entryTimeout: numb
 
 export function encodeAttrOut(buf: Buffer, off: number, r: AttrReply): number {
   writeTimeout(buf, off, off + 8, r.attrTimeout);
-  buf.writeUInt32LE(0, off + 12);
+  viewOf(buf).setUint32(off + 12, 0, true);
   return encodeAttr(buf, off + 16, r.attr);
 }
 
 export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
   writeU64(buf, off, o.fh);
-  buf.writeUInt32LE((o.openFlags ?? 0) >>> 0, off + 8);
-  buf.writeInt32LE(o.backingId ?? 0, off + 12);
+  viewOf(buf).setUint32(off + 8, (o.openFlags ?? 0) >>> 0, true);
+  viewOf(buf).setInt32(off + 12, o.backingId ?? 0, true);
   return off + SIZEOF.fuse_open_out;
 }
 
 export function encodeWriteOut(buf: Buffer, off: number, size: number): number {
-  buf.writeUInt32LE(size >>> 0, off);
-  buf.writeUInt32LE(0, off + 4);
+  viewOf(buf).setUint32(off, size >>> 0, true);
+  viewOf(buf).setUint32(off + 4, 0, true);
   return off + 8;
 }
 
@@ -196,59 +197,59 @@ export function encodeStatfsOut(buf: Buffer, off: number, s: StatfsReply): numbe
   writeU64(buf, off + 16, s.bavail);
   writeU64(buf, off + 24, s.files);
   writeU64(buf, off + 32, s.ffree);
-  buf.writeUInt32LE(s.bsize >>> 0, off + 40);
-  buf.writeUInt32LE(s.namelen >>> 0, off + 44);
-  buf.writeUInt32LE(s.frsize >>> 0, off + 48);
+  viewOf(buf).setUint32(off + 40, s.bsize >>> 0, true);
+  viewOf(buf).setUint32(off + 44, s.namelen >>> 0, true);
+  viewOf(buf).setUint32(off + 48, s.frsize >>> 0, true);
   buf.fill(0, off + 52, off + SIZEOF.fuse_kstatfs);
   return off + SIZEOF.fuse_kstatfs;
 }
 
 export function encodeGetxattrOut(buf: Buffer, off: number, size: number): number {
-  buf.writeUInt32LE(size >>> 0, off);
-  buf.writeUInt32LE(0, off + 4);
+  viewOf(buf).setUint32(off, size >>> 0, true);
+  viewOf(buf).setUint32(off + 4, 0, true);
   return off + 8;
 }
 
 export function encodeLkOut(buf: Buffer, off: number, lk: { start: bigint; end: bigint; type: number; pid: number }): number {
   writeU64(buf, off, lk.start);
   writeU64(buf, off + 8, lk.end);
-  buf.writeUInt32LE(lk.type >>> 0, off + 16);
-  buf.writeUInt32LE(lk.pid >>> 0, off + 20);
+  viewOf(buf).setUint32(off + 16, lk.type >>> 0, true);
+  viewOf(buf).setUint32(off + 20, lk.pid >>> 0, true);
   return off + 24;
 }
 
 export function encodeIoctlOut(buf: Buffer, off: number, result: number, flags = 0, inIovs = 0, outIovs = 0): number {
-  buf.writeInt32LE(result, off);
-  buf.writeUInt32LE(flags, off + 4);
-  buf.writeUInt32LE(inIovs, off + 8);
-  buf.writeUInt32LE(outIovs, off + 12);
+  viewOf(buf).setInt32(off, result, true);
+  viewOf(buf).setUint32(off + 4, flags, true);
+  viewOf(buf).setUint32(off + 8, inIovs, true);
+  viewOf(buf).setUint32(off + 12, outIovs, true);
   return off + 16;
 }
 
 export function encodePollOut(buf: Buffer, off: number, revents: number): number {
-  buf.writeUInt32LE(revents >>> 0, off);
-  buf.writeUInt32LE(0, off + 4);
+  viewOf(buf).setUint32(off, revents >>> 0, true);
+  viewOf(buf).setUint32(off + 4, 0, true);
   return off + 8;
 }
 
 function writeSxTime(buf: Buffer, off: number, t: StatxTime): void {
   writeI64(buf, off, t.sec);
-  buf.writeUInt32LE(t.nsec >>> 0, off + 8);
-  buf.writeInt32LE(0, off + 12);
+  viewOf(buf).setUint32(off + 8, t.nsec >>> 0, true);
+  viewOf(buf).setInt32(off + 12, 0, true);
 }
 
 export function encodeStatxOut(buf: Buffer, off: number, s: StatxReply): number {
   buf.fill(0, off, off + SIZEOF.fuse_statx_out);
   writeTimeout(buf, off, off + 8, s.attrTimeout);
-  buf.writeUInt32LE((s.flags ?? 0) >>> 0, off + 12);
+  viewOf(buf).setUint32(off + 12, (s.flags ?? 0) >>> 0, true);
   const x = off + 32; // after two spare u64
-  buf.writeUInt32LE(s.mask >>> 0, x);
-  buf.writeUInt32LE(s.blksize >>> 0, x + 4);
+  viewOf(buf).setUint32(x, s.mask >>> 0, true);
+  viewOf(buf).setUint32(x + 4, s.blksize >>> 0, true);
   writeU64(buf, x + 8, s.attributes);
-  buf.writeUInt32LE(s.nlink >>> 0, x + 16);
-  buf.writeUInt32LE(s.uid >>> 0, x + 20);
-  buf.writeUInt32LE(s.gid >>> 0, x + 24);
-  buf.writeUInt16LE(s.mode & 0xffff, x + 28);
+  viewOf(buf).setUint32(x + 16, s.nlink >>> 0, true);
+  viewOf(buf).setUint32(x + 20, s.uid >>> 0, true);
+  viewOf(buf).setUint32(x + 24, s.gid >>> 0, true);
+  viewOf(buf).setUint16(x + 28, s.mode & 0xffff, true);
   writeU64(buf, x + 32, s.ino);
   writeU64(buf, x + 40, s.size);
   writeU64(buf, x + 48, s.blocks);
@@ -257,10 +258,10 @@ export function encodeStatxOut(buf: Buffer, off: number, s: StatxReply): number 
   writeSxTime(buf, x + 80, s.btime);
   writeSxTime(buf, x + 96, s.ctime);
   writeSxTime(buf, x + 112, s.mtime);
-  buf.writeUInt32LE(s.rdevMajor >>> 0, x + 128);
-  buf.writeUInt32LE(s.rdevMinor >>> 0, x + 132);
-  buf.writeUInt32LE(s.devMajor >>> 0, x + 136);
-  buf.writeUInt32LE(s.devMinor >>> 0, x + 140);
+  viewOf(buf).setUint32(x + 128, s.rdevMajor >>> 0, true);
+  viewOf(buf).setUint32(x + 132, s.rdevMinor >>> 0, true);
+  viewOf(buf).setUint32(x + 136, s.devMajor >>> 0, true);
+  viewOf(buf).setUint32(x + 140, s.devMinor >>> 0, true);
   return off + SIZEOF.fuse_statx_out;
 }
 
@@ -272,27 +273,27 @@ export function encodeStatxOut(buf: Buffer, off: number, s: StatxReply): number 
 export function encodeInitOut(buf: Buffer, off: number, o: InitOut, kernelMinor: number): number {
   const size = kernelMinor < 5 ? 8 : kernelMinor < 23 ? 24 : 64;
   buf.fill(0, off, off + size);
-  buf.writeUInt32LE(o.major, off);
-  buf.writeUInt32LE(o.minor, off + 4);
+  viewOf(buf).setUint32(off, o.major, true);
+  viewOf(buf).setUint32(off + 4, o.minor, true);
   if (size === 8) return off + size;
-  buf.writeUInt32LE(o.maxReadahead >>> 0, off + 8);
-  buf.writeUInt32LE(Number(o.flags & 0xffffffffn), off + 12);
-  buf.writeUInt16LE(o.maxBackground, off + 16);
-  buf.writeUInt16LE(o.congestionThreshold, off + 18);
-  buf.writeUInt32LE(o.maxWrite >>> 0, off + 20);
+  viewOf(buf).setUint32(off + 8, o.maxReadahead >>> 0, true);
+  viewOf(buf).setUint32(off + 12, Number(o.flags & 0xffffffffn), true);
+  viewOf(buf).setUint16(off + 16, o.maxBackground, true);
+  viewOf(buf).setUint16(off + 18, o.congestionThreshold, true);
+  viewOf(buf).setUint32(off + 20, o.maxWrite >>> 0, true);
   if (size === 24) return off + size;
-  buf.writeUInt32LE(o.timeGran >>> 0, off + 24);
-  buf.writeUInt16LE(o.maxPages, off + 28);
-  buf.writeUInt16LE(o.mapAlignment, off + 30);
-  buf.writeUInt32LE(Number((o.flags >> 32n) & 0xffffffffn), off + 32);
-  buf.writeUInt32LE(o.maxStackDepth >>> 0, off + 36);
-  buf.writeUInt16LE(o.requestTimeout, off + 40);
+  viewOf(buf).setUint32(off + 24, o.timeGran >>> 0, true);
+  viewOf(buf).setUint16(off + 28, o.maxPages, true);
+  viewOf(buf).setUint16(off + 30, o.mapAlignment, true);
+  viewOf(buf).setUint32(off + 32, Number((o.flags >> 32n) & 0xffffffffn), true);
+  viewOf(buf).setUint32(off + 36, o.maxStackDepth >>> 0, true);
+  viewOf(buf).setUint16(off + 40, o.requestTimeout, true);
   return off + size;
 }
 
 export function encodeOutHeader(buf: Buffer, off: number, len: number, error: number, unique: bigint): number {
-  buf.writeUInt32LE(len, off);
-  buf.writeInt32LE(error, off + 4);
+  viewOf(buf).setUint32(off, len, true);
+  viewOf(buf).setInt32(off + 4, error, true);
   writeU64(buf, off + 8, unique);
   return off + 16;
 }
@@ -316,8 +317,8 @@ export function countDirents(buf: Buffer, off: number, end: number, plus: boolea
   let withAttributes = 0;
   const head = plus ? SIZEOF.fuse_entry_out : 0;
   for (let p = off; p + head + SIZEOF.fuse_dirent <= end; entries++) {
-    if (plus && (buf.readUInt32LE(p) !== 0 || buf.readUInt32LE(p + 4) !== 0)) withAttributes++;
-    const nameLen = buf.readUInt32LE(p + head + 16);
+    if (plus && (viewOf(buf).getUint32(p, true) !== 0 || viewOf(buf).getUint32(p + 4, true) !== 0)) withAttributes++;
+    const nameLen = viewOf(buf).getUint32(p + head + 16, true);
     p += plus ? direntplusSize(nameLen) : direntSize(nameLen);
   }
   return { entries, withAttributes };
@@ -335,7 +336,7 @@ const OPEN_FLAG_NAMES: [number, string][] = [
  * backing id when there is one. Bits without a name are shown in hex.
  */
 export function describeOpenOut(buf: Buffer, off: number): string {
-  const flags = buf.readUInt32LE(off + 8);
+  const flags = viewOf(buf).getUint32(off + 8, true);
   const names: string[] = [];
   let rest = flags;
   for (const [bit, name] of OPEN_FLAG_NAMES) {
@@ -344,7 +345,7 @@ export function describeOpenOut(buf: Buffer, off: number): string {
     rest &= ~bit;
   }
   if (rest !== 0) names.push('0x' + (rest >>> 0).toString(16));
-  const backing = buf.readInt32LE(off + 12);
+  const backing = viewOf(buf).getInt32(off + 12, true);
   return `fh=${readU64(buf, off)} open_flags=${names.length > 0 ? names.join('|') : '0'}${backing !== 0 ? ` backing_id=${backing}` : ''}`;
 }
 
@@ -352,8 +353,8 @@ export function describeOpenOut(buf: Buffer, off: number): string {
 export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: bigint, type: number, name: Buffer): number {
   writeU64(buf, off, ino);
   writeU64(buf, off + 8, nextOff);
-  buf.writeUInt32LE(name.length, off + 16);
-  buf.writeUInt32LE(type, off + 20);
+  viewOf(buf).setUint32(off + 16, name.length, true);
+  viewOf(buf).setUint32(off + 20, type, true);
   name.copy(buf, off + 24);
   const end = off + direntSize(name.length);
   buf.fill(0, off + 24 + name.length, end);
@@ -390,8 +391,8 @@ export function encodeNotifyInvalInode(buf: Buffer, off: number, ino: bigint, of
 
 export function encodeNotifyInvalEntry(buf: Buffer, off: number, parent: bigint, name: Buffer, flags: number): number {
   writeU64(buf, off, parent);
-  buf.writeUInt32LE(name.length, off + 8);
-  buf.writeUInt32LE(flags >>> 0, off + 12);
+  viewOf(buf).setUint32(off + 8, name.length, true);
+  viewOf(buf).setUint32(off + 12, flags >>> 0, true);
   name.copy(buf, off + 16);
   buf[off + 16 + name.length] = 0;
   return off + 17 + name.length;
@@ -400,8 +401,8 @@ export function encodeNotifyInvalEntry(buf: Buffer, off: number, parent: bigint,
 export function encodeNotifyDelete(buf: Buffer, off: number, parent: bigint, child: bigint, name: Buffer): number {
   writeU64(buf, off, parent);
   writeU64(buf, off + 8, child);
-  buf.writeUInt32LE(name.length, off + 16);
-  buf.writeUInt32LE(0, off + 20);
+  viewOf(buf).setUint32(off + 16, name.length, true);
+  viewOf(buf).setUint32(off + 20, 0, true);
   name.copy(buf, off + 24);
   buf[off + 24 + name.length] = 0;
   return off + 25 + name.length;
@@ -410,8 +411,8 @@ export function encodeNotifyDelete(buf: Buffer, off: number, parent: bigint, chi
 export function encodeNotifyStore(buf: Buffer, off: number, ino: bigint, offset: bigint, data: Buffer): number {
   writeU64(buf, off, ino);
   writeU64(buf, off + 8, offset);
-  buf.writeUInt32LE(data.length, off + 16);
-  buf.writeUInt32LE(0, off + 20);
+  viewOf(buf).setUint32(off + 16, data.length, true);
+  viewOf(buf).setUint32(off + 20, 0, true);
   data.copy(buf, off + 24);
   return off + 24 + data.length;
 }
@@ -420,8 +421,8 @@ export function encodeNotifyRetrieve(buf: Buffer, off: number, notifyUnique: big
   writeU64(buf, off, notifyUnique);
   writeU64(buf, off + 8, ino);
   writeU64(buf, off + 16, offset);
-  buf.writeUInt32LE(size >>> 0, off + 24);
-  buf.writeUInt32LE(0, off + 28);
+  viewOf(buf).setUint32(off + 24, size >>> 0, true);
+  viewOf(buf).setUint32(off + 28, 0, true);
   return off + 32;
 }
 

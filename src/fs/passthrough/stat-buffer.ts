@@ -30,7 +30,7 @@ export class StatBuffer {
 
   /** st_mode: type and permission bits. */
   get mode(): number {
-    return this.buf.readUInt16LE(28);
+    return this.v.getUint16(28, true);
   }
 
   /** The S_IFMT bits of st_mode. */
@@ -40,9 +40,8 @@ export class StatBuffer {
 
   /** (device, mount) of the file as the inode table's key. */
   devKey(): string {
-    const b = this.buf;
-    const major = b.readUInt32LE(136);
-    const minor = b.readUInt32LE(140);
+    const major = this.v.getUint32(136, true);
+    const minor = this.v.getUint32(140, true);
     const mnt = this.mntId();
     // Almost every file is on the device of the one before: reuse its key string.
     const last = this.lastDev;
@@ -66,12 +65,11 @@ export class StatBuffer {
 
   /** mtime, ctime and size (a directory's state, dir-listings.ts), as numbers. */
   dirStamp(): DirStamp {
-    const b = this.buf;
     return {
       mtimeSec: Number(this.v.getBigInt64(112, true)),
-      mtimeNsec: b.readUInt32LE(120),
+      mtimeNsec: this.v.getUint32(120, true),
       ctimeSec: Number(this.v.getBigInt64(96, true)),
-      ctimeNsec: b.readUInt32LE(104),
+      ctimeNsec: this.v.getUint32(104, true),
       size: Number(this.v.getBigUint64(40, true)),
     };
   }
@@ -83,12 +81,11 @@ export class StatBuffer {
 
   /** Birth time, nanoseconds. */
   btimeNsec(): number {
-    return this.buf.readUInt32LE(88);
+    return this.v.getUint32(88, true);
   }
 
   /** The attributes for the kernel, with `stIno` as st_ino and owners in the client's view. */
   attr(stIno: bigint): Attr {
-    const b = this.buf;
     const v = this.v;
     return {
       ino: stIno,
@@ -97,12 +94,12 @@ export class StatBuffer {
       atimeNs: v.getBigInt64(64, true) * NS + BigInt(v.getUint32(72, true)),
       mtimeNs: v.getBigInt64(112, true) * NS + BigInt(v.getUint32(120, true)),
       ctimeNs: v.getBigInt64(96, true) * NS + BigInt(v.getUint32(104, true)),
-      mode: b.readUInt16LE(28),
-      nlink: b.readUInt32LE(16),
-      uid: this.uidMap.toClient(b.readUInt32LE(20)),
-      gid: this.gidMap.toClient(b.readUInt32LE(24)),
-      rdev: sys.newEncodeDev(b.readUInt32LE(128), b.readUInt32LE(132)),
-      blksize: b.readUInt32LE(4),
+      mode: v.getUint16(28, true),
+      nlink: v.getUint32(16, true),
+      uid: this.uidMap.toClient(v.getUint32(20, true)),
+      gid: this.gidMap.toClient(v.getUint32(24, true)),
+      rdev: sys.newEncodeDev(v.getUint32(128, true), v.getUint32(132, true)),
+      blksize: v.getUint32(4, true),
     };
   }
 
@@ -112,18 +109,17 @@ export class StatBuffer {
    * of the mask, and the device is the kernel's to fill in.
    */
   statxReply(stIno: bigint, attrTimeout: number): StatxReply {
-    const b = this.buf;
     const v = this.v;
-    const t = (off: number): { sec: bigint; nsec: number } => ({ sec: v.getBigInt64(off, true), nsec: b.readUInt32LE(off + 8) });
+    const t = (off: number): { sec: bigint; nsec: number } => ({ sec: v.getBigInt64(off, true), nsec: v.getUint32(off + 8, true) });
     return {
       attrTimeout,
-      mask: b.readUInt32LE(0) & ~sys.STATX_MNT_ID,
-      blksize: b.readUInt32LE(4),
+      mask: v.getUint32(0, true) & ~sys.STATX_MNT_ID,
+      blksize: v.getUint32(4, true),
       attributes: v.getBigUint64(8, true),
-      nlink: b.readUInt32LE(16),
-      uid: this.uidMap.toClient(b.readUInt32LE(20)),
-      gid: this.gidMap.toClient(b.readUInt32LE(24)),
-      mode: b.readUInt16LE(28),
+      nlink: v.getUint32(16, true),
+      uid: this.uidMap.toClient(v.getUint32(20, true)),
+      gid: this.gidMap.toClient(v.getUint32(24, true)),
+      mode: v.getUint16(28, true),
       ino: stIno,
       size: v.getBigUint64(40, true),
       blocks: v.getBigUint64(48, true),
@@ -132,8 +128,8 @@ export class StatBuffer {
       btime: t(80),
       ctime: t(96),
       mtime: t(112),
-      rdevMajor: b.readUInt32LE(128),
-      rdevMinor: b.readUInt32LE(132),
+      rdevMajor: v.getUint32(128, true),
+      rdevMinor: v.getUint32(132, true),
       devMajor: 0,
       devMinor: 0,
     };
