@@ -40,6 +40,10 @@ test('errors: an errno from a handler (thrown, or a FuseError returned) reaches 
   try {
     assert.throws(() => fs.statSync(path.join(m.dir, 'errno-EACCES')), { code: 'EACCES' });
     assert.throws(() => fs.statSync(path.join(m.dir, 'boom')), { code: 'EIO' });
+    // An errno the kernel would refuse in a reply (it takes 1-511; refused, the caller would wait for ever) is EIO.
+    const far = sh(`for n in errno-600 errno-huge; do stat ${m.dir}/$n 2>&1; done`, { timeout: 10_000 });
+    assert.equal(far.status, 1, `stat did not end: ${JSON.stringify(far)}`);
+    assert.equal(far.stdout.match(/Input\/output error/g)?.length, 2, far.stdout);
     assert.throws(() => fs.statSync(path.join(m.dir, 'badresult')), { code: 'EIO' });
     // A FuseError returned or resolved to (not thrown) is the same error reply.
     assert.throws(() => fs.statSync(path.join(m.dir, 'returned-EPERM')), { code: 'EPERM' });

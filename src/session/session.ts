@@ -33,6 +33,8 @@ export { DEFAULT_SPIN_US, IDLE_AFTER_MS, defaultSpinUs } from './session-options
 export type { SessionOptions } from './session-options.js';
 
 const HDR = SIZEOF.fuse_out_header;
+/** The largest errno the kernel takes in a reply (fuse_dev_do_write refuses -512 and below). */
+const MAX_ERRNO = 511;
 /** How long READs count as overlapping after they last did (ms; see overlapping()). */
 const OVERLAP_MEMORY_MS = 1;
 const POLLIN = 1;
@@ -669,6 +671,12 @@ export class Session {
   }
 
   replyError(unique: bigint, errno: number, opcode: number, t0 = 0n): void {
+    // The kernel refuses a reply whose errno is outside 1-511 (EINVAL to our
+    // write), and the caller then waits for ever: a filesystem's such errno is EIO.
+    if (!(errno >= 1 && errno <= MAX_ERRNO)) {
+      this.log(`${opName(opcode)} ${unique}: errno ${errno} is not one the kernel takes in a reply (1-${MAX_ERRNO}); replying EIO`);
+      errno = Errno.EIO;
+    }
     // Its own buffer (the reply buffer may belong to a pending handler), sent
     // before this returns: one serves every header-only reply.
     this.send(unique, -errno, HDR, this.errbuf, t0, opName(opcode));
