@@ -930,6 +930,10 @@ describe('reply encoders', () => {
     const attr = { ino: 1n, size: -1n, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 };
     assert.throws(() => R.encodeAttr(dirty(88), 0, attr), RangeError);
     assert.throws(() => R.encodeOpenOut(dirty(16), 0, { fh: -2n }), RangeError);
+    // 32-bit fields a filesystem fills without a mask: out of range is a RangeError too.
+    assert.throws(() => R.encodeOpenOut(dirty(16), 0, { fh: 1n, backingId: 2 ** 31 }), RangeError);
+    assert.throws(() => R.encodeOpenOut(dirty(16), 0, { fh: 1n, backingId: 1.5 }), RangeError);
+    assert.throws(() => R.encodeIoctlOut(dirty(16), 0, 2 ** 31), RangeError);
     assert.equal(R.encodeU64(dirty(8), 0, (1n << 64n) - 1n), 8);
   });
 

@@ -176,7 +176,10 @@ export function encodeAttrOut(buf: Buffer, off: number, r: AttrReply): number {
 export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
   writeU64(buf, off, o.fh);
   viewOf(buf).setUint32(off + 8, (o.openFlags ?? 0) >>> 0, true);
-  viewOf(buf).setInt32(off + 12, o.backingId ?? 0, true);
+  // A filesystem's backing id must fit (a DataView would wrap it silently).
+  const id = o.backingId ?? 0;
+  if (!Number.isInteger(id) || id < -0x8000_0000 || id > 0x7fff_ffff) throw new RangeError(`backing id ${id} is not a 32-bit integer`);
+  viewOf(buf).setInt32(off + 12, id, true);
   return off + SIZEOF.fuse_open_out;
 }
 
@@ -219,10 +222,11 @@ export function encodeLkOut(buf: Buffer, off: number, lk: { start: bigint; end: 
 }
 
 export function encodeIoctlOut(buf: Buffer, off: number, result: number, flags = 0, inIovs = 0, outIovs = 0): number {
-  viewOf(buf).setInt32(off, result, true);
-  viewOf(buf).setUint32(off + 4, flags, true);
-  viewOf(buf).setUint32(off + 8, inIovs, true);
-  viewOf(buf).setUint32(off + 12, outIovs, true);
+  // Buffer's writers: a filesystem's out-of-range value is a RangeError, not a wrapped number.
+  buf.writeInt32LE(result, off);
+  buf.writeUInt32LE(flags, off + 4);
+  buf.writeUInt32LE(inIovs, off + 8);
+  buf.writeUInt32LE(outIovs, off + 12);
   return off + 16;
 }
 
@@ -273,21 +277,21 @@ export function encodeStatxOut(buf: Buffer, off: number, s: StatxReply): number 
 export function encodeInitOut(buf: Buffer, off: number, o: InitOut, kernelMinor: number): number {
   const size = kernelMinor < 5 ? 8 : kernelMinor < 23 ? 24 : 64;
   buf.fill(0, off, off + size);
-  viewOf(buf).setUint32(off, o.major, true);
-  viewOf(buf).setUint32(off + 4, o.minor, true);
+  buf.writeUInt32LE(o.major, off);
+  buf.writeUInt32LE(o.minor, off + 4);
   if (size === 8) return off + size;
-  viewOf(buf).setUint32(off + 8, o.maxReadahead >>> 0, true);
-  viewOf(buf).setUint32(off + 12, Number(o.flags & 0xffffffffn), true);
-  viewOf(buf).setUint16(off + 16, o.maxBackground, true);
-  viewOf(buf).setUint16(off + 18, o.congestionThreshold, true);
-  viewOf(buf).setUint32(off + 20, o.maxWrite >>> 0, true);
+  buf.writeUInt32LE(o.maxReadahead >>> 0, off + 8);
+  buf.writeUInt32LE(Number(o.flags & 0xffffffffn), off + 12);
+  buf.writeUInt16LE(o.maxBackground, off + 16);
+  buf.writeUInt16LE(o.congestionThreshold, off + 18);
+  buf.writeUInt32LE(o.maxWrite >>> 0, off + 20);
   if (size === 24) return off + size;
-  viewOf(buf).setUint32(off + 24, o.timeGran >>> 0, true);
-  viewOf(buf).setUint16(off + 28, o.maxPages, true);
-  viewOf(buf).setUint16(off + 30, o.mapAlignment, true);
-  viewOf(buf).setUint32(off + 32, Number((o.flags >> 32n) & 0xffffffffn), true);
-  viewOf(buf).setUint32(off + 36, o.maxStackDepth >>> 0, true);
-  viewOf(buf).setUint16(off + 40, o.requestTimeout, true);
+  buf.writeUInt32LE(o.timeGran >>> 0, off + 24);
+  buf.writeUInt16LE(o.maxPages, off + 28);
+  buf.writeUInt16LE(o.mapAlignment, off + 30);
+  buf.writeUInt32LE(Number((o.flags >> 32n) & 0xffffffffn), off + 32);
+  buf.writeUInt32LE(o.maxStackDepth >>> 0, off + 36);
+  buf.writeUInt16LE(o.requestTimeout, off + 40);
   return off + size;
 }
 
