@@ -175,17 +175,19 @@ export function encodeAttrOut(buf: Buffer, off: number, r: AttrReply): number {
 
 export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
   writeU64(buf, off, o.fh);
-  viewOf(buf).setUint32(off + 8, (o.openFlags ?? 0) >>> 0, true);
   // A filesystem's backing id must fit (a DataView would wrap it silently).
   const id = o.backingId ?? 0;
   if (!Number.isInteger(id) || id < -0x8000_0000 || id > 0x7fff_ffff) throw new RangeError(`backing id ${id} is not a 32-bit integer`);
-  viewOf(buf).setInt32(off + 12, id, true);
+  const v = viewOf(buf);
+  v.setUint32(off + 8, (o.openFlags ?? 0) >>> 0, true);
+  v.setInt32(off + 12, id, true);
   return off + SIZEOF.fuse_open_out;
 }
 
 export function encodeWriteOut(buf: Buffer, off: number, size: number): number {
-  viewOf(buf).setUint32(off, size >>> 0, true);
-  viewOf(buf).setUint32(off + 4, 0, true);
+  const v = viewOf(buf);
+  v.setUint32(off, size >>> 0, true);
+  v.setUint32(off + 4, 0, true);
   return off + 8;
 }
 
@@ -208,8 +210,9 @@ export function encodeStatfsOut(buf: Buffer, off: number, s: StatfsReply): numbe
 }
 
 export function encodeGetxattrOut(buf: Buffer, off: number, size: number): number {
-  viewOf(buf).setUint32(off, size >>> 0, true);
-  viewOf(buf).setUint32(off + 4, 0, true);
+  const v = viewOf(buf);
+  v.setUint32(off, size >>> 0, true);
+  v.setUint32(off + 4, 0, true);
   return off + 8;
 }
 
@@ -296,8 +299,9 @@ export function encodeInitOut(buf: Buffer, off: number, o: InitOut, kernelMinor:
 }
 
 export function encodeOutHeader(buf: Buffer, off: number, len: number, error: number, unique: bigint): number {
-  viewOf(buf).setUint32(off, len, true);
-  viewOf(buf).setInt32(off + 4, error, true);
+  const v = viewOf(buf);
+  v.setUint32(off, len, true);
+  v.setInt32(off + 4, error, true);
   writeU64(buf, off + 8, unique);
   return off + 16;
 }
@@ -357,8 +361,9 @@ export function describeOpenOut(buf: Buffer, off: number): string {
 export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: bigint, type: number, name: Buffer): number {
   writeU64(buf, off, ino);
   writeU64(buf, off + 8, nextOff);
-  viewOf(buf).setUint32(off + 16, name.length, true);
-  viewOf(buf).setUint32(off + 20, type, true);
+  const v = viewOf(buf);
+  v.setUint32(off + 16, name.length, true);
+  v.setUint32(off + 20, type, true);
   name.copy(buf, off + 24);
   const end = off + direntSize(name.length);
   buf.fill(0, off + 24 + name.length, end);

@@ -2,7 +2,7 @@
 // Names and payloads are views into the input buffer (no copies); a consumer
 // that keeps them past the handler must copy them.
 
-import { readI64, readU64, viewOf } from './views.js';
+import { viewOf } from './views.js';
 
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -44,8 +44,11 @@ export function decodeInHeader(buf: Buffer, length: number): InHeader {
 /** A cursor over one request's argument bytes, bounds-checked. */
 export class ArgReader {
   pos: number;
+  /** One view of `buf` for every field read (viewOf's lookup once, not per field). */
+  private readonly view: DataView;
   constructor(readonly buf: Buffer, start: number, readonly end: number) {
     this.pos = start;
+    this.view = viewOf(buf);
   }
   need(n: number, what: string): void {
     if (this.pos + n > this.end) {
@@ -53,22 +56,22 @@ export class ArgReader {
     }
   }
   u32(): number {
-    const v = viewOf(this.buf).getUint32(this.pos, true);
+    const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return v;
   }
   i32(): number {
-    const v = viewOf(this.buf).getInt32(this.pos, true);
+    const v = this.view.getInt32(this.pos, true);
     this.pos += 4;
     return v;
   }
   u64(): bigint {
-    const v = readU64(this.buf, this.pos);
+    const v = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
     return v;
   }
   i64(): bigint {
-    const v = readI64(this.buf, this.pos);
+    const v = this.view.getBigInt64(this.pos, true);
     this.pos += 8;
     return v;
   }
