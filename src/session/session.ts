@@ -81,6 +81,8 @@ export class Session {
   private readonly errbuf = Buffer.alloc(HDR);
   private spare: Buffer[] = [];
   private readonly pending = new Map<bigint, Ctx>();
+  /** By opcode: whether the filesystem serves it (hasMethod), once known. */
+  private readonly serves: (boolean | undefined)[] = new Array<boolean | undefined>(OPS.length).fill(undefined);
   /** Only when the mount asks for spliced READ replies (spliceRead). */
   private readonly splicer: SpliceReplier | undefined;
   /** io_uring for the results that leave host calls to the session (the ring option); set up at INIT. */
@@ -286,6 +288,17 @@ export class Session {
     return this.rio === undefined || this.rio.drain(limitMs);
   }
 
+  /**
+   * Whether the filesystem has the method that serves `spec`. Asked once per
+   * opcode (serves[]): a lookup by a variable name on every request was a
+   * megamorphic property load.
+   */
+  private hasMethod(spec: OpSpec): boolean {
+    const fs = this.fs as unknown as Record<string, unknown>;
+    const method = fs[spec.method!] ?? (spec.orMethod !== undefined ? fs[spec.orMethod] : undefined);
+    return typeof method === 'function' && spec.call !== undefined;
+  }
+
   /** Handles one request in `buf[0, n)`. Public for tests that feed bytes. */
   dispatch(buf: Buffer, n: number): void {
     let h: InHeader;
@@ -332,8 +345,7 @@ export class Session {
       if (!spec.noReply) this.replyError(h.unique, Errno.EACCES, h.opcode, t0);
       return;
     }
-    const method = this.fs[spec.method] ?? (spec.orMethod !== undefined ? this.fs[spec.orMethod] : undefined);
-    if (typeof method !== 'function' || spec.call === undefined) {
+    if (!(this.serves[h.opcode] ??= this.hasMethod(spec))) {
       if (!spec.noReply) this.replyError(h.unique, Errno.ENOSYS, h.opcode, t0);
       return;
     }
@@ -341,7 +353,7 @@ export class Session {
     let result: unknown;
     this.notifier.dispatching = true;
     try {
-      result = spec.call(this.fs, ctx, args, this.outbuf);
+      result = spec.call!(this.fs, ctx, args, this.outbuf);
     } catch (e) {
       this.notifier.dispatching = false;
       if (!spec.noReply) this.replyThrown(h, spec, e, t0);

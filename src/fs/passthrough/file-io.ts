@@ -75,6 +75,8 @@ export class FileIo {
   private notifier: Notifier | undefined;
   private passthroughBroken = false;
   private readonly stx = Buffer.alloc(256);
+  /** The argument of the backing ioctls: struct fuse_backing_map for BACKING_OPEN, the id for BACKING_CLOSE. */
+  private readonly backingArg = Buffer.alloc(16);
   private scratch: Buffer | undefined;
 
   constructor(
@@ -209,7 +211,7 @@ export class FileIo {
         // clear suid/sgid when another user writes; the kernel's own write
         // path does (it sends the SETATTR that clears them).
         if (!this.passthroughBroken && !setId) {
-          const map = Buffer.alloc(16);
+          const map = this.backingArg.fill(0);
           map.writeInt32LE(fd, 0);
           const id = sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_OPEN, map);
           if (id > 0) {
@@ -266,7 +268,7 @@ export class FileIo {
     if (st !== undefined && --st.opens <= 0) {
       this.io.delete(f.ioIno!);
       if (st.passthrough && this.conn) {
-        const id = Buffer.alloc(4);
+        const id = this.backingArg;
         id.writeUInt32LE(st.backingId, 0);
         sys.ioctl(this.conn.devFd, FUSE_DEV_IOC_BACKING_CLOSE, id);
       }
