@@ -20,6 +20,7 @@ import type { StatBuffer } from './stat-buffer.js';
 import type { Credentials } from './creds.js';
 import { DirHandle } from './dirhandle.js';
 import { DirListings, fsTypeOfMount, granularityOf } from './dir-listings.js';
+import type { DirStamp } from './dir-listings.js';
 import { OpenByIno } from './open-by-ino.js';
 import { ok } from './host.js';
 
@@ -31,6 +32,8 @@ export class DirIo {
   private nextFh = 1n;
   /** cache=auto: whether the kernel may keep a directory's cached listing at its next open (dir-listings.ts). */
   private readonly listings: DirListings | null;
+  /** The stamp of the directory being opened (copied by the listings, so one object serves every OPENDIR). */
+  private readonly stamp: DirStamp = { mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, size: 0 };
   /** Timestamp granularity (ms) of each host filesystem, by device key. */
   private readonly granularity = new Map<string, number>();
 
@@ -84,7 +87,7 @@ export class DirIo {
    */
   private autoFlags(i: Inode, ino: bigint, ifd: number): number {
     if (this.st.read(ifd, '', sys.AT_EMPTY_PATH, sys.STATX_MTIME | sys.STATX_CTIME | sys.STATX_SIZE | sys.STATX_MNT_ID) < 0) return 0;
-    const use = this.listings!.opened(i.slot, ino, this.st.dirStamp(), this.granularityOf(i.devKey, this.st.mntId()), Date.now());
+    const use = this.listings!.opened(i.slot, ino, this.st.dirStamp(this.stamp), this.granularityOf(i.devKey, this.st.mntId()), Date.now());
     return use === 'keep' ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : use === 'fill' ? FOPEN_CACHE_DIR : 0;
   }
 

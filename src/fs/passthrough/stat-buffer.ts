@@ -63,15 +63,14 @@ export class StatBuffer {
     return this.v.getBigUint64(144, true);
   }
 
-  /** mtime, ctime and size (a directory's state, dir-listings.ts), as numbers. */
-  dirStamp(): DirStamp {
-    return {
-      mtimeSec: Number(this.v.getBigInt64(112, true)),
-      mtimeNsec: this.v.getUint32(120, true),
-      ctimeSec: Number(this.v.getBigInt64(96, true)),
-      ctimeNsec: this.v.getUint32(104, true),
-      size: Number(this.v.getBigUint64(40, true)),
-    };
+  /** mtime, ctime and size (a directory's state, dir-listings.ts), as numbers, written into `into`. */
+  dirStamp(into: DirStamp): DirStamp {
+    into.mtimeSec = Number(this.v.getBigInt64(112, true));
+    into.mtimeNsec = this.v.getUint32(120, true);
+    into.ctimeSec = Number(this.v.getBigInt64(96, true));
+    into.ctimeNsec = this.v.getUint32(104, true);
+    into.size = Number(this.v.getBigUint64(40, true));
+    return into;
   }
 
   /** Birth time, seconds: with it, a reused inode number is a different file. */
