@@ -1,6 +1,8 @@
 // The low-level filesystem API: one method per FUSE operation, inode based.
 // A method left out makes the session reply ENOSYS (the kernel remembers it
-// for most operations and stops asking). A method may return its value or a
+// for most operations and stops asking); the session looks a method up at
+// the first request that needs it, so one added to the object later is not
+// seen. A method may return its value or a
 // Promise of it; it fails by throwing (or rejecting with) an error carrying an
 // errno (FuseError, a Node SystemError); anything else is answered EIO. It may
 // also return (or resolve to) a FuseError: the same reply as throwing it,
