@@ -6,7 +6,7 @@ import {
   FOPEN_CACHE_DIR, FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH, FOPEN_NONSEEKABLE, FOPEN_PARALLEL_DIRECT_WRITES, FOPEN_PASSTHROUGH,
   FOPEN_STREAM, SIZEOF,
 } from './kernel.js';
-import { readU64, viewOf, writeI64, writeU64 } from './views.js';
+import { setU64, viewOf, writeU64 } from './views.js';
 
 /** Attributes of an inode (fuse_attr). Times are nanoseconds since the epoch. */
 export interface Attr {
@@ -104,8 +104,7 @@ const NS = 1_000_000_000n;
  * Writes a timeout in seconds as fuse's (u64 seconds, u32 nanoseconds),
  * without BigInts: negative or NaN means 0, 2^53 and more means forever.
  */
-function writeTimeout(buf: Buffer, secOff: number, nsecOff: number, seconds: number): void {
-  const v = viewOf(buf);
+function writeTimeout(v: DataView, secOff: number, nsecOff: number, seconds: number): void {
   let lo = 0;
   let hi = 0;
   let nsec = 0;
@@ -122,7 +121,7 @@ function writeTimeout(buf: Buffer, secOff: number, nsecOff: number, seconds: num
   v.setUint32(nsecOff, nsec, true);
 }
 
-function writeNsTime(buf: Buffer, secOff: number, nsecOff: number, ns: bigint): void {
+function writeNsTime(v: DataView, secOff: number, nsecOff: number, ns: bigint): void {
   // Times before 1970 are negative: the kernel reads the seconds as signed.
   let sec = ns / NS;
   let nsec = Number(ns - sec * NS);
@@ -130,18 +129,18 @@ function writeNsTime(buf: Buffer, secOff: number, nsecOff: number, ns: bigint): 
     nsec += 1e9;
     sec -= 1n;
   }
-  writeI64(buf, secOff, sec);
-  viewOf(buf).setUint32(nsecOff, nsec, true);
+  v.setBigInt64(secOff, sec, true);
+  v.setUint32(nsecOff, nsec, true);
 }
 
 export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
-  writeU64(buf, off, a.ino);
-  writeU64(buf, off + 8, a.size);
-  writeU64(buf, off + 16, a.blocks);
-  writeNsTime(buf, off + 24, off + 48, a.atimeNs);
-  writeNsTime(buf, off + 32, off + 52, a.mtimeNs);
-  writeNsTime(buf, off + 40, off + 56, a.ctimeNs);
   const v = viewOf(buf);
+  setU64(v, off, a.ino);
+  setU64(v, off + 8, a.size);
+  setU64(v, off + 16, a.blocks);
+  writeNsTime(v, off + 24, off + 48, a.atimeNs);
+  writeNsTime(v, off + 32, off + 52, a.mtimeNs);
+  writeNsTime(v, off + 40, off + 56, a.ctimeNs);
   v.setUint32(off + 60, a.mode >>> 0, true);
   v.setUint32(off + 64, a.nlink >>> 0, true);
   v.setUint32(off + 68, a.uid >>> 0, true);
@@ -153,32 +152,34 @@ export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
 }
 
 export function encodeEntryOut(buf: Buffer, off: number, e: Entry): number {
-  writeU64(buf, off, e.nodeid);
-  writeU64(buf, off + 8, e.generation ?? 0n);
-  writeTimeout(buf, off + 16, off + 32, e.entryTimeout);
-  writeTimeout(buf, off + 24, off + 36, e.attrTimeout);
+  const v = viewOf(buf);
+  setU64(v, off, e.nodeid);
+  setU64(v, off + 8, e.generation ?? 0n);
+  writeTimeout(v, off + 16, off + 32, e.entryTimeout);
+  writeTimeout(v, off + 24, off + 36, e.attrTimeout);
   return encodeAttr(buf, off + 40, e.attr);
 }
 
 /** A negative entry: nodeid 0 with a timeout makes the kernel cache "does not exist". */
 export function encodeNegativeEntry(buf: Buffer, off: number, entryTimeout: number): number {
   buf.fill(0, off, off + SIZEOF.fuse_entry_out);
-  writeTimeout(buf, off + 16, off + 32, entryTimeout);
+  writeTimeout(viewOf(buf), off + 16, off + 32, entryTimeout);
   return off + SIZEOF.fuse_entry_out;
 }
 
 export function encodeAttrOut(buf: Buffer, off: number, r: AttrReply): number {
-  writeTimeout(buf, off, off + 8, r.attrTimeout);
-  viewOf(buf).setUint32(off + 12, 0, true);
+  const v = viewOf(buf);
+  writeTimeout(v, off, off + 8, r.attrTimeout);
+  v.setUint32(off + 12, 0, true);
   return encodeAttr(buf, off + 16, r.attr);
 }
 
 export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
-  writeU64(buf, off, o.fh);
   // A filesystem's backing id must fit (a DataView would wrap it silently).
   const id = o.backingId ?? 0;
   if (!Number.isInteger(id) || id < -0x8000_0000 || id > 0x7fff_ffff) throw new RangeError(`backing id ${id} is not a 32-bit integer`);
   const v = viewOf(buf);
+  setU64(v, off, o.fh);
   v.setUint32(off + 8, (o.openFlags ?? 0) >>> 0, true);
   v.setInt32(off + 12, id, true);
   return off + SIZEOF.fuse_open_out;
@@ -197,14 +198,15 @@ export function encodeU64(buf: Buffer, off: number, v: bigint): number {
 }
 
 export function encodeStatfsOut(buf: Buffer, off: number, s: StatfsReply): number {
-  writeU64(buf, off, s.blocks);
-  writeU64(buf, off + 8, s.bfree);
-  writeU64(buf, off + 16, s.bavail);
-  writeU64(buf, off + 24, s.files);
-  writeU64(buf, off + 32, s.ffree);
-  viewOf(buf).setUint32(off + 40, s.bsize >>> 0, true);
-  viewOf(buf).setUint32(off + 44, s.namelen >>> 0, true);
-  viewOf(buf).setUint32(off + 48, s.frsize >>> 0, true);
+  const v = viewOf(buf);
+  setU64(v, off, s.blocks);
+  setU64(v, off + 8, s.bfree);
+  setU64(v, off + 16, s.bavail);
+  setU64(v, off + 24, s.files);
+  setU64(v, off + 32, s.ffree);
+  v.setUint32(off + 40, s.bsize >>> 0, true);
+  v.setUint32(off + 44, s.namelen >>> 0, true);
+  v.setUint32(off + 48, s.frsize >>> 0, true);
   buf.fill(0, off + 52, off + SIZEOF.fuse_kstatfs);
   return off + SIZEOF.fuse_kstatfs;
 }
@@ -217,10 +219,11 @@ export function encodeGetxattrOut(buf: Buffer, off: number, size: number): numbe
 }
 
 export function encodeLkOut(buf: Buffer, off: number, lk: { start: bigint; end: bigint; type: number; pid: number }): number {
-  writeU64(buf, off, lk.start);
-  writeU64(buf, off + 8, lk.end);
-  viewOf(buf).setUint32(off + 16, lk.type >>> 0, true);
-  viewOf(buf).setUint32(off + 20, lk.pid >>> 0, true);
+  const v = viewOf(buf);
+  setU64(v, off, lk.start);
+  setU64(v, off + 8, lk.end);
+  v.setUint32(off + 16, lk.type >>> 0, true);
+  v.setUint32(off + 20, lk.pid >>> 0, true);
   return off + 24;
 }
 
@@ -234,41 +237,43 @@ export function encodeIoctlOut(buf: Buffer, off: number, result: number, flags =
 }
 
 export function encodePollOut(buf: Buffer, off: number, revents: number): number {
-  viewOf(buf).setUint32(off, revents >>> 0, true);
-  viewOf(buf).setUint32(off + 4, 0, true);
+  const v = viewOf(buf);
+  v.setUint32(off, revents >>> 0, true);
+  v.setUint32(off + 4, 0, true);
   return off + 8;
 }
 
-function writeSxTime(buf: Buffer, off: number, t: StatxTime): void {
-  writeI64(buf, off, t.sec);
-  viewOf(buf).setUint32(off + 8, t.nsec >>> 0, true);
-  viewOf(buf).setInt32(off + 12, 0, true);
+function writeSxTime(v: DataView, off: number, t: StatxTime): void {
+  v.setBigInt64(off, t.sec, true);
+  v.setUint32(off + 8, t.nsec >>> 0, true);
+  v.setInt32(off + 12, 0, true);
 }
 
 export function encodeStatxOut(buf: Buffer, off: number, s: StatxReply): number {
   buf.fill(0, off, off + SIZEOF.fuse_statx_out);
-  writeTimeout(buf, off, off + 8, s.attrTimeout);
-  viewOf(buf).setUint32(off + 12, (s.flags ?? 0) >>> 0, true);
+  const v = viewOf(buf);
+  writeTimeout(v, off, off + 8, s.attrTimeout);
+  v.setUint32(off + 12, (s.flags ?? 0) >>> 0, true);
   const x = off + 32; // after two spare u64
-  viewOf(buf).setUint32(x, s.mask >>> 0, true);
-  viewOf(buf).setUint32(x + 4, s.blksize >>> 0, true);
-  writeU64(buf, x + 8, s.attributes);
-  viewOf(buf).setUint32(x + 16, s.nlink >>> 0, true);
-  viewOf(buf).setUint32(x + 20, s.uid >>> 0, true);
-  viewOf(buf).setUint32(x + 24, s.gid >>> 0, true);
-  viewOf(buf).setUint16(x + 28, s.mode & 0xffff, true);
-  writeU64(buf, x + 32, s.ino);
-  writeU64(buf, x + 40, s.size);
-  writeU64(buf, x + 48, s.blocks);
-  writeU64(buf, x + 56, s.attributesMask);
-  writeSxTime(buf, x + 64, s.atime);
-  writeSxTime(buf, x + 80, s.btime);
-  writeSxTime(buf, x + 96, s.ctime);
-  writeSxTime(buf, x + 112, s.mtime);
-  viewOf(buf).setUint32(x + 128, s.rdevMajor >>> 0, true);
-  viewOf(buf).setUint32(x + 132, s.rdevMinor >>> 0, true);
-  viewOf(buf).setUint32(x + 136, s.devMajor >>> 0, true);
-  viewOf(buf).setUint32(x + 140, s.devMinor >>> 0, true);
+  v.setUint32(x, s.mask >>> 0, true);
+  v.setUint32(x + 4, s.blksize >>> 0, true);
+  setU64(v, x + 8, s.attributes);
+  v.setUint32(x + 16, s.nlink >>> 0, true);
+  v.setUint32(x + 20, s.uid >>> 0, true);
+  v.setUint32(x + 24, s.gid >>> 0, true);
+  v.setUint16(x + 28, s.mode & 0xffff, true);
+  setU64(v, x + 32, s.ino);
+  setU64(v, x + 40, s.size);
+  setU64(v, x + 48, s.blocks);
+  setU64(v, x + 56, s.attributesMask);
+  writeSxTime(v, x + 64, s.atime);
+  writeSxTime(v, x + 80, s.btime);
+  writeSxTime(v, x + 96, s.ctime);
+  writeSxTime(v, x + 112, s.mtime);
+  v.setUint32(x + 128, s.rdevMajor >>> 0, true);
+  v.setUint32(x + 132, s.rdevMinor >>> 0, true);
+  v.setUint32(x + 136, s.devMajor >>> 0, true);
+  v.setUint32(x + 140, s.devMinor >>> 0, true);
   return off + SIZEOF.fuse_statx_out;
 }
 
@@ -302,7 +307,7 @@ export function encodeOutHeader(buf: Buffer, off: number, len: number, error: nu
   const v = viewOf(buf);
   v.setUint32(off, len, true);
   v.setInt32(off + 4, error, true);
-  writeU64(buf, off + 8, unique);
+  setU64(v, off + 8, unique);
   return off + 16;
 }
 
@@ -324,9 +329,10 @@ export function countDirents(buf: Buffer, off: number, end: number, plus: boolea
   let entries = 0;
   let withAttributes = 0;
   const head = plus ? SIZEOF.fuse_entry_out : 0;
+  const v = viewOf(buf);
   for (let p = off; p + head + SIZEOF.fuse_dirent <= end; entries++) {
-    if (plus && (viewOf(buf).getUint32(p, true) !== 0 || viewOf(buf).getUint32(p + 4, true) !== 0)) withAttributes++;
-    const nameLen = viewOf(buf).getUint32(p + head + 16, true);
+    if (plus && (v.getUint32(p, true) !== 0 || v.getUint32(p + 4, true) !== 0)) withAttributes++;
+    const nameLen = v.getUint32(p + head + 16, true);
     p += plus ? direntplusSize(nameLen) : direntSize(nameLen);
   }
   return { entries, withAttributes };
@@ -344,7 +350,8 @@ const OPEN_FLAG_NAMES: [number, string][] = [
  * backing id when there is one. Bits without a name are shown in hex.
  */
 export function describeOpenOut(buf: Buffer, off: number): string {
-  const flags = viewOf(buf).getUint32(off + 8, true);
+  const v = viewOf(buf);
+  const flags = v.getUint32(off + 8, true);
   const names: string[] = [];
   let rest = flags;
   for (const [bit, name] of OPEN_FLAG_NAMES) {
@@ -353,15 +360,15 @@ export function describeOpenOut(buf: Buffer, off: number): string {
     rest &= ~bit;
   }
   if (rest !== 0) names.push('0x' + (rest >>> 0).toString(16));
-  const backing = viewOf(buf).getInt32(off + 12, true);
-  return `fh=${readU64(buf, off)} open_flags=${names.length > 0 ? names.join('|') : '0'}${backing !== 0 ? ` backing_id=${backing}` : ''}`;
+  const backing = v.getInt32(off + 12, true);
+  return `fh=${v.getBigUint64(off, true)} open_flags=${names.length > 0 ? names.join('|') : '0'}${backing !== 0 ? ` backing_id=${backing}` : ''}`;
 }
 
 /** Writes one fuse_dirent; the caller has checked that it fits. */
 export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: bigint, type: number, name: Buffer): number {
-  writeU64(buf, off, ino);
-  writeU64(buf, off + 8, nextOff);
   const v = viewOf(buf);
+  setU64(v, off, ino);
+  setU64(v, off + 8, nextOff);
   v.setUint32(off + 16, name.length, true);
   v.setUint32(off + 20, type, true);
   name.copy(buf, off + 24);
@@ -392,46 +399,51 @@ export function encodeDirentCopy(buf: Uint8Array, view: DataView, off: number, i
 // ---- notifications (unique 0, error = notify code) ----
 
 export function encodeNotifyInvalInode(buf: Buffer, off: number, ino: bigint, offset: bigint, len: bigint): number {
-  writeU64(buf, off, ino);
-  writeI64(buf, off + 8, offset);
-  writeI64(buf, off + 16, len);
+  const v = viewOf(buf);
+  setU64(v, off, ino);
+  v.setBigInt64(off + 8, offset, true);
+  v.setBigInt64(off + 16, len, true);
   return off + 24;
 }
 
 export function encodeNotifyInvalEntry(buf: Buffer, off: number, parent: bigint, name: Buffer, flags: number): number {
-  writeU64(buf, off, parent);
-  viewOf(buf).setUint32(off + 8, name.length, true);
-  viewOf(buf).setUint32(off + 12, flags >>> 0, true);
+  const v = viewOf(buf);
+  setU64(v, off, parent);
+  v.setUint32(off + 8, name.length, true);
+  v.setUint32(off + 12, flags >>> 0, true);
   name.copy(buf, off + 16);
   buf[off + 16 + name.length] = 0;
   return off + 17 + name.length;
 }
 
 export function encodeNotifyDelete(buf: Buffer, off: number, parent: bigint, child: bigint, name: Buffer): number {
-  writeU64(buf, off, parent);
-  writeU64(buf, off + 8, child);
-  viewOf(buf).setUint32(off + 16, name.length, true);
-  viewOf(buf).setUint32(off + 20, 0, true);
+  const v = viewOf(buf);
+  setU64(v, off, parent);
+  setU64(v, off + 8, child);
+  v.setUint32(off + 16, name.length, true);
+  v.setUint32(off + 20, 0, true);
   name.copy(buf, off + 24);
   buf[off + 24 + name.length] = 0;
   return off + 25 + name.length;
 }
 
 export function encodeNotifyStore(buf: Buffer, off: number, ino: bigint, offset: bigint, data: Buffer): number {
-  writeU64(buf, off, ino);
-  writeU64(buf, off + 8, offset);
-  viewOf(buf).setUint32(off + 16, data.length, true);
-  viewOf(buf).setUint32(off + 20, 0, true);
+  const v = viewOf(buf);
+  setU64(v, off, ino);
+  setU64(v, off + 8, offset);
+  v.setUint32(off + 16, data.length, true);
+  v.setUint32(off + 20, 0, true);
   data.copy(buf, off + 24);
   return off + 24 + data.length;
 }
 
 export function encodeNotifyRetrieve(buf: Buffer, off: number, notifyUnique: bigint, ino: bigint, offset: bigint, size: number): number {
-  writeU64(buf, off, notifyUnique);
-  writeU64(buf, off + 8, ino);
-  writeU64(buf, off + 16, offset);
-  viewOf(buf).setUint32(off + 24, size >>> 0, true);
-  viewOf(buf).setUint32(off + 28, 0, true);
+  const v = viewOf(buf);
+  setU64(v, off, notifyUnique);
+  setU64(v, off + 8, ino);
+  setU64(v, off + 16, offset);
+  v.setUint32(off + 24, size >>> 0, true);
+  v.setUint32(off + 28, 0, true);
   return off + 32;
 }
 

@@ -20,24 +20,17 @@ export function viewOf(buf: Buffer): DataView {
   return v;
 }
 
-export function readU64(buf: Buffer, off: number): bigint {
-  return viewOf(buf).getBigUint64(off, true);
-}
-
-export function readI64(buf: Buffer, off: number): bigint {
-  return viewOf(buf).getBigInt64(off, true);
-}
-
 /**
  * Writes v as a u64. A negative value (a filesystem's sentinel, say) is a
  * RangeError, as with Buffer#writeBigUInt64LE; one of 2^64 or more is taken
  * modulo 2^64 (checking it would cost an allocation per field).
  */
 export function writeU64(buf: Buffer, off: number, v: bigint): void {
-  if (v < 0n) throw new RangeError(`u64 field at offset ${off}: ${v} is negative`);
-  viewOf(buf).setBigUint64(off, v, true);
+  setU64(viewOf(buf), off, v);
 }
 
-export function writeI64(buf: Buffer, off: number, v: bigint): void {
-  viewOf(buf).setBigInt64(off, v, true);
+/** writeU64 through a view the caller already has (an encoder of several fields takes one view). */
+export function setU64(view: DataView, off: number, v: bigint): void {
+  if (v < 0n) throw new RangeError(`u64 field at offset ${off}: ${v} is negative`);
+  view.setBigUint64(off, v, true);
 }
