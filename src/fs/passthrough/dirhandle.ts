@@ -28,8 +28,12 @@ export class DirHandle {
   private dv: DataView | null = null;
   private len = 0;
   private pos = 0;
-  /** The offset of the record at `pos` (the d_off of the one before it), once `last` is -1. */
-  private posOffset = -1n;
+  /**
+   * The offset of the record at `pos` (the d_off of the one before it), once
+   * `last` is -1. Every handle gets a freshly opened fd, which is at the
+   * start: a listing from offset 0 needs no lseek (one a directory in a walk).
+   */
+  private posOffset = 0n;
   /** The last record taken, whose d_off is `posOffset` once read (read lazily: a BigInt a record costs). */
   private last = -1;
 
