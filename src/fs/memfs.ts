@@ -46,7 +46,6 @@ interface Node {
   name: string;
 }
 
-const now = (): bigint => BigInt(Date.now()) * 1_000_000n;
 const key = (name: Buffer): string => name.toString('latin1');
 
 export class MemFs implements Filesystem {
@@ -55,13 +54,18 @@ export class MemFs implements Filesystem {
   private readonly timeout: number;
   constructor(options: MemFsOptions = {}) {
     this.timeout = options.timeout ?? 1;
-    const t = now();
+    const t = this.now();
     this.nodes.set(1n, {
       ino: 1n, mode: S_IFDIR | 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, nlink: 2, rdev: 0,
       data: Buffer.alloc(0), size: 0, children: new Map(), parent: 1n, xattrs: new Map(), atimeNs: t, mtimeNs: t, ctimeNs: t,
       lookups: 1n, name: '',
     });
     if (options.async) this.wrapAsync();
+  }
+
+  /** The time stamped on a change, in nanoseconds (a subclass may coarsen it, as some hosts do). */
+  protected now(): bigint {
+    return BigInt(Date.now()) * 1_000_000n;
   }
 
   /**
@@ -128,7 +132,7 @@ export class MemFs implements Filesystem {
     const p = this.dir(parent);
     if (name.length > 255) throw new FuseError(Errno.ENAMETOOLONG);
     if (p.children!.has(key(name))) throw new FuseError(Errno.EEXIST);
-    const t = now();
+    const t = this.now();
     const isDir = (mode & S_IFMT) === S_IFDIR;
     const n: Node = {
       ino: this.nextIno++, mode, uid: ctx.uid, gid: p.mode & 0o2000 ? p.gid : ctx.gid, nlink: isDir ? 2 : 1, rdev: 0,
@@ -171,7 +175,7 @@ export class MemFs implements Filesystem {
 
   setattr(ctx: RequestContext, ino: bigint, s: SetattrIn): AttrReply {
     const n = this.node(ino);
-    const t = now();
+    const t = this.now();
     if (s.valid & FATTR_MODE) n.mode = (n.mode & S_IFMT) | (s.mode & 0o7777);
     if (s.valid & FATTR_UID) n.uid = s.uid;
     if (s.valid & FATTR_GID) n.gid = s.gid;
@@ -228,7 +232,7 @@ export class MemFs implements Filesystem {
     p.children!.delete(key(name));
     n.nlink = n.children ? 0 : n.nlink - 1;
     if (n.children) p.nlink--;
-    p.mtimeNs = p.ctimeNs = n.ctimeNs = now();
+    p.mtimeNs = p.ctimeNs = n.ctimeNs = this.now();
     this.maybeDrop(n);
   }
 
@@ -272,7 +276,7 @@ export class MemFs implements Filesystem {
       to.nlink++;
       n.parent = to.ino;
     }
-    n.ctimeNs = from.mtimeNs = to.mtimeNs = now();
+    n.ctimeNs = from.mtimeNs = to.mtimeNs = this.now();
   }
 
   link(_ctx: RequestContext, ino: bigint, newparent: bigint, newname: Buffer): Entry {
@@ -282,7 +286,7 @@ export class MemFs implements Filesystem {
     if (p.children!.has(key(newname))) throw new FuseError(Errno.EEXIST);
     p.children!.set(key(newname), ino);
     n.nlink++;
-    n.ctimeNs = now();
+    n.ctimeNs = this.now();
     return this.entry(n);
   }
 
@@ -305,7 +309,7 @@ export class MemFs implements Filesystem {
     const off = Number(a.offset);
     if (off + a.data.length > n.size) this.resize(n, off + a.data.length);
     a.data.copy(n.data, off);
-    n.mtimeNs = n.ctimeNs = now();
+    n.mtimeNs = n.ctimeNs = this.now();
     return a.data.length;
   }
 
