@@ -297,7 +297,7 @@ function fusectlDirs(): string[] {
 
 /** Which processes hold files under `target` (from /proc), for a helpful EBUSY. */
 function busyHint(target: string): string {
-  const holders: string[] = [];
+  const holders: { pid: number; name: string }[] = [];
   try {
     for (const pid of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
@@ -324,12 +324,16 @@ function busyHint(target: string): string {
         } catch {
           /* gone */
         }
-        holders.push(pid === String(process.pid) ? `this process (pid ${pid})` : `${comm} (pid ${pid})`);
-        if (holders.length >= 5) break;
+        holders.push({ pid: Number(pid), name: pid === String(process.pid) ? 'this process' : comm });
       }
     }
   } catch {
     return '';
   }
-  return holders.length ? ` (held by ${holders.join(', ')})` : '';
+  if (holders.length === 0) return '';
+  // A stable order whatever /proc's: this process first, then by pid; five at most.
+  const self = process.pid;
+  holders.sort((a, b) => (a.pid === self ? -1 : b.pid === self ? 1 : a.pid - b.pid));
+  const named = holders.slice(0, 5).map((h) => `${h.name} (pid ${h.pid})`);
+  return ` (held by ${named.join(', ')}${holders.length > 5 ? `, and ${holders.length - 5} more` : ''})`;
 }
