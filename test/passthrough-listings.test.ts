@@ -205,12 +205,12 @@ libc.closedir(dp)
   });
 
   test('on a host with coarse timestamps, a change in the same tick as a listing shows at the next open', async () => {
-    // The host is a memfs mount whose times go in whole seconds and whose
-    // directories' size is always 0: a create in the same second as the one
-    // before leaves the directory's mtime, ctime and size as they were (on
-    // ext4 and tmpfs here, multigrain timestamps never do). Its type
+    // The host is a memfs mount whose times go in steps of 2 s, as FAT's, and
+    // whose directories' size is always 0: a create in the same step as the
+    // one before leaves the directory's mtime, ctime and size as they were
+    // (on ext4 and tmpfs here, multigrain timestamps never do). Its type
     // (fuse.*) is one whose granularity the passthrough does not know: 2 s.
-    const h = await mountMemFs({ coarseTimesMs: 1000, timeout: 0 });
+    const h = await mountMemFs({ coarseTimesMs: 2000, timeout: 0 });
     try {
       const hd = path.join(h.dir, 'd');
       fs.mkdirSync(hd);
@@ -218,8 +218,8 @@ libc.closedir(dp)
         const md = path.join(mnt, 'd');
         let sameState = 0;
         for (let round = 0; round < 3; round++) {
-          // Just after a second begins: the steps below take well under one.
-          await sleep(1000 - (Date.now() % 1000) + 20);
+          // Just after a step begins: the steps below take well under 2 s.
+          await sleep(2000 - (Date.now() % 2000) + 20);
           fs.writeFileSync(path.join(hd, `a${round}`), '');
           const before = fs.statSync(hd, { bigint: true });
           assert.ok((await listCounted(md, log)).names.includes(`a${round}`));
@@ -229,9 +229,9 @@ libc.closedir(dp)
           const after = fs.statSync(hd, { bigint: true });
           if (after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs && after.size === before.size) sameState++;
           const r = await listCounted(md, log);
-          assert.ok(r.names.includes(`b${round}`), `round ${round}: a name created on the host in the same second shows (${r.flags})`);
+          assert.ok(r.names.includes(`b${round}`), `round ${round}: a name created on the host in the same step shows (${r.flags})`);
         }
-        // Else the rounds crossed seconds, and kept listings would have been read anew anyway.
+        // Else every round crossed a step, and kept listings would have been read anew anyway.
         assert.ok(sameState >= 1, 'in some round the second create left the host directory\'s state as it was');
       });
     } finally {
