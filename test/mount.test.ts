@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir, mountMemFs, unmountFs, waitsOnFuse } from './helpers.js';
-import { mountKernel, unmountKernel, MountError } from '../src/session/mount.js';
+import { mountKernel, unmountKernel, MountError, mountInfo, parseMountInfo } from '../src/session/mount.js';
 
 // fusermount3 opens /dev/fuse as the calling user: Debian's udev rule makes it
 // 0666; some machines (this one) leave it 0600. Give it Debian's mode for the
@@ -116,6 +116,28 @@ function exited(p: ReturnType<typeof spawn>): Promise<{ code: number | null; std
   return new Promise((r) => p.on('exit', (code) => r({ code, stderr })));
 }
 
+
+test('mountinfo: id, device, unescaped mount point and type of each line; this mount among the live ones', async () => {
+  const text = [
+    '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw',
+    '97 22 0:45 / /tmp/a\\040dir rw,nosuid - fuse.tsfuse tsfuse rw,user_id=0',
+    'not a mountinfo line',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseMountInfo(text), [
+    { id: 22n, dev: '253:0', target: '/', fsType: 'ext4' },
+    { id: 97n, dev: '0:45', target: '/tmp/a dir', fsType: 'fuse.tsfuse' },
+  ]);
+  const m = await mountMemFs();
+  try {
+    const mine = mountInfo().filter((e) => e.target === m.dir);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]!.fsType, 'fuse.tsfuse');
+    assert.match(mine[0]!.dev, /^0:\d+$/);
+  } finally {
+    await unmountFs(m);
+  }
+});
 
 test('a handler that never answers: unmount -f fails the waiting call at once and ends the session', async () => {
   const m = await mountMemFs({ gatedReads: true });

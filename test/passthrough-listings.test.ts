@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { mountMemFs, tmpdir, unmountFs, waitFor, withLoggedDaemon } from './helpers.js';
 import { DirListings, fsTypeOfMount, granularityOf } from '../src/fs/passthrough/dir-listings.js';
+import { parseMountInfo } from '../src/session/mount.js';
 
 /** Sorted names of `dir`, listed by a separate process (its own open of the directory). */
 function list(dir: string): string[] {
@@ -252,9 +253,9 @@ libc.closedir(dp)
     assert.equal(granularityOf('vfat', '6.18.1'), 2000);
     assert.equal(granularityOf('', '6.18.1'), 2000);
     const mountinfo = '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n97 22 0:45 / /dev/shm rw shared:2 - tmpfs tmpfs rw\n';
-    assert.equal(fsTypeOfMount(97n, mountinfo), 'tmpfs');
-    assert.equal(fsTypeOfMount(22n, mountinfo), 'ext4');
-    assert.equal(fsTypeOfMount(9n, mountinfo), '');
+    assert.equal(fsTypeOfMount(97n, parseMountInfo(mountinfo)), 'tmpfs');
+    assert.equal(fsTypeOfMount(22n, parseMountInfo(mountinfo)), 'ext4');
+    assert.equal(fsTypeOfMount(9n, parseMountInfo(mountinfo)), '');
     const g = granularityOf('ext4', '6.12.9');
     // Coarse timestamps (50 ms): changed 20 ms before the read: not kept, whatever follows.
     assert.equal(l.opened(1, 1n, at(t - 20), g, t), 'fill');

@@ -89,6 +89,36 @@ function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
+/** What tsfuse reads of one line of /proc/self/mountinfo (proc(5)). */
+export interface MountInfo {
+  /** The mount's id, as statx's stx_mnt_id gives it. */
+  id: bigint;
+  /** The device, "major:minor". */
+  dev: string;
+  /** Where it is mounted. */
+  target: string;
+  /** The filesystem type, as "ext4" or "fuse.tsfuse". */
+  fsType: string;
+}
+
+/** Mountinfo text parsed; lines of another shape are left out. */
+export function parseMountInfo(text: string): MountInfo[] {
+  const out: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    // The optional fields (from the seventh on) end at a lone "-", before the type.
+    const sep = f.indexOf('-', 6);
+    if (sep < 0 || f[sep + 1] === undefined || !/^\d+$/.test(f[0]!)) continue;
+    out.push({ id: BigInt(f[0]!), dev: f[2]!, target: unescapeMount(f[4]!), fsType: f[sep + 1]! });
+  }
+  return out;
+}
+
+/** This process's /proc/self/mountinfo, parsed (throws as the read does, without /proc). */
+export function mountInfo(): MountInfo[] {
+  return parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
 /** Every entry of /proc/self/mounts, in its order. */
 function mountEntries(): MountEntry[] {
   const entries: MountEntry[] = [];
@@ -268,10 +298,7 @@ function forceUnmount(target: string): void {
  */
 function abortConnection(target: string): void {
   let dev: string | undefined;
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    if (f[4] !== undefined && unescapeMount(f[4]) === target) dev = f[2];
-  }
+  for (const m of mountInfo()) if (m.target === target) dev = m.dev;
   if (dev === undefined) throw new MountError(`${target} is not a mount point`, 22);
   const [major, minor] = dev.split(':');
   const ctl = fusectlDirs();

@@ -5,11 +5,11 @@
 // Listing itself stays with the names (passthrough.ts): READDIRPLUS looks
 // entries up (those the kernel has fresh go without).
 
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as sys from '../../sys/index.js';
 import { FuseError, Errno } from '../../session/errors.js';
 import { FileSync } from '../../session/filesystem.js';
+import { mountInfo } from '../../session/mount.js';
 import type { OpenReply, RequestContext } from '../../session/filesystem.js';
 import type { FsyncIn, ReleaseIn } from '../../protocol/requests.js';
 import { FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_FSYNC_FDATASYNC } from '../../protocol/kernel.js';
@@ -97,7 +97,7 @@ export class DirIo {
     if (g === undefined) {
       let type = '';
       try {
-        type = fsTypeOfMount(mntId, fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+        type = fsTypeOfMount(mntId, mountInfo());
       } catch {
         // No /proc: the coarsest granularity.
       }

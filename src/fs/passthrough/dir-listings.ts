@@ -19,6 +19,8 @@
 // Changes made through the mount the kernel sees itself (it drops its
 // listing when it changes the directory).
 
+import type { MountInfo } from '../../session/mount.js';
+
 /** A directory's state as statx gave it: mtime, ctime (seconds and nanoseconds) and size. */
 export interface DirStamp {
   mtimeSec: number;
@@ -144,13 +146,7 @@ export function granularityOf(fsType: string, release: string): number {
   return FINE.has(fsType) ? 50 : 2000;
 }
 
-/** The filesystem type of mount `mntId` (statx's stx_mnt_id), from /proc/self/mountinfo; '' if not found. */
-export function fsTypeOfMount(mntId: bigint, mountinfo: string): string {
-  const id = String(mntId);
-  for (const line of mountinfo.split('\n')) {
-    if (line.slice(0, line.indexOf(' ')) !== id) continue;
-    const sep = line.indexOf(' - ');
-    return sep < 0 ? '' : line.slice(sep + 3).split(' ')[0]!;
-  }
-  return '';
+/** The filesystem type of mount `mntId` (statx's stx_mnt_id) among `mounts` (mountinfo's); '' if not found. */
+export function fsTypeOfMount(mntId: bigint, mounts: readonly MountInfo[]): string {
+  return mounts.find((m) => m.id === mntId)?.fsType ?? '';
 }
