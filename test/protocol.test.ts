@@ -930,6 +930,10 @@ describe('reply encoders', () => {
     const attr = { ino: 1n, size: -1n, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 };
     assert.throws(() => R.encodeAttr(dirty(88), 0, attr), RangeError);
     assert.throws(() => R.encodeOpenOut(dirty(16), 0, { fh: -2n }), RangeError);
+    // Through the entry's view (attributes, node id) and the dirent copied from a host record.
+    assert.throws(() => R.encodeEntryOut(dirty(128), 0, { nodeid: 2n, entryTimeout: 1, attrTimeout: 1, attr }), RangeError);
+    const d = dirty(32);
+    assert.throws(() => R.encodeDirentCopy(d, new DataView(d.buffer, d.byteOffset, d.length), 0, -1n, 8, new Uint8Array(16), 0, 8, 1), RangeError);
     // 32-bit fields a filesystem fills without a mask: out of range is a RangeError too.
     assert.throws(() => R.encodeOpenOut(dirty(16), 0, { fh: 1n, backingId: 2 ** 31 }), RangeError);
     assert.throws(() => R.encodeOpenOut(dirty(16), 0, { fh: 1n, backingId: 1.5 }), RangeError);

@@ -134,7 +134,11 @@ function writeNsTime(v: DataView, secOff: number, nsecOff: number, ns: bigint): 
 }
 
 export function encodeAttr(buf: Buffer, off: number, a: Attr): number {
-  const v = viewOf(buf);
+  return attrAt(viewOf(buf), off, a);
+}
+
+/** fuse_attr through a view the caller has (an entry or attr reply encodes its head through the same one). */
+function attrAt(v: DataView, off: number, a: Attr): number {
   setU64(v, off, a.ino);
   setU64(v, off + 8, a.size);
   setU64(v, off + 16, a.blocks);
@@ -157,7 +161,7 @@ export function encodeEntryOut(buf: Buffer, off: number, e: Entry): number {
   setU64(v, off + 8, e.generation ?? 0n);
   writeTimeout(v, off + 16, off + 32, e.entryTimeout);
   writeTimeout(v, off + 24, off + 36, e.attrTimeout);
-  return encodeAttr(buf, off + 40, e.attr);
+  return attrAt(v, off + 40, e.attr);
 }
 
 /** A negative entry: nodeid 0 with a timeout makes the kernel cache "does not exist". */
@@ -171,7 +175,7 @@ export function encodeAttrOut(buf: Buffer, off: number, r: AttrReply): number {
   const v = viewOf(buf);
   writeTimeout(v, off, off + 8, r.attrTimeout);
   v.setUint32(off + 12, 0, true);
-  return encodeAttr(buf, off + 16, r.attr);
+  return attrAt(v, off + 16, r.attr);
 }
 
 export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
@@ -185,11 +189,16 @@ export function encodeOpenOut(buf: Buffer, off: number, o: OpenReply): number {
   return off + SIZEOF.fuse_open_out;
 }
 
-export function encodeWriteOut(buf: Buffer, off: number, size: number): number {
+/** A u32 and 4 bytes of padding: fuse_write_out, fuse_getxattr_out and fuse_poll_out all have this shape. */
+function encodeU32Padded(buf: Buffer, off: number, value: number): number {
   const v = viewOf(buf);
-  v.setUint32(off, size >>> 0, true);
+  v.setUint32(off, value >>> 0, true);
   v.setUint32(off + 4, 0, true);
   return off + 8;
+}
+
+export function encodeWriteOut(buf: Buffer, off: number, size: number): number {
+  return encodeU32Padded(buf, off, size);
 }
 
 export function encodeU64(buf: Buffer, off: number, v: bigint): number {
@@ -212,10 +221,7 @@ export function encodeStatfsOut(buf: Buffer, off: number, s: StatfsReply): numbe
 }
 
 export function encodeGetxattrOut(buf: Buffer, off: number, size: number): number {
-  const v = viewOf(buf);
-  v.setUint32(off, size >>> 0, true);
-  v.setUint32(off + 4, 0, true);
-  return off + 8;
+  return encodeU32Padded(buf, off, size);
 }
 
 export function encodeLkOut(buf: Buffer, off: number, lk: { start: bigint; end: bigint; type: number; pid: number }): number {
@@ -237,10 +243,7 @@ export function encodeIoctlOut(buf: Buffer, off: number, result: number, flags =
 }
 
 export function encodePollOut(buf: Buffer, off: number, revents: number): number {
-  const v = viewOf(buf);
-  v.setUint32(off, revents >>> 0, true);
-  v.setUint32(off + 4, 0, true);
-  return off + 8;
+  return encodeU32Padded(buf, off, revents);
 }
 
 function writeSxTime(v: DataView, off: number, t: StatxTime): void {
@@ -384,8 +387,7 @@ export function encodeDirent(buf: Buffer, off: number, ino: bigint, nextOff: big
  * `view` is a DataView of `buf`; the caller has checked that it fits.
  */
 export function encodeDirentCopy(buf: Uint8Array, view: DataView, off: number, ino: bigint, type: number, src: Uint8Array, offAt: number, nameAt: number, nameLen: number): number {
-  if (ino < 0n) throw new RangeError(`fuse_dirent ino ${ino} is negative`);
-  view.setBigUint64(off, ino, true);
+  setU64(view, off, ino);
   for (let k = 0; k < 8; k++) buf[off + 8 + k] = src[offAt + k]!;
   view.setUint32(off + 16, nameLen, true);
   view.setUint32(off + 20, type, true);
