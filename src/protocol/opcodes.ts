@@ -50,7 +50,8 @@ export interface OpSpec<A = any, T = any> {
  * create, and no difference a benchmark could measure).
  */
 function op<A, T>(spec: OpSpec<A, T>): OpSpec<A, T> {
-  return {
+  // Typed so that a field added to OpSpec and left out here fails to compile instead of being dropped.
+  const full = {
     opcode: spec.opcode,
     name: spec.name,
     decode: spec.decode,
@@ -61,7 +62,8 @@ function op<A, T>(spec: OpSpec<A, T>): OpSpec<A, T> {
     encode: spec.encode,
     describe: spec.describe,
     describeReply: spec.describeReply,
-  };
+  } satisfies Record<keyof OpSpec<A, T>, unknown>;
+  return full;
 }
 
 /** A READDIR(PLUS) reply's length once the handler filled `d`, or the FuseError it returned. */
