@@ -125,8 +125,8 @@ test('mountinfo: id, device, unescaped mount point and type of each line; this m
     '',
   ].join('\n');
   assert.deepEqual(parseMountInfo(text), [
-    { id: 22n, dev: '253:0', target: '/', fsType: 'ext4' },
-    { id: 97n, dev: '0:45', target: '/tmp/a dir', fsType: 'fuse.tsfuse' },
+    { id: 22n, dev: '253:0', target: '/', fsType: 'ext4', source: '/dev/vda' },
+    { id: 97n, dev: '0:45', target: '/tmp/a dir', fsType: 'fuse.tsfuse', source: 'tsfuse' },
   ]);
   const m = await mountMemFs();
   try {

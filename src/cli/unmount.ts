@@ -4,17 +4,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findMount, MountError, unmountKernel } from '../session/mount.js';
-import type { MountEntry, UnmountOptions } from '../session/mount.js';
+import type { MountInfo, UnmountOptions } from '../session/mount.js';
 import { Failure } from './errors.js';
 
 /**
- * The mount of `mountpoint` as /proc/mounts spells it, or its resolved path
+ * The mount of `mountpoint` as the mount table spells it, or its resolved path
  * if it is none. The mount itself is touched only as a last resort: a stat
  * of a hung daemon's mount point never returns, and a dead one's fails. So:
  * the path as given, then through its parent's real path, and only then its
  * own.
  */
-function resolveTarget(mountpoint: string): { target: string; entry?: MountEntry } {
+function resolveTarget(mountpoint: string): { target: string; entry?: MountInfo } {
   const abs = path.resolve(mountpoint);
   const asGiven = findMount(abs);
   if (asGiven) return { target: abs, entry: asGiven };
@@ -41,8 +41,8 @@ export function runUnmount(mountpoint: string, how: UnmountOptions): number {
     if (!fs.existsSync(target)) throw new Failure(`${target} does not exist`);
     throw new Failure(`${target} is not a mount point`);
   }
-  if (!entry.type.startsWith('fuse')) {
-    throw new Failure(`${target} is not a FUSE mount (it is ${entry.type}); use umount(8)`);
+  if (!entry.fsType.startsWith('fuse')) {
+    throw new Failure(`${target} is not a FUSE mount (it is ${entry.fsType}); use umount(8)`);
   }
   try {
     unmountKernel(target, how);

@@ -77,13 +77,11 @@ export function checkMountpoint(mountpoint: string): string {
   if (!st.isDirectory()) throw new MountError(`mount point ${mountpoint} is not a directory`);
   const real = fs.realpathSync(mountpoint);
   const mounted = findMount(real);
-  if (mounted && mounted.type.startsWith('fuse')) {
-    throw new MountError(`mount point ${real} is already a FUSE mount (${mounted.source}, ${mounted.type})`);
+  if (mounted && mounted.fsType.startsWith('fuse')) {
+    throw new MountError(`mount point ${real} is already a FUSE mount (${mounted.source}, ${mounted.fsType})`);
   }
   return real;
 }
-
-export interface MountEntry { source: string; target: string; type: string; options: string }
 
 function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -99,6 +97,8 @@ export interface MountInfo {
   target: string;
   /** The filesystem type, as "ext4" or "fuse.tsfuse". */
   fsType: string;
+  /** What was mounted, as "/dev/vda" or a FUSE mount's fsname. */
+  source: string;
 }
 
 /** Mountinfo text parsed; lines of another shape are left out. */
@@ -108,8 +108,8 @@ export function parseMountInfo(text: string): MountInfo[] {
     const f = line.split(' ');
     // The optional fields (from the seventh on) end at a lone "-", before the type.
     const sep = f.indexOf('-', 6);
-    if (sep < 0 || f[sep + 1] === undefined || !/^\d+$/.test(f[0]!)) continue;
-    out.push({ id: BigInt(f[0]!), dev: f[2]!, target: unescapeMount(f[4]!), fsType: f[sep + 1]! });
+    if (sep < 0 || f[sep + 2] === undefined || !/^\d+$/.test(f[0]!)) continue;
+    out.push({ id: BigInt(f[0]!), dev: f[2]!, target: unescapeMount(f[4]!), fsType: f[sep + 1]!, source: unescapeMount(f[sep + 2]!) });
   }
   return out;
 }
@@ -119,20 +119,10 @@ export function mountInfo(): MountInfo[] {
   return parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
-/** Every entry of /proc/self/mounts, in its order. */
-function mountEntries(): MountEntry[] {
-  const entries: MountEntry[] = [];
-  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-    const [source, t, type, options] = line.split(' ');
-    if (t !== undefined) entries.push({ source: unescapeMount(source!), target: unescapeMount(t), type: type!, options: options! });
-  }
-  return entries;
-}
-
-/** The /proc/self/mounts entry whose target is exactly `target` (the last one, the visible one). */
-export function findMount(target: string): MountEntry | undefined {
-  let found: MountEntry | undefined;
-  for (const e of mountEntries()) if (e.target === target) found = e;
+/** The mount whose target is exactly `target` (the last one, the visible one). */
+export function findMount(target: string): MountInfo | undefined {
+  let found: MountInfo | undefined;
+  for (const e of mountInfo()) if (e.target === target) found = e;
   return found;
 }
 
@@ -319,7 +309,7 @@ function abortConnection(target: string): void {
 
 /** Where fusectl is mounted (usually /sys/fs/fuse/connections). */
 function fusectlDirs(): string[] {
-  return mountEntries().filter((e) => e.type === 'fusectl').map((e) => e.target);
+  return mountInfo().filter((e) => e.fsType === 'fusectl').map((e) => e.target);
 }
 
 /** Which processes hold files under `target` (from /proc), for a helpful EBUSY. */
